@@ -1,0 +1,1 @@
+"""pose_refine: SST-A aggregation, confidence, pseudo-labels and student self-training."""

@@ -1,0 +1,257 @@
+"""The one registry of joint layouts: names, bone tree, and mappings between layouts.
+
+A layout is a list of joint names plus a tree of parents rooted at the body centre, so that bones
+(joint minus parent) point away from the centre. Joint names are canonical snake_case words shared across
+layouts ("left_shoulder" means the same joint in COCO, NTU and BlazePose), which is what lets
+:func:`mapping` match joints between layouts by name. A target layout may say how to interpolate a joint
+that a source lacks (``derived``: the mean of other joints), e.g. UNIK's neck from the two shoulders.
+
+Built-in layouts live as JSON files beside this module; any other layout (animal body parts...) is read
+from a JSON file, a DeepLabCut ``config.yaml`` or a SLEAP skeleton JSON with :func:`load_layout`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_BUILTIN_DIR = Path(__file__).with_name("layouts")
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    joints: tuple[str, ...]
+    parents: dict[str, str] = field(default_factory=dict)  # joint -> parent, towards the centre
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)  # joint -> joints it is the mean of
+    centre: str | None = None
+    head: str | None = None  # with ``neck``: the segment that normalises distances (SST-A's D_normal)
+    neck: str | None = None
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if len(set(self.joints)) != len(self.joints):
+            dup = sorted({j for j in self.joints if self.joints.count(j) > 1})
+            raise ValueError(f"layout {self.name!r}: duplicate joint names {dup}")
+        unknown = [j for pair in self.parents.items() for j in pair if j not in self.joints]
+        if unknown:
+            raise ValueError(f"layout {self.name!r}: parents name unknown joints {sorted(set(unknown))}")
+        self._check_tree()
+
+    def _check_tree(self):
+        for joint in self.parents:
+            seen, j = set(), joint
+            while j in self.parents:
+                if j in seen:
+                    raise ValueError(f"layout {self.name!r}: the parents of {joint!r} form a cycle")
+                seen.add(j)
+                j = self.parents[j]
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joints)
+
+    def index(self, joint: str) -> int:
+        try:
+            return self.joints.index(joint)
+        except ValueError:
+            raise KeyError(f"layout {self.name!r} has no joint {joint!r}; joints: {', '.join(self.joints)}") from None
+
+    @property
+    def parent_index(self) -> np.ndarray:
+        """(V,) index of each joint's parent; a root is its own parent (its bone is zero)."""
+        return np.array([self.index(self.parents[j]) if j in self.parents else i for i, j in enumerate(self.joints)])
+
+    @property
+    def bones(self) -> list[tuple[int, int]]:
+        """(child, parent) index pairs, directed away from the centre."""
+        return [(self.index(j), self.index(p)) for j, p in self.parents.items()]
+
+    @property
+    def edges(self) -> list[tuple[int, int]]:
+        return self.bones
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "joints": list(self.joints), "parents": dict(self.parents),
+                "derived": {k: list(v) for k, v in self.derived.items()}, "centre": self.centre,
+                "head": self.head, "neck": self.neck, "description": self.description, "aliases": list(self.aliases)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Layout":
+        return cls(name=d["name"], joints=tuple(d["joints"]), parents=dict(d.get("parents") or {}),
+                   derived={k: tuple(v) for k, v in (d.get("derived") or {}).items()}, centre=d.get("centre"),
+                   head=d.get("head"), neck=d.get("neck"), description=d.get("description", ""),
+                   aliases=tuple(d.get("aliases") or ()))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Layout":
+        return cls.from_dict(json.loads(text))
+
+
+def generic_layout(num_joints: int, name: str | None = None) -> Layout:
+    """A layout with anonymous joints and no tree, for arrays whose joints are unnamed."""
+    return Layout(name=name or f"generic-{num_joints}", joints=tuple(f"joint_{i}" for i in range(num_joints)),
+                  description="unnamed joints")
+
+
+def chain_layout(name: str, joints, edges=()) -> Layout:
+    """A layout from body-part names and undirected edges (DeepLabCut / SLEAP skeletons).
+
+    Edges are oriented away from the first joint by a breadth-first walk, so bones point outwards."""
+    joints = tuple(joints)
+    adjacency = {j: [] for j in joints}
+    for a, b in edges:
+        if a in adjacency and b in adjacency and a != b:
+            adjacency[a].append(b)
+            adjacency[b].append(a)
+    parents, seen = {}, set()
+    for root in joints:
+        if root in seen:
+            continue
+        seen.add(root)
+        queue = [root]
+        while queue:
+            j = queue.pop(0)
+            for k in adjacency[j]:
+                if k not in seen:
+                    seen.add(k)
+                    parents[k] = j
+                    queue.append(k)
+    return Layout(name=name, joints=joints, parents=parents, centre=joints[0] if joints else None)
+
+
+@lru_cache(maxsize=None)
+def _builtin() -> dict[str, Layout]:
+    layouts = {}
+    for path in sorted(_BUILTIN_DIR.glob("*.json")):
+        layout = Layout.from_json(path.read_text())
+        for key in (layout.name, *layout.aliases):
+            layouts[key.lower()] = layout
+    return layouts
+
+
+def available() -> list[str]:
+    return sorted({layout.name for layout in _builtin().values()})
+
+
+def get_layout(name_or_path: str | Path | Layout) -> Layout:
+    """A built-in layout by name or alias, or a layout read from a file."""
+    if isinstance(name_or_path, Layout):
+        return name_or_path
+    key = str(name_or_path)
+    if key.lower() in _builtin():
+        return _builtin()[key.lower()]
+    if Path(key).is_file():
+        return load_layout(key)
+    raise KeyError(f"unknown layout {key!r}: use one of {', '.join(available())} or a layout file (.json/.yaml)")
+
+
+def load_layout(path: str | Path) -> Layout:
+    """Read a layout from posekit JSON, a DeepLabCut config.yaml (bodyparts + skeleton) or a SLEAP skeleton JSON."""
+    path = Path(path)
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        cfg = yaml.safe_load(text) or {}
+        parts = cfg.get("multianimalbodyparts") or cfg.get("bodyparts")
+        if not parts or parts == "MULTI!":
+            raise ValueError(f"{path}: no 'bodyparts' list in this DeepLabCut config")
+        parts = list(parts) + list(cfg.get("uniquebodyparts") or [])
+        return chain_layout(cfg.get("Task") or path.stem, parts, cfg.get("skeleton") or ())
+    data = json.loads(text)
+    if "joints" in data:
+        return Layout.from_dict({"name": path.stem, **data})
+    if "nx_node_link_data" in data or "nodes" in data:  # SLEAP skeleton (jsonpickle'd networkx graph)
+        return _sleap_skeleton(data, path.stem)
+    raise ValueError(f"{path}: not a layout file (expected 'joints', a SLEAP skeleton, or a DeepLabCut config)")
+
+
+def _sleap_skeleton(data: dict, name: str) -> Layout:
+    graph = data.get("nx_node_link_data", data)
+    names, py_ids = [], {}
+    for item in graph["nodes"]:
+        node = item["id"]
+        if isinstance(node, dict) and "py/object" in node:
+            names.append(node["py/state"]["py/tuple"][0] if "py/state" in node else node.get("name"))
+            py_ids[len(py_ids) + 1] = names[-1]
+        elif isinstance(node, dict) and "py/id" in node:
+            names.append(py_ids[node["py/id"]])
+        else:
+            names.append(str(node))
+    edges = []
+    for link in graph.get("links", graph.get("edges", [])):
+        ends = []
+        for key in ("source", "target"):
+            v = link[key]
+            ends.append(py_ids.get(v["py/id"]) if isinstance(v, dict) and "py/id" in v
+                        else v["py/state"]["py/tuple"][0] if isinstance(v, dict) else names[v] if isinstance(v, int) else v)
+        edges.append(tuple(ends))
+    return chain_layout(data.get("graph", {}).get("name") or name, names, edges)
+
+
+@dataclass(frozen=True)
+class JointMapping:
+    """How to build each target joint from source joints: target j = mean of source[sources[j]]."""
+    source: Layout
+    target: Layout
+    sources: tuple[tuple[int, ...], ...]  # per target joint, source indices (empty: unmatched -> NaN)
+
+    @property
+    def matched(self) -> np.ndarray:
+        return np.array([len(s) > 0 for s in self.sources])
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """(V_target, V_source) averaging weights; a row of zeros for an unmatched joint."""
+        m = np.zeros((self.target.num_joints, self.source.num_joints), np.float32)
+        for t, src in enumerate(self.sources):
+            m[t, list(src)] = 1.0 / max(len(src), 1)
+        return m
+
+    def apply(self, values: np.ndarray, axis: int = -2) -> np.ndarray:
+        """Map an array whose ``axis`` runs over source joints; unmatched joints become NaN.
+
+        NaN in any source of an interpolated joint makes that joint NaN (missing stays missing)."""
+        values = np.moveaxis(np.asarray(values), axis, -1)
+        out = np.full(values.shape[:-1] + (self.target.num_joints,), np.nan, dtype=np.result_type(values, np.float32))
+        for t, src in enumerate(self.sources):
+            if src:
+                out[..., t] = values[..., list(src)].mean(axis=-1)
+        return np.moveaxis(out, -1, axis)
+
+
+def mapping(source: Layout | str, target: Layout | str) -> JointMapping:
+    """Match target joints to source joints by name, interpolating through the target's ``derived`` rules."""
+    source, target = get_layout(source), get_layout(target)
+
+    def resolve(joint: str, depth: int = 0) -> tuple[int, ...]:
+        if joint in source.joints:
+            return (source.index(joint),)
+        rule = target.derived.get(joint) or source.derived.get(joint)
+        if depth > 4 or not rule:
+            return ()
+        parts = [resolve(j, depth + 1) for j in rule]
+        if not all(parts):
+            return ()
+        # The mean of means weighs each named part equally, whatever it is built from.
+        return tuple(i for p in parts for i in p) if all(len(p) == 1 for p in parts) else _flatten_mean(parts)
+
+    return JointMapping(source, target, tuple(resolve(j) for j in target.joints))
+
+
+def _flatten_mean(parts):
+    # Equal weights per part need repeated indices: a part built from 2 joints gets each once, one from 1 twice.
+    width = int(np.lcm.reduce([len(p) for p in parts]))
+    return tuple(i for p in parts for i in p for _ in range(width // len(p)))
+
+
+def remap(keypoints: np.ndarray, source: Layout | str, target: Layout | str, axis: int = -2) -> np.ndarray:
+    return mapping(source, target).apply(keypoints, axis=axis)

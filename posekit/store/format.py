@@ -1,0 +1,93 @@
+"""Names, constants and file-level helpers shared by the store's writer and reader."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..errors import PosekitError
+
+FORMAT = "posekit-store"
+FORMAT_VERSION = 1
+STR = h5py.string_dtype("utf-8")
+COORDINATES = ("pixel", "normalised", "metric")
+FRAME_FIELDS = ("keypoints", "scores", "track_id", "frame_index", "box", "keypoints_3d", "labels")
+CLIP_FIELDS = ("id", "offset", "length", "label", "fps", "image_size", "source", "text")
+
+
+class StoreError(PosekitError, ValueError):
+    """A store or an input that cannot be written or read; the message names the file and the problem."""
+
+
+@dataclass
+class Clip:
+    """One clip in memory. Arrays are per frame; M persons may be fewer than the store's max_persons."""
+    id: str
+    keypoints: np.ndarray  # (T, M, V, C) float32, NaN where missing
+    scores: np.ndarray | None = None  # (T, M, V) confidence
+    track_id: np.ndarray | None = None  # (T, M) int, -1 where no person
+    frame_index: np.ndarray | None = None  # (T,) original frame index in the video
+    box: np.ndarray | None = None  # (T, M, 4) x1 y1 x2 y2
+    keypoints_3d: np.ndarray | None = None  # (T, M, V, 3)
+    labels: np.ndarray | None = None  # (T, K) bool per-frame labels
+    label: int = -1
+    fps: float = float("nan")
+    image_size: tuple[int, int] = (0, 0)  # (width, height)
+    source: str = ""
+    text: str = ""
+    splits: tuple[str, ...] = ()
+    features: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    @property
+    def num_persons(self) -> int:
+        return int(self.keypoints.shape[1])
+
+
+def provenance_step(**step) -> dict:
+    return {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "posekit": __version__, **step}
+
+
+def temporary_beside(path: str | Path) -> Path:
+    """Create an empty temporary file in the folder of ``path`` (same file system, so a rename is atomic)."""
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder, expected a file path")
+    parent = path.parent
+    if not parent.is_dir():
+        raise StoreError(f"{path}: folder {parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise StoreError(f"{path}: cannot write here ({e.strerror})") from None
+    os.close(fd)
+    return Path(tmp)
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path`` that replaces ``path`` only if the block completes."""
+    tmp = temporary_beside(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_format(f: h5py.File, path) -> None:
+    if f.attrs.get("format") != FORMAT:
+        raise StoreError(f"{path}: not a posekit store (no format={FORMAT!r} attribute)")
+    if int(f.attrs.get("format_version", 0)) > FORMAT_VERSION:
+        raise StoreError(f"{path}: store format version {f.attrs['format_version']} is newer than this posekit "
+                         f"({FORMAT_VERSION}); upgrade posekit")

@@ -1,0 +1,177 @@
+"""SkeletonStore: random access to clips of a store, one lazily opened handle per process.
+
+The clip table (offsets, lengths, labels) is read once; frame arrays are read per clip as one slice.
+The HDF5 handle is opened on first use in each process, so a store object can be handed to DataLoader
+workers (forked or spawned) without sharing a handle across processes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..layouts import Layout
+from .format import FRAME_FIELDS, Clip, StoreError, check_format
+
+
+class SkeletonStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: no such store file")
+        self._pid = None
+        self._h5 = None
+        try:
+            f = self.file
+        except OSError as e:
+            raise StoreError(f"{self.path}: not a readable HDF5 file ({e})") from None
+        check_format(f, self.path)
+        clips = f["clips"]
+        self.offsets = clips["offset"][()]
+        self.lengths = clips["length"][()]
+        self.labels = clips["label"][()]
+        self.layout = Layout.from_json(f.attrs["layout"])
+        self.coord_dims = int(f.attrs["coord_dims"])
+        self.max_persons = int(f["frames/keypoints"].shape[1])
+        self.coordinates = str(f.attrs.get("coordinates", "pixel"))
+        self.name = str(f.attrs.get("name", self.path.stem))
+        self.frame_fields = tuple(k for k in FRAME_FIELDS if k in f["frames"])
+
+    # -- handle ---------------------------------------------------------------------------------------------
+    @property
+    def file(self) -> h5py.File:
+        if self._h5 is None or self._pid != os.getpid():
+            # rdcc: a few chunks per dataset are enough for clip-sized reads; more only costs memory.
+            self._h5 = h5py.File(self.path, "r", rdcc_nbytes=4 << 20)
+            self._pid = os.getpid()
+        return self._h5
+
+    def close(self):
+        if self._h5 is not None and self._pid == os.getpid():
+            self._h5.close()
+        self._h5 = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_h5"] = None
+        state["_pid"] = None
+        state.pop("ids", None)  # large; re-read lazily in the worker
+        return state
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- table ----------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.file["frames/keypoints"].shape[0])
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        return self.file["clips/id"].asstr()[()]
+
+    def index_of(self, clip_id: str) -> int:
+        hits = np.flatnonzero(self.ids == clip_id)
+        if not len(hits):
+            raise KeyError(f"{self.path}: no clip {clip_id!r}")
+        return int(hits[0])
+
+    @cached_property
+    def classes(self) -> list[str]:
+        return list(self.file["classes/name"].asstr()[()])
+
+    @cached_property
+    def class_descriptions(self) -> list[str]:
+        return list(self.file["classes/description"].asstr()[()])
+
+    @cached_property
+    def splits(self) -> dict[str, np.ndarray]:
+        return {name: ds[()] for name, ds in self.file["splits"].items()}
+
+    def split(self, name: str | None) -> np.ndarray:
+        """Clip indices of a split (all clips for None)."""
+        if name is None:
+            return np.arange(len(self))
+        if name not in self.splits:
+            raise StoreError(f"{self.path}: no split {name!r}; splits: {', '.join(self.splits) or 'none'}")
+        return self.splits[name]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.file["features"])
+
+    def feature(self, name: str, index=None) -> np.ndarray:
+        ds = self.file["features"][name]
+        return ds[()] if index is None else ds[index]
+
+    @property
+    def provenance(self) -> list[dict]:
+        return json.loads(self.file.attrs.get("provenance", "[]"))
+
+    def column(self, name: str) -> np.ndarray:
+        """A whole per-clip column: id, label, fps, image_size, source, text, offset, length."""
+        ds = self.file["clips"][name]
+        return ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
+
+    # -- clips ----------------------------------------------------------------------------------------------
+    def frames(self, index: int, fields=("keypoints", "scores")) -> dict[str, np.ndarray]:
+        """Per-frame arrays of one clip, each one contiguous read."""
+        start = int(self.offsets[index])
+        stop = start + int(self.lengths[index])
+        g = self.file["frames"]
+        return {name: g[name][start:stop] for name in fields if name in g}
+
+    def __getitem__(self, index: int) -> Clip:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"clip index {index} out of range for {len(self)} clips")
+        index = int(index) % len(self)
+        arrays = self.frames(index, self.frame_fields)
+        row = self.file["clips"]
+        feats = {name: ds[index] for name, ds in self.file["features"].items()}
+        return Clip(id=row["id"].asstr()[index], label=int(self.labels[index]), fps=float(row["fps"][index]),
+                    image_size=tuple(int(v) for v in row["image_size"][index]), source=row["source"].asstr()[index],
+                    text=row["text"].asstr()[index],
+                    splits=tuple(name for name, idx in self.splits.items() if _contains(idx, index)),
+                    features=feats, **arrays)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def info(self) -> dict:
+        """Summary used by ``posekit store info``."""
+        f = self.file
+        return {"path": str(self.path), "name": self.name, "num_clips": len(self), "num_frames": self.num_frames,
+                "layout": self.layout.name, "num_joints": self.layout.num_joints, "joints": list(self.layout.joints),
+                "coord_dims": self.coord_dims, "coordinates": self.coordinates, "max_persons": self.max_persons,
+                "has_3d": "keypoints_3d" in f["frames"], "frame_fields": list(self.frame_fields),
+                "num_classes": len(self.classes), "splits": {k: int(len(v)) for k, v in self.splits.items()},
+                "features": {k: list(ds.shape[1:]) for k, ds in f["features"].items()},
+                "labelled_clips": int((self.labels >= 0).sum()),
+                "frames_per_clip": _stats(self.lengths), "provenance": self.provenance,
+                "format_version": int(f.attrs["format_version"]), "file_bytes": self.path.stat().st_size}
+
+
+def _contains(sorted_indices: np.ndarray, index: int) -> bool:
+    pos = np.searchsorted(sorted_indices, index)
+    return bool(pos < len(sorted_indices) and sorted_indices[pos] == index)
+
+
+def _stats(values: np.ndarray) -> dict:
+    if not len(values):
+        return {"min": 0, "median": 0, "max": 0}
+    return {"min": int(values.min()), "median": float(np.median(values)), "max": int(values.max())}
+
+
+def open_store(path) -> SkeletonStore:
+    return SkeletonStore(path)
