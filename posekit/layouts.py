@@ -104,27 +104,47 @@ def generic_layout(num_joints: int, name: str | None = None) -> Layout:
 def chain_layout(name: str, joints, edges=()) -> Layout:
     """A layout from body-part names and undirected edges (DeepLabCut / SLEAP skeletons).
 
-    Edges are oriented away from the first joint by a breadth-first walk, so bones point outwards."""
+    Each connected part is rooted at its graph centre (the joint with the smallest eccentricity, first in joint
+    order on ties), so bones point away from the body centre, as for the human layouts."""
     joints = tuple(joints)
     adjacency = {j: [] for j in joints}
     for a, b in edges:
         if a in adjacency and b in adjacency and a != b:
             adjacency[a].append(b)
             adjacency[b].append(a)
-    parents, seen = {}, set()
-    for root in joints:
-        if root in seen:
+    parents, placed, centre = {}, set(), None
+    for start in joints:
+        if start in placed:
             continue
-        seen.add(root)
-        queue = [root]
-        while queue:
-            j = queue.pop(0)
-            for k in adjacency[j]:
-                if k not in seen:
-                    seen.add(k)
-                    parents[k] = j
-                    queue.append(k)
-    return Layout(name=name, joints=joints, parents=parents, centre=joints[0] if joints else None)
+        component = _bfs(adjacency, start)
+        root = min(component, key=lambda j: (max(_bfs(adjacency, j).values()), joints.index(j)))
+        centre = centre or root
+        for joint, parent in _bfs_parents(adjacency, root).items():
+            parents[joint] = parent
+        placed.update(component)
+    return Layout(name=name, joints=joints, parents=parents, centre=centre)
+
+
+def _bfs(adjacency, start) -> dict:
+    """Hop distance from ``start`` to every joint connected to it."""
+    depth, queue = {start: 0}, [start]
+    for j in queue:
+        for k in adjacency[j]:
+            if k not in depth:
+                depth[k] = depth[j] + 1
+                queue.append(k)
+    return depth
+
+
+def _bfs_parents(adjacency, root) -> dict:
+    parents, queue, seen = {}, [root], {root}
+    for j in queue:
+        for k in adjacency[j]:
+            if k not in seen:
+                seen.add(k)
+                parents[k] = j
+                queue.append(k)
+    return parents
 
 
 @lru_cache(maxsize=None)
@@ -170,31 +190,17 @@ def load_layout(path: str | Path) -> Layout:
     if "joints" in data:
         return Layout.from_dict({"name": path.stem, **data})
     if "nx_node_link_data" in data or "nodes" in data:  # SLEAP skeleton (jsonpickle'd networkx graph)
-        return _sleap_skeleton(data, path.stem)
+        return _sleap_skeleton(text, path.stem)
     raise ValueError(f"{path}: not a layout file (expected 'joints', a SLEAP skeleton, or a DeepLabCut config)")
 
 
-def _sleap_skeleton(data: dict, name: str) -> Layout:
-    graph = data.get("nx_node_link_data", data)
-    names, py_ids = [], {}
-    for item in graph["nodes"]:
-        node = item["id"]
-        if isinstance(node, dict) and "py/object" in node:
-            names.append(node["py/state"]["py/tuple"][0] if "py/state" in node else node.get("name"))
-            py_ids[len(py_ids) + 1] = names[-1]
-        elif isinstance(node, dict) and "py/id" in node:
-            names.append(py_ids[node["py/id"]])
-        else:
-            names.append(str(node))
-    edges = []
-    for link in graph.get("links", graph.get("edges", [])):
-        ends = []
-        for key in ("source", "target"):
-            v = link[key]
-            ends.append(py_ids.get(v["py/id"]) if isinstance(v, dict) and "py/id" in v
-                        else v["py/state"]["py/tuple"][0] if isinstance(v, dict) else names[v] if isinstance(v, int) else v)
-        edges.append(tuple(ends))
-    return chain_layout(data.get("graph", {}).get("name") or name, names, edges)
+def _sleap_skeleton(text: str, name: str) -> Layout:
+    from sleap_io.io.skeleton import decode_skeleton  # jsonpickle'd networkx graph: sleap-io decodes it
+
+    skeleton = decode_skeleton(text)
+    skeleton = skeleton[0] if isinstance(skeleton, list) else skeleton
+    edges = [(e.source.name, e.destination.name) for e in skeleton.edges]
+    return chain_layout(skeleton.name or name, skeleton.node_names, edges)
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,7 @@ class JointMapping:
         """(V_target, V_source) averaging weights; a row of zeros for an unmatched joint."""
         m = np.zeros((self.target.num_joints, self.source.num_joints), np.float32)
         for t, src in enumerate(self.sources):
-            m[t, list(src)] = 1.0 / max(len(src), 1)
+            np.add.at(m[t], list(src), 1.0 / max(len(src), 1))  # a source listed twice weighs twice
         return m
 
     def apply(self, values: np.ndarray, axis: int = -2) -> np.ndarray:

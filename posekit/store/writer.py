@@ -26,10 +26,12 @@ class StoreWriter:
     def __init__(self, path, layout: Layout | str | None = None, *, coord_dims: int | None = None,
                  classes=None, class_descriptions=None, name: str | None = None, coordinates: str = "pixel",
                  mode: str = "w", provenance: dict | None = None, chunk_frames: int = 1024,
-                 compression: str | None = "gzip", allow_empty: bool = False, flush_frames: int = 1 << 16):
+                 compression: str | None = "gzip", allow_empty: bool = False, flush_frames: int = 1 << 16,
+                 base=None):
         if mode not in ("w", "a"):
             raise ValueError("mode must be 'w' or 'a'")
         self.path = Path(path)
+        self.base = Path(base) if base is not None else self.path  # the store that mode 'a' starts from
         self.mode = mode
         self.chunk_frames = chunk_frames
         self.compression = compression
@@ -41,12 +43,12 @@ class StoreWriter:
 
     # -- context ---------------------------------------------------------------------------------------------
     def __enter__(self) -> "StoreWriter":
-        if self.mode == "a" and not self.path.is_file():
-            raise StoreError(f"{self.path}: no store to append to")
+        if self.mode == "a" and not self.base.is_file():
+            raise StoreError(f"{self.base}: no store to append to")
         self._tmp = temporary_beside(self.path)
         try:
             if self.mode == "a":
-                shutil.copyfile(self.path, self._tmp)
+                shutil.copyfile(self.base, self._tmp)
             self._h5 = h5py.File(self._tmp, "r+" if self.mode == "a" else "w")
             self._open()
         except BaseException:
@@ -77,14 +79,15 @@ class StoreWriter:
     def _open(self):
         f = self._h5
         if self.mode == "a":
-            check_format(f, self.path)
+            check_format(f, self.base)
             self.layout = Layout.from_json(f.attrs["layout"])
             given = self._init["layout"]
             if given is not None and get_layout(given).joints != self.layout.joints:
                 raise StoreError(f"{self.path}: store layout is {self.layout.name!r}, clips are "
                                  f"{get_layout(given).name!r}; convert them with --layout {self.layout.name}")
             self.coord_dims = int(f.attrs["coord_dims"])
-            self.classes = [s.decode() if isinstance(s, bytes) else s for s in f["classes/name"][()]]
+            self.classes = list(f["classes/name"].asstr()[()])
+            self.class_descriptions = list(f["classes/description"].asstr()[()])
             ids = f["clips/id"].asstr()[()]
             self._ids = set(ids.tolist())
             self._num_clips = len(ids)
@@ -104,8 +107,11 @@ class StoreWriter:
                            provenance="[]", created_by=f"posekit {__version__}")
             for g in ("frames", "clips", "splits", "features", "classes"):
                 f.create_group(g)
-            descriptions = list(self._init["class_descriptions"] or [""] * len(self.classes))
-            self._write_classes(self.classes, descriptions)
+            self.class_descriptions = list(self._init["class_descriptions"] or [""] * len(self.classes))
+            if len(self.class_descriptions) != len(self.classes):
+                raise StoreError(f"{self.path}: {len(self.classes)} classes but "
+                                 f"{len(self.class_descriptions)} class descriptions")
+            self._write_classes(self.classes, self.class_descriptions)
             self._new_classes = True
         if self._provenance:
             steps = json.loads(f.attrs.get("provenance", "[]"))
@@ -125,10 +131,15 @@ class StoreWriter:
         g.create_dataset("description", data=np.array(descriptions, dtype=object), dtype=STR)
 
     # -- adding clips ---------------------------------------------------------------------------------------
-    def class_index(self, name: str) -> int:
+    def __len__(self) -> int:
+        """Clips in the store so far, appended ones included."""
+        return self._num_clips + len(self._clip_rows["id"])
+
+    def class_index(self, name: str, description: str = "") -> int:
         """Index of a class by name, adding it to the store's class list if new."""
         if name not in self.classes:
             self.classes.append(name)
+            self.class_descriptions.append(description)
             self._new_classes = True
         return self.classes.index(name)
 
@@ -292,9 +303,7 @@ class StoreWriter:
                 del f["splits"][split]
             f["splits"].create_dataset(split, data=np.union1d(old, np.asarray(indices, np.int64)).astype(np.int64))
         if self._new_classes:
-            descriptions = [s for s in f["classes/description"].asstr()[()]] if "description" in f["classes"] else []
-            descriptions += [""] * (len(self.classes) - len(descriptions))
-            self._write_classes(self.classes, descriptions[:len(self.classes)])
+            self._write_classes(self.classes, self.class_descriptions)
 
 
 def _float(value, shape, name, clip):

@@ -1,0 +1,149 @@
+"""The ``posekit`` command. Heavy modules are imported inside commands so ``posekit --help`` stays instant."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import PosekitError
+
+
+class _Group(click.Group):
+    """Reports a user-fixable error as one line and exit status 2, instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PosekitError as e:
+            click.echo(f"posekit: error: {e}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("posekit: interrupted; nothing half-written was left behind", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="posekit")
+def main():
+    """posekit: skeleton stores, importers, pose extraction and skeleton action models."""
+
+
+FORMATS = ("penn-action", "nw-ucla", "ntu", "kinetics-skeleton", "openpose", "coco", "pyskl", "dlc", "sleap", "nwb",
+           "npz", "csv")
+
+
+@main.command()
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(FORMATS))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Store file to write (.h5).")
+@click.option("--layout", help="Store joints in this layout (name or layout file); joints are matched by name.")
+@click.option("--max-persons", type=int, help="Keep at most this many persons per clip (formats that choose).")
+@click.option("--fps", type=float, help="Frame rate, for formats whose files do not record it.")
+@click.option("--skip-invalid", is_flag=True, help="Leave out empty clips (reported) instead of stopping.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, force):
+    """Import skeleton files of FORMAT (files or folders) into a new store."""
+    from .convert import convert as run
+
+    if output.exists() and not force:
+        raise PosekitError(f"{output}: exists; use --force to replace it or choose another -o")
+    options = {k: v for k, v in dict(max_persons=max_persons, fps=fps).items() if v is not None}
+    summary = run(fmt, sources, output, layout=layout, skip_invalid=skip_invalid, **options)
+    for line in summary["skipped"]:
+        click.echo(f"skipped {line}", err=True)
+    click.echo(f"converted {summary['clips']} clips ({fmt}, layout {summary['layout']}) -> {output}"
+               + (f"; skipped {len(summary['skipped'])}" if summary["skipped"] else ""))
+
+
+@main.group()
+def store():
+    """Inspect, check, merge and export stores."""
+
+
+@store.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def info(path, as_json):
+    """Summary of a store: clips, frames, layout, splits, classes."""
+    from .store import SkeletonStore
+
+    with SkeletonStore(path) as s:
+        summary = s.info()
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+        return
+    splits = ", ".join(f"{k} {v}" for k, v in summary["splits"].items()) or "none"
+    fpc = summary["frames_per_clip"]
+    click.echo(f"{path}: {summary['num_clips']} clips, {summary['num_frames']} frames "
+               f"(per clip {fpc['min']}..{fpc['max']}, median {fpc['median']:g})\n"
+               f"layout {summary['layout']} ({summary['num_joints']} joints), {summary['coord_dims']}D "
+               f"{summary['coordinates']}{' + 3D' if summary['has_3d'] else ''}, up to {summary['max_persons']} persons\n"
+               f"classes {summary['num_classes']} ({summary['labelled_clips']} clips labelled); splits: {splits}\n"
+               f"features: {', '.join(summary['features']) or 'none'}; "
+               f"{summary['file_bytes'] / 2**20:.1f} MiB; steps: "
+               + " -> ".join(step.get("step", "?") for step in summary["provenance"]))
+
+
+@store.command()
+@click.argument("path", type=click.Path(path_type=Path))
+def validate(path):
+    """Check a store against the schema in data_schemas/ and for internal consistency."""
+    from .store.validate import validate as check
+
+    problems = check(path)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"{path}: valid posekit store")
+
+
+@store.command()
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+def merge(a, b, output):
+    """Write a new store with the clips of A then B (classes matched by name)."""
+    from .store.merge import merge as run
+
+    summary = run(a, b, output)
+    click.echo(f"merged {summary['from_a']} + {summary['from_b']} clips -> {output}")
+
+
+@store.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["pyskl"]), default="pyskl", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+def export(path, fmt, output):
+    """Write a store in another format (pyskl / mmaction2 pickle)."""
+    from .exporters import export as run
+
+    count = run(fmt, path, output)
+    click.echo(f"exported {count} clips ({fmt}) -> {output}")
+
+
+@main.command()
+def layouts():
+    """List the built-in joint layouts."""
+    from .layouts import available, get_layout
+
+    for name in available():
+        layout = get_layout(name)
+        click.echo(f"{name:14s} {layout.num_joints:3d} joints  {layout.description}")
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("posekit-demo"), show_default=True,
+              help="Folder for the demo's outputs.")
+def demo(output):
+    """Run the pipeline on a sample the project generates, offline."""
+    from .demo import run
+
+    run(output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""``posekit convert``: read source files with a registered reader and write them into a store."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .errors import InputError, PosekitError
+from .importers import load_all
+from .layouts import get_layout, mapping
+from .store import Clip, StoreWriter
+
+
+def formats() -> list[str]:
+    return sorted(load_all())
+
+
+def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = False, progress: bool = True,
+            **options) -> dict:
+    """Import ``sources`` of format ``fmt`` into a new store at ``output``; returns a summary.
+
+    ``layout``: store the clips in this layout, mapping joints by name (interpolating where the target layout
+    says how); for formats whose files do not name their joints, it names them instead.
+    ``skip_invalid``: leave out clips the store refuses (zero frames, no valid joint) and report them, instead of
+    stopping at the first. Malformed files always stop the import: nothing is written then."""
+    readers = load_all()
+    if fmt not in readers:
+        raise PosekitError(f"unknown format {fmt!r}; formats: {', '.join(sorted(readers))}")
+    sources = [Path(s) for s in sources]
+    dataset = readers[fmt](sources, layout=layout, **options)
+    target = get_layout(layout) if layout is not None else dataset.layout
+    joint_map = None if target.joints == dataset.layout.joints else mapping(dataset.layout, target)
+    if joint_map is not None and not joint_map.matched.any():
+        raise InputError(f"layout {target.name!r} shares no joint with {dataset.layout.name!r} of the source")
+    skipped = []
+    provenance = {"step": "convert", "format": fmt, "sources": [str(s) for s in sources], **dataset.provenance}
+    if joint_map is not None:
+        provenance["layout_mapping"] = f"{dataset.layout.name} -> {target.name}"
+    with StoreWriter(output, target, coord_dims=dataset.coord_dims, classes=dataset.classes,
+                     class_descriptions=dataset.class_descriptions, name=dataset.name,
+                     coordinates=dataset.coordinates, provenance=provenance) as writer:
+        clips = tqdm(dataset.clips, desc=f"convert {fmt}", unit="clip", disable=not progress, leave=False)
+        for clip in clips:
+            if joint_map is not None:
+                clip = _remap(clip, joint_map)
+            try:
+                writer.add(clip)
+            except PosekitError as e:
+                if not skip_invalid or "duplicate clip id" in str(e):
+                    raise InputError(f"{clip.source or clip.id}: {e}") from None
+                skipped.append(f"{clip.source or clip.id}: {e}")
+        num_clips = len(writer)
+    return {"output": str(output), "format": fmt, "clips": num_clips, "skipped": skipped,
+            "layout": target.name}
+
+
+def _remap(clip: Clip, joint_map) -> Clip:
+    """The clip with its per-joint arrays mapped to another layout."""
+    clip.keypoints = joint_map.apply(clip.keypoints, axis=2)
+    if clip.scores is not None:
+        clip.scores = joint_map.apply(clip.scores, axis=2)
+    if clip.keypoints_3d is not None:
+        clip.keypoints_3d = joint_map.apply(clip.keypoints_3d, axis=2)
+    return clip
