@@ -1,0 +1,88 @@
+"""A procedural sample of skeleton action clips (COCO-17, pixels), so ``posekit demo`` runs offline anywhere.
+
+Four actions a skeleton model can tell apart only from motion: waving, squatting, jumping, walking. Each clip
+varies in length, speed, size, position and per-joint noise, and some joints drop out, as in estimated poses.
+This is demo data: figures measured on it say nothing about real data.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .layouts import get_layout
+
+ACTIONS = ("wave", "squat", "jump", "walk")
+IMAGE_SIZE = (640, 480)
+
+# A standing person in COCO-17 order, in body units (y down, feet at 0, head at about -1.7).
+_STAND = {
+    "nose": (0.0, -1.62), "left_eye": (0.03, -1.65), "right_eye": (-0.03, -1.65), "left_ear": (0.07, -1.62),
+    "right_ear": (-0.07, -1.62), "left_shoulder": (0.2, -1.4), "right_shoulder": (-0.2, -1.4),
+    "left_elbow": (0.25, -1.1), "right_elbow": (-0.25, -1.1), "left_wrist": (0.27, -0.82),
+    "right_wrist": (-0.27, -0.82), "left_hip": (0.12, -0.9), "right_hip": (-0.12, -0.9),
+    "left_knee": (0.13, -0.48), "right_knee": (-0.13, -0.48), "left_ankle": (0.13, -0.05),
+    "right_ankle": (-0.13, -0.05)}
+
+
+def _pose(layout):
+    return np.array([_STAND[j] for j in layout.joints], np.float32)
+
+
+def _action(name: str, phase: np.ndarray, layout) -> np.ndarray:
+    """(T, V, 2) body-unit poses of one action cycle sampled at ``phase`` (radians)."""
+    pose = np.repeat(_pose(layout)[None], len(phase), axis=0)
+    idx = layout.index
+    s, c = np.sin(phase), np.cos(phase)
+    if name == "wave":  # right forearm up, swinging side to side
+        pose[:, idx("right_elbow")] = [-0.4, -1.5]
+        pose[:, idx("right_wrist"), 0] = -0.4 + 0.25 * s
+        pose[:, idx("right_wrist"), 1] = -1.85 + 0.05 * c
+    elif name == "squat":  # hips and everything above go down, knees forward
+        depth = 0.45 * (1 - c) / 2
+        upper = [idx(j) for j in _STAND if not j.endswith(("knee", "ankle"))]
+        pose[:, upper, 1] += depth[:, None]
+        for knee in ("left_knee", "right_knee"):
+            pose[:, idx(knee), 1] += depth / 2
+            pose[:, idx(knee), 0] += np.sign(_STAND[knee][0]) * depth / 2
+    elif name == "jump":  # the whole body leaves the ground, arms up at the top
+        height = np.clip(s, 0, None) * 0.5
+        pose[:, :, 1] -= height[:, None]
+        for wrist, elbow in (("left_wrist", "left_elbow"), ("right_wrist", "right_elbow")):
+            pose[:, idx(wrist), 1] -= height * 1.4
+            pose[:, idx(elbow), 1] -= height * 0.7
+    elif name == "walk":  # legs and arms swing in opposition, body moves forward
+        for side, sign in (("left", 1), ("right", -1)):
+            pose[:, idx(f"{side}_ankle"), 0] += sign * 0.25 * s
+            pose[:, idx(f"{side}_knee"), 0] += sign * 0.12 * s
+            pose[:, idx(f"{side}_wrist"), 0] -= sign * 0.15 * s
+        pose[:, :, 0] += (phase / (2 * np.pi) * 0.8)[:, None]
+    else:
+        raise ValueError(f"unknown action {name!r}; actions: {', '.join(ACTIONS)}")
+    return pose
+
+
+def make_clip(action: str, rng: np.random.Generator, layout_name: str = "coco-17"):
+    """(keypoints (T, 1, V, 2) pixels, scores (T, 1, V)) for one clip of ``action``."""
+    layout = get_layout(layout_name)
+    frames = int(rng.integers(40, 90))
+    cycles = rng.uniform(1.5, 3.0)
+    phase = np.linspace(0, 2 * np.pi * cycles, frames) + rng.uniform(0, 2 * np.pi)
+    body = _action(action, phase, layout)
+    if rng.random() < 0.5:  # facing the other way
+        body[..., 0] *= -1
+    scale = rng.uniform(120, 200)
+    origin = np.array([rng.uniform(200, 440), rng.uniform(380, 450)])
+    keypoints = body * scale + origin + rng.normal(0, 2.0, body.shape)
+    scores = rng.uniform(0.6, 1.0, body.shape[:2]).astype(np.float32)
+    dropped = rng.random(body.shape[:2]) < 0.03  # estimators miss a few joints
+    keypoints[dropped] = np.nan
+    scores[dropped] = 0.0
+    return keypoints[:, None].astype(np.float32), scores[:, None]
+
+
+def make_sample(clips_per_action: int = 12, seed: int = 0):
+    """Yield (clip id, action index, keypoints, scores) for a balanced sample of every action."""
+    rng = np.random.default_rng(seed)
+    for k in range(clips_per_action):
+        for label, action in enumerate(ACTIONS):
+            keypoints, scores = make_clip(action, rng)
+            yield f"{action}_{k:03d}", label, keypoints, scores
