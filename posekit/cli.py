@@ -145,5 +145,11 @@ def demo(output):
     run(output)
 
 
+from .cli_train import COMMANDS as _TRAIN_COMMANDS  # noqa: E402  (the group must exist first)
+
+for _command in _TRAIN_COMMANDS:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,107 @@
+"""``posekit train / eval / predict / fuse``: skeleton action models on stores (torch is imported on use)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
+
+
+@click.command()
+@click.argument("model", type=click.Choice(["unik", "stgcn"]))
+@click.option("--store", required=True, type=click.Path(path_type=Path), help="Store to train and test on.")
+@click.option("--work-dir", required=True, type=click.Path(path_type=Path),
+              help="Checkpoints, log, metrics.json, scores.pkl and confusion.png go here.")
+@click.option("--config", help="mmengine config (path, or relative to models/); default: the model's store config.")
+@click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True)
+@click.option("--init", type=click.Path(path_type=Path), help="Checkpoint to start from (the classifier is re-created).")
+@click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the classifier.")
+@click.option("--label-fraction", type=float, default=1.0, show_default=True,
+              help="Train on this fraction of the labelled training clips of each class.")
+@click.option("--epochs", type=int, help="Number of epochs (the LR milestones scale with it).")
+@click.option("--holdout", type=float, default=0.1, show_default=True,
+              help="Fraction of the training split held out to pick the best epoch (0: keep the last).")
+@click.option("--batch-size", type=int, help="Training batch size (default: the config's).")
+@click.option("--workers", type=int, help="DataLoader workers (default: the config's).")
+@click.option("--seed", type=int, help="Random seed (default: the config's).")
+@click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU.")
+@click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
+              help="'pytorch' under torchrun for DDP: torchrun --nproc-per-node N -m posekit.cli train ...")
+@click.option("--resume", is_flag=True, help="Continue the last run in WORK_DIR from its latest checkpoint.")
+def train(model, store, work_dir, config, stream, init, linear, label_fraction, epochs, holdout, batch_size,
+          workers, seed, amp, launcher, resume):
+    """Train MODEL on a store; the test split is scored with the best epoch on the hold-out."""
+    from .train.api import train as run
+
+    result = run(store, work_dir, model=model, config=config, init=init, launcher=launcher, resume=resume,
+                 stream=stream, epochs=epochs, linear=linear, label_fraction=label_fraction, holdout=holdout,
+                 amp=amp, seed=seed, batch_size=batch_size, num_workers=workers)
+    click.echo(f"trained {model} ({stream}) on {store}: test top-1 {result['top1']:.2f}%, top-5 "
+               f"{result['top5']:.2f}%, mean class {result['mean_class_acc']:.2f}% over "
+               f"{result['test_split_clips']} clips\n-> {work_dir / 'metrics.json'}, {work_dir / 'best.pth'}, "
+               f"{work_dir / 'scores.pkl'}, {work_dir / 'confusion.png'}")
+
+
+@click.command(name="eval")
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
+@click.option("--store", required=True, type=click.Path(path_type=Path))
+@click.option("--split", default="test", show_default=True)
+@click.option("--work-dir", type=click.Path(path_type=Path), help="Where scores and plots go (default: beside CKPT).")
+def evaluate(checkpoint, store, split, work_dir):
+    """Score a split of a store with a trained checkpoint."""
+    from .train.api import evaluate as run
+
+    work_dir = work_dir or checkpoint.parent / f"eval_{store.stem}"
+    metrics = run(checkpoint, store, split=split, work_dir=work_dir)
+    click.echo(f"{checkpoint} on {store} [{split}]: top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, "
+               f"mean class {metrics['mean_class_acc']:.2f}% -> {work_dir}")
+
+
+@click.command()
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", help="Format of SOURCE when it is not a store (as for posekit convert).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="JSON file for the predictions.")
+def predict(checkpoint, source, fmt, output):
+    """Label every clip of a store, or of a skeleton file of --format."""
+    import tempfile
+
+    from .train.api import predict as run
+
+    if fmt:
+        from .convert import convert
+
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Path(tmp) / "input.h5"
+            convert(fmt, [source], store, progress=False)
+            results = run(checkpoint, store)
+    else:
+        results = run(checkpoint, source)
+    for r in results:
+        click.echo(f"{r['id']}\t{r['predicted']}\t{r['probability']:.3f}")
+    if output:
+        from .store import atomic_path
+
+        with atomic_path(output) as tmp:
+            tmp.write_text(json.dumps(results, indent=1))
+        click.echo(f"{len(results)} predictions -> {output}")
+
+
+@click.command()
+@click.argument("scores", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@click.option("--weights", help="Comma-separated weight per score file (default: equal).")
+def fuse(scores, output, weights):
+    """Fuse per-clip scores of several streams (e.g. joint + bone), matched by clip id."""
+    from .train.fusion import fuse as run
+
+    weights = [float(w) for w in weights.split(",")] if weights else None
+    result = run(scores, output, weights)
+    accuracy = (f": top-1 {result['top1']:.2f}%, top-5 {result['top5']:.2f}%, mean class "
+                f"{result['mean_class_acc']:.2f}%") if "top1" in result else ""
+    click.echo(f"fused {len(scores)} score files over {result['clips']} clips{accuracy} -> {output}")
+
+
+COMMANDS = (train, evaluate, predict, fuse)

@@ -1,0 +1,247 @@
+"""Training, evaluation and prediction of skeleton action models through mmengine's Runner.
+
+A config from ``models/`` names the network and the pipelines; :func:`prepare_config` fills in what the store
+decides (joints, coordinate channels, classes) and what the command line asks (stream, epochs, initialisation,
+linear evaluation, label fraction). Model selection uses a held-out part of the training split, never the test
+split: ``best.pth`` is the best epoch on that hold-out, and the test split is scored once, at the end.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+
+from ..compat import allow_full_checkpoint_load, ensure_torchvision_importable
+from ..errors import PosekitError
+from ..store import SkeletonStore
+
+ensure_torchvision_importable()
+allow_full_checkpoint_load()
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+STREAMS = {"joint": [], "bone": ["JointToBone"], "joint-motion": ["JointMotion"], "bone-motion": ["BoneMotion"]}
+DEFAULT_CONFIGS = {"unik": "unik/unik_1xb16-joint_store.py", "stgcn": "stgcn/stgcn_1xb16-joint_store.py"}
+
+
+def config_path(model: str, config: str | Path | None) -> Path:
+    if config is not None:
+        path = Path(config)
+        if not path.is_file():
+            path = MODELS_DIR / config
+        if not path.is_file():
+            raise PosekitError(f"{config}: no such config file (looked here and in {MODELS_DIR})")
+        return path
+    if model not in DEFAULT_CONFIGS:
+        raise PosekitError(f"unknown model {model!r}; models: {', '.join(DEFAULT_CONFIGS)}")
+    return MODELS_DIR / DEFAULT_CONFIGS[model]
+
+
+def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stream: str = "joint",
+                   epochs: int | None = None, linear: bool = False, label_fraction: float = 1.0,
+                   holdout: float = 0.1, test_split: str = "test", train_split: str = "train",
+                   amp: bool = False, seed: int | None = None, batch_size: int | None = None,
+                   num_workers: int | None = None) -> Config:
+    """The config with the store's shape, the stream transform and the command-line choices filled in."""
+    info = SkeletonStore(store)
+    if stream not in STREAMS:
+        raise PosekitError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
+    for split in (train_split, test_split):
+        info.split(split)  # a clear error when the store lacks the split
+    cfg.work_dir = str(work_dir)
+    cfg.store = str(store)
+    net = cfg.model.net
+    net.setdefault("num_joints", info.layout.num_joints)
+    net.setdefault("in_channels", info.coord_dims)
+    net["num_classes"] = len(info.classes)
+    if net.get("type") == "STGCN":
+        net.setdefault("layout", info.layout.name if info.layout.parents else None)
+    cfg.model.frozen_backbone = linear
+    extra = [dict(type=name) for name in STREAMS[stream]]
+    normalise = _normalisation(info)
+    loaders = {"train_dataloader": dict(split=train_split, part="train", label_fraction=label_fraction),
+               "val_dataloader": dict(split=train_split, part="holdout", label_fraction=1.0),
+               "test_dataloader": dict(split=test_split, part="all", label_fraction=1.0)}
+    for name, overrides in loaders.items():
+        loader = cfg[name] = copy.deepcopy(cfg[name])  # each loader its own copy: they differ in split
+        dataset = loader.dataset
+        dataset.update(store=str(store), holdout=holdout, seed=cfg.randomness.get("seed", 0), **overrides)
+        pipeline = list(dataset.pipeline)
+        if not any(t["type"] in NORMALISATIONS for t in pipeline):
+            pipeline = normalise + pipeline
+        dataset.pipeline = pipeline + extra
+        if batch_size and name == "train_dataloader":
+            loader.batch_size = batch_size
+        if num_workers is not None:
+            loader.num_workers = num_workers
+            loader.persistent_workers = num_workers > 0
+    if holdout <= 0:  # nothing held out: select nothing, keep the last epoch
+        cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+        cfg.default_hooks.checkpoint.save_best = None
+    if epochs is not None:
+        _set_epochs(cfg, epochs)
+    if seed is not None:
+        cfg.randomness.seed = seed
+    if amp:
+        if not torch.cuda.is_available():
+            raise PosekitError("--amp needs a CUDA GPU; none is visible to torch")
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+    classes = list(info.classes)
+    cfg.test_evaluator = dict(type="ClipAccuracy", out_dir=str(work_dir), class_names=classes)
+    cfg.trained_on = dict(store=str(store), layout=info.layout.to_json(), classes=classes, stream=stream)
+    info.close()
+    return cfg
+
+
+NORMALISATIONS = ("NormalizeImage2D", "CentreSkeleton", "ScaleNormalise")
+
+
+def _normalisation(store: SkeletonStore) -> list[dict]:
+    """UNIK's input normalisation for the store's coordinates, used when a config's pipeline names none:
+    pixels with known image sizes -> x/w*2-1, y/w*2-h/w; anything else -> centred on the body centre."""
+    if store.coordinates == "pixel" and (store.column("image_size") > 0).all():
+        return [dict(type="NormalizeImage2D")]
+    return [dict(type="CentreSkeleton")]
+
+
+def _set_epochs(cfg: Config, epochs: int) -> None:
+    """Shorten or stretch the schedule: milestones and warm-up scale with the number of epochs."""
+    ratio = epochs / cfg.train_cfg.max_epochs
+    cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_interval = max(1, min(cfg.train_cfg.get("val_interval", 1), epochs))
+    for scheduler in cfg.param_scheduler:
+        if "milestones" in scheduler:
+            scheduler.milestones = sorted({max(1, round(m * ratio)) for m in scheduler.milestones})
+        if "end" in scheduler:
+            scheduler.end = max(1, min(scheduler.end, round(scheduler.end * ratio)))
+
+
+def load_backbone(model: torch.nn.Module, checkpoint: str | Path) -> dict:
+    """Load a checkpoint's weights except the classifier (re-created for the new classes) and any weight whose
+    shape differs; returns what was loaded and what was left."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = state.get("state_dict", state)
+    own = model.state_dict()
+    loaded = {k: v for k, v in state.items()
+              if k in own and not k.startswith("net.head.") and v.shape == own[k].shape}
+    model.load_state_dict(loaded, strict=False)
+    left = sorted(k for k in own if k not in loaded)
+    return {"loaded": len(loaded), "left": left}
+
+
+def train(store, work_dir, *, model: str = "unik", config=None, init=None, launcher: str = "none",
+          resume: bool = False, **options) -> dict:
+    """Train, keep the best epoch on the hold-out as ``best.pth``, score the test split into ``metrics.json``."""
+    from mmengine.runner import Runner
+
+    from . import datasets, metric, recognizer  # noqa: F401  (registers the posekit classes)
+
+    work_dir = Path(work_dir)
+    cfg = prepare_config(Config.fromfile(config_path(model, config)), store, work_dir, **options)
+    cfg.launcher = launcher
+    cfg.resume = resume
+    runner = Runner.from_cfg(cfg)
+    transfer = load_backbone(runner.model, init) if init else None
+    if transfer:
+        runner.logger.info(f"initialised from {init}: {transfer['loaded']} tensors; re-created {transfer['left']}")
+    runner.train()
+    best = _best_checkpoint(runner, work_dir)
+    runner.load_checkpoint(str(best), map_location="cpu")
+    metrics = runner.test()
+    result = {"store": str(store), "model": cfg.model.net.type, "config": str(config_path(model, config)),
+              **{k: options.get(k) for k in ("stream", "linear", "label_fraction", "epochs")},
+              "init": str(init) if init else None, "best_checkpoint": str(work_dir / "best.pth"),
+              "test_split_clips": len(runner.test_dataloader.dataset), **metrics}
+    (work_dir / "metrics.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _best_checkpoint(runner, work_dir: Path) -> Path:
+    """Copy the hold-out's best checkpoint (or the last one, with no hold-out) to ``work_dir/best.pth``."""
+    hook = next(h for h in runner.hooks if type(h).__name__ == "CheckpointHook")
+    source = getattr(hook, "best_ckpt_path", None) or runner.message_hub.get_info("last_ckpt") \
+        or str(work_dir / f"epoch_{runner.epoch}.pth")
+    target = work_dir / "best.pth"
+    shutil.copyfile(source, target)
+    return target
+
+
+def config_from_checkpoint(checkpoint) -> Config:
+    """The config a checkpoint was trained with (mmengine stores its text in the checkpoint's meta)."""
+    meta = torch.load(checkpoint, map_location="cpu", weights_only=False).get("meta", {})
+    if "cfg" not in meta:
+        raise PosekitError(f"{checkpoint}: no training config inside; was it written by posekit train?")
+    return Config.fromstring(meta["cfg"], file_format=".py")
+
+
+def evaluate(checkpoint, store, *, split: str = "test", work_dir=None) -> dict:
+    """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir."""
+    from mmengine.runner import Runner
+
+    from . import datasets, metric, recognizer  # noqa: F401
+
+    cfg = config_from_checkpoint(checkpoint)
+    work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")
+    stream = _stream_of(cfg)
+    cfg = prepare_config(cfg, store, work_dir, stream="joint", holdout=0.0, test_split=split,
+                         train_split=split, num_workers=0)
+    _reset_stream(cfg, stream)
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
+    cfg.load_from = str(checkpoint)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    (work_dir / "metrics.json").write_text(json.dumps({"checkpoint": str(checkpoint), "store": str(store),
+                                                       "split": split, **metrics}, indent=1))
+    return metrics
+
+
+def _stream_of(cfg) -> list:
+    names = {name for transforms in STREAMS.values() for name in transforms}
+    return [t for t in cfg.test_dataloader.dataset.pipeline if t["type"] in names]
+
+
+def _reset_stream(cfg, stream_transforms) -> None:
+    for name in ("test_dataloader",):
+        cfg[name].dataset.pipeline = list(cfg[name].dataset.pipeline) + list(stream_transforms)
+
+
+def predict(checkpoint, store, *, split: str | None = None, device: str | None = None) -> list[dict]:
+    """Label every clip of a store (or one split) with a trained checkpoint: one dict per clip with the
+    predicted class, its probability and the top-5. The store's joints are mapped to the training layout."""
+    import numpy as np
+    from torch.utils.data import DataLoader
+
+    from ..data import collate_clips
+    from ..layouts import Layout, mapping
+    from ..nets.registry import MODELS
+    from . import datasets, recognizer  # noqa: F401
+
+    cfg = config_from_checkpoint(checkpoint)
+    trained = cfg.get("trained_on")
+    if trained is None:
+        raise PosekitError(f"{checkpoint}: no record of the training store; retrain with this posekit")
+    layout = Layout.from_json(trained["layout"])
+    pipeline = list(cfg.test_dataloader.dataset.pipeline)
+    source = SkeletonStore(store)
+    if source.layout.joints != layout.joints:
+        pipeline = [dict(type="RemapLayout", target=trained["layout"])] + pipeline
+        if not mapping(source.layout, layout).matched.any():
+            raise PosekitError(f"{store}: layout {source.layout.name!r} shares no joint with the model's "
+                               f"{layout.name!r}")
+    dataset = datasets.StoreClips(str(store), split=split, pipeline=pipeline)
+    model = MODELS.build(cfg.model)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model.load_state_dict(state.get("state_dict", state))
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).eval()
+    classes = trained["classes"]
+    results = []
+    with torch.no_grad():
+        for batch in DataLoader(dataset, batch_size=1, collate_fn=collate_clips):
+            probs = model(batch["keypoints"].to(device), batch["label"], mode="tensor").float().softmax(1)[0]
+            top = np.argsort(-probs.cpu().numpy())[:5]
+            results.append({"id": batch["id"][0], "predicted": classes[top[0]], "probability": float(probs[top[0]]),
+                            "top5": [[classes[k], float(probs[k])] for k in top]})
+    return results

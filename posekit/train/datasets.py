@@ -1,0 +1,45 @@
+"""The store as mmengine sees it: StoreDataset registered for configs, with label fractions for transfer."""
+from __future__ import annotations
+
+import numpy as np
+from mmengine.registry import FUNCTIONS
+
+from ..data import StoreDataset, collate_clips
+from .registry import DATASETS
+
+# mmengine's Runner looks collate functions up in its root registry only, whatever the scope.
+FUNCTIONS.register_module(name="collate_clips", module=collate_clips, force=True)
+
+
+@DATASETS.register_module()
+class StoreClips(StoreDataset):
+    """StoreDataset of one split, optionally cut into a training part and a held-out part for model selection.
+
+    ``part``: ``all`` (the whole split), ``train`` (the split less the hold-out) or ``holdout`` (``holdout`` of
+    each class, drawn with ``seed``). ``label_fraction`` < 1 then keeps that fraction of each class of the part
+    (at least one clip), for semi-supervised transfer (fine-tuning with 10% of the labels)."""
+
+    def __init__(self, store: str, split: str | None = None, pipeline=None, part: str = "all",
+                 holdout: float = 0.0, label_fraction: float = 1.0, seed: int = 0,
+                 fields=("keypoints", "scores")):
+        super().__init__(store, split=split, transform=pipeline, fields=fields)
+        if part not in ("all", "train", "holdout"):
+            raise ValueError(f"part must be all, train or holdout, got {part!r}")
+        if not 0 < label_fraction <= 1 or not 0 <= holdout < 1:
+            raise ValueError("label_fraction must be in (0, 1] and holdout in [0, 1)")
+        labels = self.store.labels
+        if part != "all" and holdout > 0:
+            held = fraction_per_class(self.indices, labels, holdout, seed)
+            self.indices = held if part == "holdout" else np.setdiff1d(self.indices, held)
+        if label_fraction < 1:
+            self.indices = fraction_per_class(self.indices, labels, label_fraction, seed + 1)
+
+
+def fraction_per_class(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A stratified subset: round(fraction * n_c) clips of each class c (at least 1), sorted."""
+    rng = np.random.default_rng(seed)
+    kept = []
+    for c in np.unique(labels[indices]):
+        members = indices[labels[indices] == c]
+        kept.append(rng.choice(members, size=max(1, round(fraction * len(members))), replace=False))
+    return np.sort(np.concatenate(kept)) if kept else indices[:0]

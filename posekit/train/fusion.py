@@ -1,0 +1,48 @@
+"""``posekit fuse``: sum the per-clip softmax scores of several streams (joint + bone...), matched by clip id."""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..store import atomic_path
+from .metric import accuracy
+
+
+def load_scores(path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+        return {"ids": list(data["ids"]), "labels": np.asarray(data["labels"]), "scores": np.asarray(data["scores"]),
+                "classes": data.get("classes")}
+    except (OSError, pickle.UnpicklingError, KeyError, TypeError, EOFError) as e:
+        raise InputError(f"{path}: not a posekit scores file ({type(e).__name__}: {e})") from None
+
+
+def fuse(paths, output=None, weights=None) -> dict:
+    """Weighted sum of the scores of the clips present in every file; accuracy when labels are known."""
+    runs = [load_scores(p) for p in paths]
+    weights = list(weights) if weights else [1.0] * len(runs)
+    if len(weights) != len(runs):
+        raise InputError(f"{len(weights)} weights for {len(runs)} score files")
+    for path, run in zip(paths, runs):
+        if run["scores"].shape[1] != runs[0]["scores"].shape[1]:
+            raise InputError(f"{path}: {run['scores'].shape[1]} classes, {paths[0]} has {runs[0]['scores'].shape[1]}")
+    common = sorted(set.intersection(*(set(r["ids"]) for r in runs)))
+    if not common:
+        raise InputError("the score files share no clip id")
+    fused = np.zeros((len(common), runs[0]["scores"].shape[1]))
+    for weight, run in zip(weights, runs):
+        row = {clip_id: i for i, clip_id in enumerate(run["ids"])}
+        fused += weight * run["scores"][[row[c] for c in common]]
+    first = {clip_id: i for i, clip_id in enumerate(runs[0]["ids"])}
+    labels = runs[0]["labels"][[first[c] for c in common]]
+    result = {"ids": common, "labels": labels, "scores": fused, "classes": runs[0]["classes"]}
+    metrics = accuracy(fused, labels) if (labels >= 0).all() else {}
+    if output is not None:
+        with atomic_path(output) as tmp, open(tmp, "wb") as f:
+            pickle.dump(result, f)
+    return {"clips": len(common), "dropped": {str(p): len(r["ids"]) - len(common) for p, r in zip(paths, runs)},
+            **metrics}

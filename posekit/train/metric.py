@@ -1,0 +1,58 @@
+"""ClipAccuracy: top-1, top-5 and mean class accuracy, with per-clip scores and a confusion matrix kept."""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+
+from .registry import METRICS
+
+
+@METRICS.register_module()
+class ClipAccuracy(BaseMetric):
+    """Accuracy over clips. With ``out_dir``, also writes ``scores.pkl`` ({clip id: scores}, for
+    ``posekit fuse``) and ``confusion.png`` there, and keeps the last results in ``self.last``."""
+
+    default_prefix = ""
+
+    def __init__(self, out_dir: str | None = None, class_names=None, topk=(1, 5), **kwargs):
+        super().__init__(**kwargs)
+        self.out_dir = out_dir
+        self.class_names = class_names
+        self.topk = topk
+        self.last = None
+
+    def process(self, data_batch, data_samples):
+        for sample in data_samples:
+            self.results.append((sample["id"], sample["label"], sample["scores"].cpu().numpy()))
+
+    def compute_metrics(self, results) -> dict:
+        ids = [r[0] for r in results]
+        labels = np.array([r[1] for r in results])
+        scores = np.stack([r[2] for r in results])
+        metrics = accuracy(scores, labels, self.topk)
+        self.last = {"ids": ids, "labels": labels, "scores": scores, "metrics": metrics}
+        if self.out_dir:
+            out = Path(self.out_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            with open(out / "scores.pkl", "wb") as f:
+                pickle.dump({"ids": ids, "labels": labels, "scores": scores, "classes": self.class_names}, f)
+            from ..plots import confusion_png
+
+            confusion_png(labels, scores.argmax(1), out / "confusion.png", self.class_names)
+        return metrics
+
+
+def accuracy(scores: np.ndarray, labels: np.ndarray, topk=(1, 5)) -> dict:
+    """top-k accuracies (%) and mean class accuracy (%: the mean over classes present of per-class recall)."""
+    order = np.argsort(-scores, axis=1)
+    metrics = {}
+    for k in topk:
+        k_eff = min(k, scores.shape[1])
+        metrics[f"top{k}"] = float((order[:, :k_eff] == labels[:, None]).any(axis=1).mean() * 100)
+    predicted = order[:, 0]
+    recalls = [(predicted[labels == c] == c).mean() for c in np.unique(labels)]
+    metrics["mean_class_acc"] = float(np.mean(recalls) * 100)
+    return metrics
