@@ -1,0 +1,146 @@
+"""SLEAP labels (.slp, also SLP files named .h5) and SLEAP analysis HDF5 (``*.analysis.h5``).
+
+One clip per video of a labels file (id = file stem, or ``<file stem>.<video stem>`` when the file has several
+videos); an analysis file is one clip (id = file stem). A clip spans the first to the last labelled frame; frames
+in between without labels are NaN rows, so ``frame_index`` is the video frame of every row.
+Persons are the tracks (track_id = index of the track in the file); instances without a track follow them, in
+their order in each frame, so they carry no identity across frames. Where a user instance and a prediction
+describe the same animal (the user corrected it: same track, or ``from_predicted``), the user instance is kept
+with scores 1; other predictions keep their point scores.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import sleap_io
+
+from .arrays import first_then_rest, guarded, make_clip, resolve_layout
+from .base import ImportedDataset, expand, fail, iter_files, register
+
+SUFFIXES = (".slp", ".h5")
+
+
+@register("sleap", suffixes=SUFFIXES)
+def read_sleap(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
+    files = expand(sources, SUFFIXES)
+    first = guarded(files[0], _load)
+    nodes, edges = _skeleton(files[0], first)
+    chosen = resolve_layout(layout, f"sleap-{files[0].stem.split('.')[0]}", nodes, edges)
+    load = first_then_rest(files[0], first, _load)
+    fps = float(np.nan if fps is None else fps)
+
+    def read_one(path):
+        source = load(path)
+        if isinstance(source, dict):
+            yield _analysis_clip(path, source, chosen, max_persons, fps)
+        else:
+            yield from _labels_clips(path, source, chosen, max_persons, fps)
+
+    return ImportedDataset(layout=chosen, clips=iter_files(files, read_one), coord_dims=2,
+                           provenance={"source_format": "sleap"})
+
+
+def _load(path):
+    """sleap_io Labels for an SLP file; the arrays of an analysis file as a dict."""
+    try:
+        with h5py.File(path, "r") as f:
+            if "tracks" in f and "node_names" in f:
+                return {key: f[key][()] for key in ("tracks", "track_occupancy", "point_scores", "node_names",
+                                                     "edge_names") if key in f}
+            if not {"frames", "instances", "metadata"} <= set(f):
+                raise fail(path, "not a SLEAP file (neither labels nor analysis HDF5; "
+                                 f"holds {', '.join(f) or 'nothing'})")
+            if "format_id" not in f["metadata"].attrs:
+                raise fail(path, "SLEAP labels in the old layout without a format_id, which sleap-io cannot read; "
+                                 "open and save it again in SLEAP")
+    except OSError as e:
+        raise fail(path, f"not an HDF5 file ({e})") from None
+    return sleap_io.load_slp(str(path), open_videos=False)
+
+
+def _skeleton(path, source) -> tuple[list[str], list[tuple[str, str]]]:
+    if isinstance(source, dict):
+        names = [_text(n) for n in source["node_names"]]
+        edges = [tuple(_text(n) for n in pair) for pair in source.get("edge_names", [])]
+        return names, edges
+    if not source.skeletons:
+        raise fail(path, "no skeleton")
+    skeleton = source.skeletons[0]
+    return list(skeleton.node_names), [(a.name, b.name) for a, b in skeleton.edges]
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _labels_clips(path: Path, labels, layout, max_persons, fps):
+    if not labels.skeletons:
+        raise fail(path, "no skeleton")
+    frames_of = {id(v): [] for v in labels.videos}
+    for lf in labels.labeled_frames:
+        frames_of[id(lf.video)].append(lf)
+    stems = [Path(v.filename if isinstance(v.filename, str) else v.filename[0]).stem for v in labels.videos]
+    for number, video in enumerate(labels.videos):
+        frames = frames_of[id(video)]
+        if not frames:
+            continue
+        clip_id = path.stem if len(labels.videos) == 1 else f"{path.stem}.{stems[number]}"
+        if stems.count(stems[number]) > 1:
+            clip_id = f"{clip_id}.{number}"
+        yield _frames_clip(path, clip_id, labels, frames, layout, max_persons, fps)
+
+
+def _frames_clip(path, clip_id, labels, frames, layout, max_persons, fps):
+    first = min(lf.frame_idx for lf in frames)
+    length = max(lf.frame_idx for lf in frames) - first + 1
+    chosen = [lf.user_instances + lf.unused_predictions for lf in frames]
+    tracked = [t for t in labels.tracks if any(inst.track is t for insts in chosen for inst in insts)]
+    slot_of = {id(t): k for k, t in enumerate(tracked)}
+    untracked = max([sum(inst.track is None for inst in insts) for insts in chosen] + [0])
+    persons = len(tracked) + untracked
+    nodes = list(labels.skeletons[0].node_names)
+    kp = np.full((length, persons, len(nodes), 2), np.nan, np.float32)
+    scores = np.full(kp.shape[:3], np.nan, np.float32)
+    track = np.tile(np.arange(persons, dtype=np.int32), (length, 1))
+    track[:, :len(tracked)] = [labels.tracks.index(t) for t in tracked]
+    track[:, len(tracked):] += len(labels.tracks) - len(tracked)  # untracked ids follow the file's tracks
+    for lf, insts in zip(frames, chosen):
+        row, extra = lf.frame_idx - first, len(tracked)
+        for inst in insts:
+            if inst.track is None:
+                slot, extra = extra, extra + 1
+            else:
+                slot = slot_of[id(inst.track)]
+            columns = [nodes.index(n) for n in inst.skeleton.node_names]
+            if isinstance(inst, sleap_io.PredictedInstance):  # its points carry scores
+                points = inst.numpy(scores=True)
+                kp[row, slot, columns], scores[row, slot, columns] = points[:, :2], points[:, 2]
+            else:  # a user instance is certain where labelled
+                kp[row, slot, columns] = inst.numpy()
+                scores[row, slot, columns] = np.where(np.isnan(kp[row, slot, columns, 0]), np.nan, 1.0)
+    return make_clip(clip_id, kp, scores, joints=nodes, layout=layout, path=path, track_id=track,
+                     max_persons=max_persons, frame_index=np.arange(first, first + length), fps=fps)
+
+
+def _analysis_clip(path, arrays, layout, max_persons, fps):
+    """Analysis arrays are stored transposed for MATLAB: tracks (tracks, 2, nodes, frames) on disk."""
+    nodes = [_text(n) for n in arrays["node_names"]]
+    tracks = arrays["tracks"]
+    if tracks.ndim != 4 or tracks.shape[1] != 2 or tracks.shape[2] != len(nodes):
+        raise fail(path, f"tracks has shape {tracks.shape}, expected (tracks, 2, {len(nodes)} nodes, frames)")
+    kp = tracks.transpose(3, 0, 2, 1)  # (frames, tracks, nodes, 2)
+    scores = arrays["point_scores"].transpose(2, 0, 1) if "point_scores" in arrays else None
+    occupied = arrays["track_occupancy"].astype(bool) if "track_occupancy" in arrays else \
+        ~np.isnan(kp).all(axis=(2, 3))
+    if occupied.shape != kp.shape[:2]:
+        raise fail(path, f"track_occupancy has shape {occupied.shape}, expected (frames, tracks) {kp.shape[:2]}")
+    kp = np.where(occupied[:, :, None, None], kp, np.nan)
+    labelled = np.flatnonzero(occupied.any(axis=1))
+    if not len(labelled):
+        raise fail(path, "no occupied track in any frame")
+    rows = slice(labelled[0], labelled[-1] + 1)
+    return make_clip(path.stem, kp[rows], None if scores is None else scores[rows], joints=nodes, layout=layout,
+                     path=path, max_persons=max_persons, frame_index=np.arange(labelled[0], labelled[-1] + 1),
+                     fps=fps)
