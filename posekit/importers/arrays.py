@@ -109,7 +109,7 @@ def check_row_lengths(path, lines: list[str], num_fields: int, start: int, index
 
 # -- npz ------------------------------------------------------------------------------------------------------
 NPZ_KEYS = {"keypoints", "scores", "frame_index", "track_id", "lengths", "id", "label", "fps", "joint_names",
-            "classes", "image_size"}
+            "classes", "image_size", "split"}
 
 
 @register("npz", suffixes=(".npz",))
@@ -198,7 +198,7 @@ def _npz_clips(path, arrays, layout, max_persons, fps):
     if lengths.sum() != len(kp) or (lengths <= 0).any():
         raise fail(path, f"lengths sum to {lengths.sum()} but keypoints has {len(kp)} frames")
     per_clip = {}
-    for key in ("id", "label", "fps"):
+    for key in ("id", "label", "fps", "split"):
         if key in arrays:
             value = arrays[key].ravel()
             if value.size != len(lengths) and not (key == "fps" and value.size == 1):
@@ -215,13 +215,18 @@ def _npz_clips(path, arrays, layout, max_persons, fps):
                         frame_index=np.arange(n) if frames is None else frames[rows],
                         label=int(per_clip["label"][i]) if "label" in per_clip else -1,
                         fps=float(fps if fps is not None else per_clip["fps"][i] if "fps" in per_clip else np.nan),
-                        image_size=image_size)
+                        image_size=image_size, splits=split_names(per_clip["split"][i]) if "split" in per_clip else ())
+
+
+def split_names(value) -> tuple[str, ...]:
+    """A clip's splits from a cell: one name, or several separated by '+' (e.g. "train+xview_train")."""
+    return tuple(name.strip() for name in str(value).split("+") if name.strip()) if value == value else ()
 
 
 # -- csv ------------------------------------------------------------------------------------------------------
-LONG_COLUMNS = ("clip", "frame", "person", "joint", "x", "y", "z", "score", "label")
+LONG_COLUMNS = ("clip", "frame", "person", "joint", "x", "y", "z", "score", "label", "split")
 WIDE_SUFFIXES = ("x", "y", "z", "score")
-WIDE_KEYS = ("clip", "frame", "person", "label")
+WIDE_KEYS = ("clip", "frame", "person", "label", "split")
 
 
 @register("csv", suffixes=(".csv",))
@@ -268,7 +273,17 @@ class _Table:
             track = np.broadcast_to(slots.astype(np.int32), kp.shape[:2])
             yield make_clip(str(clip_id), kp, scores, joints=layout.joints, layout=layout, path=path,
                             track_id=track, max_persons=max_persons, frame_index=frames,
-                            label=self._label(part, class_names), fps=float(np.nan if fps is None else fps))
+                            label=self._label(part, class_names), fps=float(np.nan if fps is None else fps),
+                            splits=self._splits(part))
+
+    def _splits(self, part) -> tuple[str, ...]:
+        if "split" not in part:
+            return ()
+        values = part["split"].dropna().unique()
+        if len(values) > 1:
+            raise fail(self.path, f"clip {part['clip'].iloc[0]!r} has several split cells: "
+                                  f"{', '.join(map(str, values))}; name several splits in one cell as a+b")
+        return split_names(values[0]) if len(values) else ()
 
     def _label(self, part, class_names) -> int:
         if "label" not in part:
@@ -306,7 +321,7 @@ def _load_table(path) -> _Table:
         missing = [c for c in ("frame", "joint", "x", "y") if c not in columns]
         if unknown or missing:
             problem = f"missing {', '.join(missing)}" if missing else f"unknown columns {', '.join(unknown)}"
-            raise fail(path, f"long CSV header needs frame, joint, x, y (optional clip, person, z, score, label); "
+            raise fail(path, f"long CSV header needs frame, joint, x, y (optional clip, person, z, score, label, split); "
                              f"{problem}")
         joints = [str(j) for j in pd.unique(frame["joint"].astype(str))]
         frame["joint"] = frame["joint"].astype(str)
@@ -335,7 +350,7 @@ def _melt_wide(path, frame: pd.DataFrame):
     parsed = [re.fullmatch(r"(.+)_(x|y|z|score)", str(c)) for c in frame.columns if c not in WIDE_KEYS]
     if not all(parsed):
         bad = [c for c, m in zip([c for c in frame.columns if c not in WIDE_KEYS], parsed) if not m]
-        raise fail(path, f"wide CSV columns must be frame, person, clip, label or <joint>_x/_y/_z/_score; "
+        raise fail(path, f"wide CSV columns must be frame, person, clip, label, split or <joint>_x/_y/_z/_score; "
                          f"got {', '.join(map(str, bad))}")
     joints = list(dict.fromkeys(m.group(1) for m in parsed))
     present = {(m.group(1), m.group(2)) for m in parsed}

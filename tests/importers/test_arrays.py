@@ -156,3 +156,18 @@ def test_whole_number_labels_name_their_classes_by_number(tmp_path):
     dataset = read_csv([tmp_path])
     assert dataset.classes == ["0", "1", "2"]
     assert [(c.id, c.label) for c in dataset.clips] == [("a", 2), ("b", 0)]
+
+
+def test_splits_from_npz_and_csv(tmp_path):
+    kp = np.arange(2 * 3 * 2, dtype=np.float32).reshape(2, 3, 2)
+    np.savez(tmp_path / "a.npz", keypoints=kp, split="train+xview_train")
+    np.savez(tmp_path / "b.npz", keypoints=kp + 1, split="test")
+    clips = list(read_npz([tmp_path / "a.npz", tmp_path / "b.npz"]).clips)
+    assert [c.splits for c in clips] == [("train", "xview_train"), ("test",)]
+    (tmp_path / "t.csv").write_text("clip,frame,joint,x,y,split\n"
+                                    "a,0,nose,1,2,train\na,1,nose,3,4,train\nb,0,nose,5,6,test\n")
+    clips = list(read_csv([tmp_path / "t.csv"]).clips)
+    assert [(c.id, c.splits) for c in clips] == [("a", ("train",)), ("b", ("test",))]
+    (tmp_path / "bad.csv").write_text("clip,frame,joint,x,y,split\na,0,nose,1,2,train\na,1,nose,3,4,test\n")
+    with pytest.raises(InputError, match="bad.csv: clip 'a' has several split cells"):
+        list(read_csv([tmp_path / "bad.csv"]).clips)
