@@ -43,14 +43,21 @@ FORMATS = ("penn-action", "nw-ucla", "ntu", "kinetics-skeleton", "openpose", "co
 @click.option("--max-persons", type=int, help="Keep at most this many persons per clip (formats that choose).")
 @click.option("--fps", type=float, help="Frame rate, for formats whose files do not record it.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out empty clips (reported) instead of stopping.")
+@click.option("-O", "--option", "extra", multiple=True, metavar="KEY=VALUE",
+              help="A reader option, e.g. -O space=color (ntu), -O label_names=names.txt (kinetics-skeleton).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
-def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, force):
+def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, extra, force):
     """Import skeleton files of FORMAT (files or folders) into a new store."""
     from .convert import convert as run
 
     if output.exists() and not force:
         raise PosekitError(f"{output}: exists; use --force to replace it or choose another -o")
     options = {k: v for k, v in dict(max_persons=max_persons, fps=fps).items() if v is not None}
+    for item in extra:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PosekitError(f"-O {item!r}: reader options are KEY=VALUE")
+        options[key.replace("-", "_")] = value
     summary = run(fmt, sources, output, layout=layout, skip_invalid=skip_invalid, **options)
     for line in summary["skipped"]:
         click.echo(f"skipped {line}", err=True)
