@@ -57,7 +57,7 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
     net.setdefault("in_channels", info.coord_dims)
     net["num_classes"] = len(info.classes)
     if net.get("type") == "STGCN":
-        net.setdefault("layout", info.layout.name if info.layout.parents else None)
+        net.setdefault("layout", info.layout.to_dict() if info.layout.parents else None)
     cfg.model.frozen_backbone = linear
     extra = [dict(type=name) for name in STREAMS[stream]]
     normalise = _normalisation(info)

@@ -1,0 +1,10 @@
+"""Skeleton action networks: UNIK (topology-free) and the ST-GCN baseline, with shared units and heads.
+
+Build from a config with ``posekit.nets.MODELS.build(dict(type='UNIK', num_classes=60))``."""
+from posekit.nets.heads import ClassifierHead, FrameHead, make_head
+from posekit.nets.registry import MODELS
+from posekit.nets.stgcn import STGCN, spatial_partitions
+from posekit.nets.unik import THESIS_DILATIONS, UNIK, SpatialDependencyUnit
+
+__all__ = ["MODELS", "UNIK", "STGCN", "SpatialDependencyUnit", "THESIS_DILATIONS", "spatial_partitions",
+           "ClassifierHead", "FrameHead", "make_head"]
