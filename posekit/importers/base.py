@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+
 from ..errors import InputError
 from ..layouts import Layout
 from ..store import Clip
@@ -62,8 +64,57 @@ def iter_files(files: list[Path], read_one: Callable[[Path], Iterator[Clip]]) ->
     """Apply a per-file reader, turning its unexpected exceptions into one-line errors naming the file."""
     for path in files:
         try:
-            yield from read_one(path)
+            yield from read_one(path)  # lazily: one clip at a time, whatever the file holds
         except InputError:
             raise
         except Exception as e:  # a reader's KeyError/IndexError on a malformed file is a malformed file
             raise fail(path, f"cannot be read ({type(e).__name__}: {e})") from e
+
+
+def guarded(path, read):
+    """``read(path)``, with an unexpected exception turned into the one-line error naming the file."""
+    try:
+        return read(path)
+    except InputError:
+        raise
+    except Exception as e:  # a parser's KeyError/ValueError on a malformed file is a malformed file
+        raise fail(path, f"cannot be read ({type(e).__name__}: {e})") from e
+
+
+def first_then_rest(first_path, first, read):
+    """A loader that hands out the already-read first file once and reads the others when the clips get there."""
+    pending = [first]
+
+    def load(path):
+        return pending.pop() if path == first_path and pending else read(path)
+    return load
+
+
+def check_row_lengths(path, lines: list[str], num_fields: int, start: int, index_fields: int = 0):
+    """Fail on a data row with fewer fields than the header (a truncated file); with ``index_fields``, a short
+    row is allowed when it holds nothing beyond its index (DeepLabCut writes unlabelled images that way)."""
+    for number in range(start, len(lines)):
+        line = lines[number]
+        if line and line.count(",") + 1 < num_fields and line.rstrip(",").count(",") >= index_fields:
+            raise fail(path, f"line {number + 1} has {line.count(',') + 1} of {num_fields} fields (truncated file?)")
+
+
+def stack_frames(frames: dict, num_joints: int, max_persons=None):
+    """Dense (T, M, V, 2) keypoints, (T, M, V) scores and (T,) frame indices from {frame: (xy (P, V, 2), score (P, V))}.
+
+    T spans the first to the last frame number (a frame without a file has no person); in each frame people are
+    ranked by summed score. A joint with score 0, or at exactly (0, 0), is missing."""
+    first, last = min(frames), max(frames)
+    persons = max([len(score) for _, score in frames.values()] + [1])
+    persons = min(persons, max_persons) if max_persons else persons
+    keypoints = np.full((last - first + 1, persons, num_joints, 2), np.nan, np.float32)
+    scores = np.zeros(keypoints.shape[:3], np.float32)
+    for index, (xy, score) in frames.items():
+        if not len(score):
+            continue
+        order = np.argsort(-score.sum(axis=1), kind="stable")[:persons]
+        xy, score = xy[order].copy(), score[order]
+        xy[(score == 0) | (xy == 0).all(axis=-1)] = np.nan
+        keypoints[index - first, :len(order)] = xy
+        scores[index - first, :len(order)] = score
+    return keypoints, scores, np.arange(first, last + 1)

@@ -18,8 +18,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .arrays import check_row_lengths, first_then_rest, guarded, make_clip, resolve_layout
-from .base import ImportedDataset, expand, fail, iter_files, register
+from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_rest, guarded, iter_files, register
+from .named_joints import make_clip, resolve_layout
 
 SUFFIXES = (".h5", ".csv")
 COORDS = ("x", "y", "z", "likelihood")

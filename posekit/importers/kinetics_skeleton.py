@@ -20,8 +20,7 @@ import numpy as np
 from ..errors import InputError
 from ..layouts import get_layout
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, iter_files, register
-from .openpose import stack_frames
+from .base import ImportedDataset, expand, fail, iter_files, register, stack_frames
 
 FPS = 30.0
 IMAGE_SIZE = (340, 256)  # ST-GCN resized every video to 340x256 before running OpenPose

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import guarded, make_clip, resolve_layout
-from .base import ImportedDataset, expand, fail, iter_files, register
+from .base import ImportedDataset, expand, fail, guarded, iter_files, register
+from .named_joints import make_clip, resolve_layout
 
 SEPARATORS = "_-. "
 

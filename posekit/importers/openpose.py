@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..layouts import get_layout
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, register
+from .base import ImportedDataset, expand, fail, register, stack_frames
 
 LAYOUT_BY_JOINTS = {25: "openpose-25", 18: "openpose-18"}
 FRAME_FILE = re.compile(r"(?P<video>.*?)_?(?P<frame>\d+)_keypoints")
@@ -79,24 +79,3 @@ def _clip(folder: Path, video: str, frame_files: dict, num_joints: int, max_pers
     name = video or folder.name
     return Clip(id=name, keypoints=keypoints, scores=scores, frame_index=frame_index,
                 fps=float(fps) if fps else float("nan"), source=f"{folder.name}/{video}_*_keypoints.json")
-
-
-def stack_frames(frames: dict, num_joints: int, max_persons=None):
-    """Dense (T, M, V, 2) keypoints, (T, M, V) scores and (T,) frame indices from {frame: (xy (P, V, 2), score (P, V))}.
-
-    T spans the first to the last frame number (a frame without a file has no person); in each frame people are
-    ranked by summed score. A joint with score 0, or at exactly (0, 0), is missing."""
-    first, last = min(frames), max(frames)
-    persons = max([len(score) for _, score in frames.values()] + [1])
-    persons = min(persons, max_persons) if max_persons else persons
-    keypoints = np.full((last - first + 1, persons, num_joints, 2), np.nan, np.float32)
-    scores = np.zeros(keypoints.shape[:3], np.float32)
-    for index, (xy, score) in frames.items():
-        if not len(score):
-            continue
-        order = np.argsort(-score.sum(axis=1), kind="stable")[:persons]
-        xy, score = xy[order].copy(), score[order]
-        xy[(score == 0) | (xy == 0).all(axis=-1)] = np.nan
-        keypoints[index - first, :len(order)] = xy
-        scores[index - first, :len(order)] = score
-    return keypoints, scores, np.arange(first, last + 1)

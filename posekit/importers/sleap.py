@@ -16,8 +16,8 @@ import h5py
 import numpy as np
 import sleap_io
 
-from .arrays import first_then_rest, guarded, make_clip, resolve_layout
-from .base import ImportedDataset, expand, fail, iter_files, register
+from .base import ImportedDataset, expand, fail, first_then_rest, guarded, iter_files, register
+from .named_joints import make_clip, resolve_layout
 
 SUFFIXES = (".slp", ".h5")
 
