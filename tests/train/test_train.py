@@ -1,0 +1,126 @@
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from posekit.cli import main
+from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample
+from posekit.store import Clip, StoreWriter
+from posekit.train.datasets import fraction_per_class
+from posekit.train.fusion import fuse
+from posekit.train.metric import accuracy
+
+
+def test_accuracy_by_hand():
+    scores = np.array([[0.6, 0.3, 0.1],   # true 0, predicted 0
+                       [0.5, 0.4, 0.1],   # true 1, predicted 0 (1 is second)
+                       [0.1, 0.2, 0.7],   # true 2, predicted 2
+                       [0.2, 0.5, 0.3]])  # true 2, predicted 1 (2 is second)
+    labels = np.array([0, 1, 2, 2])
+    got = accuracy(scores, labels, topk=(1, 2))
+    assert got["top1"] == pytest.approx(50.0)
+    assert got["top2"] == pytest.approx(100.0)
+    assert got["mean_class_acc"] == pytest.approx((1 + 0 + 0.5) / 3 * 100)
+
+
+def test_fraction_per_class_is_stratified_and_keeps_every_class():
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 3)
+    indices = np.arange(len(labels))
+    kept = fraction_per_class(indices, labels, 0.1, seed=0)
+    assert np.bincount(labels[kept]).tolist() == [5, 3, 1]
+    assert np.array_equal(kept, np.sort(kept)) and len(set(kept)) == len(kept)
+    assert np.array_equal(kept, fraction_per_class(indices, labels, 0.1, seed=0))  # seeded
+
+
+def test_fuse_sums_scores_matched_by_id(tmp_path):
+    a = {"ids": ["x", "y", "z"], "labels": np.array([0, 1, 1]), "classes": ["p", "q"],
+         "scores": np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])}
+    b = {"ids": ["z", "y"], "labels": np.array([1, 1]), "classes": ["p", "q"],
+         "scores": np.array([[0.3, 0.7], [0.3, 0.7]])}
+    for name, run in (("a.pkl", a), ("b.pkl", b)):
+        with open(tmp_path / name, "wb") as f:
+            pickle.dump(run, f)
+    result = fuse([tmp_path / "a.pkl", tmp_path / "b.pkl"], tmp_path / "ab.pkl")
+    assert result["clips"] == 2 and result["dropped"][str(tmp_path / "a.pkl")] == 1
+    # y: a says p (0.6), a + b says q (0.4 + 0.7 > 0.6 + 0.3); z: q either way.
+    assert result["top1"] == pytest.approx(100.0)
+    with open(tmp_path / "ab.pkl", "rb") as f:
+        fused = pickle.load(f)
+    np.testing.assert_allclose(fused["scores"][fused["ids"].index("y")], [0.9, 1.1])
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "sample.h5"
+    with StoreWriter(path, "coco-17", coord_dims=2, classes=list(ACTIONS)) as w:
+        for i, (clip_id, label, kp, sc) in enumerate(make_sample(6)):
+            w.add(Clip(id=clip_id, keypoints=kp[:24], scores=sc[:24], label=label, fps=30.0, image_size=IMAGE_SIZE,
+                       splits=("test",) if i % 4 == 3 else ("train",)))
+    return path
+
+
+def tiny_config(tmp_path):
+    """The store config with a 16-frame crop, 2 epochs and no workers: seconds on a CPU."""
+    path = tmp_path / "tiny.py"
+    path.write_text(
+        '_base_ = ["{models}/unik/unik_1xb16-joint_store.py"]\n'
+        'param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[1], gamma=0.1)]\n'
+        'train_cfg = dict(max_epochs=2, val_interval=1)\n'
+        'train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=['
+        'dict(type="SelectPersons", num=1), dict(type="RandomTemporalCrop", length=16), '
+        'dict(type="ReplayPad", length=16)]))\n'
+        'val_dataloader = dict(num_workers=0, persistent_workers=False, '
+        'dataset=dict(pipeline=[dict(type="SelectPersons", num=1)]))\n'
+        'test_dataloader = val_dataloader\n'
+        'model = dict(net=dict(num_persons=1))\n'.format(models=_models_dir()))
+    return path
+
+
+def _models_dir():
+    from posekit.train.api import MODELS_DIR
+
+    return MODELS_DIR
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
+    config = tiny_config(tmp_path)
+    for stream in ("joint", "bone"):
+        out = run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / stream, "--config", config,
+                  "--stream", stream, "--holdout", "0.2")
+        assert "test top-1" in out
+        metrics = json.loads((tmp_path / stream / "metrics.json").read_text())
+        assert {"top1", "top5", "mean_class_acc"} <= set(metrics) and metrics["test_split_clips"] == 6
+        assert metrics["stream"] == stream
+        for name in ("best.pth", "scores.pkl", "confusion.png"):
+            assert (tmp_path / stream / name).is_file()
+    out = run("fuse", tmp_path / "joint/scores.pkl", tmp_path / "bone/scores.pkl", "-o", tmp_path / "fused.pkl")
+    assert "over 6 clips" in out and (tmp_path / "fused.pkl").is_file()
+    out = run("eval", tmp_path / "bone/best.pth", "--store", sample_store, "--work-dir", tmp_path / "eval")
+    evaluated = json.loads((tmp_path / "eval/metrics.json").read_text())
+    trained = json.loads((tmp_path / "bone/metrics.json").read_text())
+    assert evaluated["top1"] == pytest.approx(trained["top1"])  # the same model, stream and clips
+    out = run("predict", tmp_path / "joint/best.pth", sample_store, "-o", tmp_path / "pred.json")
+    predictions = json.loads((tmp_path / "pred.json").read_text())
+    assert len(predictions) == 24 and predictions[0]["predicted"] in ACTIONS
+    assert sum(p for _, p in predictions[0]["top5"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_linear_evaluation_trains_only_the_classifier(sample_store, tmp_path):
+    config = tiny_config(tmp_path)
+    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "pre", "--config", config)
+    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "lin", "--config", config,
+        "--init", tmp_path / "pre/best.pth", "--linear", "--label-fraction", "0.5")
+    before = torch.load(tmp_path / "pre/best.pth", weights_only=False)["state_dict"]
+    after = torch.load(tmp_path / "lin/best.pth", weights_only=False)["state_dict"]
+    backbone = [k for k in before if not k.startswith("net.head.")]
+    assert backbone and all(torch.equal(before[k], after[k]) for k in backbone)  # BN statistics included
+    assert not torch.equal(before["net.head.fc.weight"], after["net.head.fc.weight"])
