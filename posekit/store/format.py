@@ -71,6 +71,10 @@ def temporary_beside(path: str | Path) -> Path:
     except OSError as e:
         raise StoreError(f"{path}: cannot write here ({e.strerror})") from None
     os.close(fd)
+    # mkstemp makes the file private (0600); the finished file gets the mode any new file would get here.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     return Path(tmp)
 
 

@@ -49,6 +49,7 @@ class StoreWriter:
         try:
             if self.mode == "a":
                 shutil.copyfile(self.base, self._tmp)
+                shutil.copymode(self.base, self._tmp)
             self._h5 = h5py.File(self._tmp, "r+" if self.mode == "a" else "w")
             self._open()
         except BaseException:

@@ -91,6 +91,19 @@ def test_interrupted_append_leaves_the_store_untouched(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["s.h5"]  # no temporary file left behind
 
 
+def test_written_files_get_the_usual_mode_and_appends_keep_theirs(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = write(tmp_path / "s.h5", [make_clip(0)])
+        assert path.stat().st_mode & 0o777 == 0o644  # not the 0600 of a temporary file
+        path.chmod(0o640)
+        with StoreWriter(path, mode="a") as w:
+            w.add(make_clip(1))
+        assert path.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
+
+
 def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(StoreError, match="duplicate clip id 'clip0'"):
         write(tmp_path / "s.h5", [make_clip(0), make_clip(0)])
