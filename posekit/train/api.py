@@ -184,10 +184,9 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None) -> dict:
 
     cfg = config_from_checkpoint(checkpoint)
     work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")
-    stream = _stream_of(cfg)
+    # The checkpoint's pipelines already end with their stream transform: add none ("joint").
     cfg = prepare_config(cfg, store, work_dir, stream="joint", holdout=0.0, test_split=split,
                          train_split=split, num_workers=0)
-    _reset_stream(cfg, stream)
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     cfg.load_from = str(checkpoint)
     runner = Runner.from_cfg(cfg)
@@ -195,16 +194,6 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None) -> dict:
     (work_dir / "metrics.json").write_text(json.dumps({"checkpoint": str(checkpoint), "store": str(store),
                                                        "split": split, **metrics}, indent=1))
     return metrics
-
-
-def _stream_of(cfg) -> list:
-    names = {name for transforms in STREAMS.values() for name in transforms}
-    return [t for t in cfg.test_dataloader.dataset.pipeline if t["type"] in names]
-
-
-def _reset_stream(cfg, stream_transforms) -> None:
-    for name in ("test_dataloader",):
-        cfg[name].dataset.pipeline = list(cfg[name].dataset.pipeline) + list(stream_transforms)
 
 
 def predict(checkpoint, store, *, split: str | None = None, device: str | None = None) -> list[dict]:

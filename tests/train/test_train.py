@@ -108,6 +108,10 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     evaluated = json.loads((tmp_path / "eval/metrics.json").read_text())
     trained = json.loads((tmp_path / "bone/metrics.json").read_text())
     assert evaluated["top1"] == pytest.approx(trained["top1"])  # the same model, stream and clips
+    with open(tmp_path / "eval/scores.pkl", "rb") as f, open(tmp_path / "bone/scores.pkl", "rb") as g:
+        again, first = pickle.load(f), pickle.load(g)
+    assert again["ids"] == first["ids"]
+    np.testing.assert_allclose(again["scores"], first["scores"], rtol=1e-5, atol=1e-6)
     out = run("predict", tmp_path / "joint/best.pth", sample_store, "-o", tmp_path / "pred.json")
     predictions = json.loads((tmp_path / "pred.json").read_text())
     assert len(predictions) == 24 and predictions[0]["predicted"] in ACTIONS
