@@ -16,7 +16,7 @@ def formats() -> list[str]:
 
 
 def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = False, progress: bool = True,
-            **options) -> dict:
+            compression: str | None = "lzf", **options) -> dict:
     """Import ``sources`` of format ``fmt`` into a new store at ``output``; returns a summary.
 
     ``layout``: store the clips in this layout, mapping joints by name (interpolating where the target layout
@@ -38,7 +38,7 @@ def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = Fals
         provenance["layout_mapping"] = f"{dataset.layout.name} -> {target.name}"
     with StoreWriter(output, target, coord_dims=dataset.coord_dims, classes=dataset.classes,
                      class_descriptions=dataset.class_descriptions, name=dataset.name,
-                     coordinates=dataset.coordinates, provenance=provenance) as writer:
+                     coordinates=dataset.coordinates, provenance=provenance, compression=compression) as writer:
         clips = tqdm(dataset.clips, desc=f"convert {fmt}", unit="clip", disable=not progress, leave=False)
         for clip in clips:
             if joint_map is not None:

@@ -22,7 +22,8 @@ def write(path, clips, classes=("run", "jump"), **kw):
     return path
 
 
-def test_round_trip_keeps_every_field(tmp_path):
+@pytest.mark.parametrize("compression", ["lzf", "gzip", None])
+def test_round_trip_keeps_every_field(tmp_path, compression):
     rng = np.random.default_rng(0)
     clips = []
     for i in range(7):
@@ -35,7 +36,9 @@ def test_round_trip_keeps_every_field(tmp_path):
             source=f"v{i}.mp4", text=f"person {i} runs", splits=("train",) if i < 4 else ("test",),
             features={"video": rng.normal(size=8)}))
     # A small flush size makes the clips span several flushes, with fields appearing and disappearing.
-    write(tmp_path / "s.h5", clips, flush_frames=7)
+    write(tmp_path / "s.h5", clips, flush_frames=7, compression=compression, chunk_frames=4)
+    with h5py.File(tmp_path / "s.h5") as f:
+        assert f["frames/keypoints"].compression == compression
     store = SkeletonStore(tmp_path / "s.h5")
     assert len(store) == 7 and store.num_frames == sum(c.num_frames for c in clips)
     assert store.max_persons == 3
@@ -196,7 +199,7 @@ def test_reader_is_safe_after_fork(tmp_path):
     """The handle is reopened in a child process instead of sharing the parent's."""
     path = write(tmp_path / "s.h5", [make_clip(i) for i in range(3)])
     store = SkeletonStore(path)
-    store[0]
+    store[0]  # the parent opens the file and keeps its dataset handles
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
