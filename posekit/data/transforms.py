@@ -306,6 +306,34 @@ class SelectPersons:
 
 
 # -- features ---------------------------------------------------------------------------------------------------
+class RemapLayout:
+    """Map joints from the store's layout to ``target`` by name, interpolating where the target says how
+    (posekit.layouts.mapping); target joints with no source become missing. This is how a model trained on one
+    layout reads a store of another: transfer across datasets, prediction on a lab's own files.
+
+    ``target``: a layout name, a layout file, a Layout, its dict or its JSON. Transforms after this one in a
+    pipeline built by :func:`build_transforms` get the target layout."""
+
+    def __init__(self, layout: Layout | str, target):
+        self.target = as_layout(target)
+        self.mapping = mapping(get_layout(layout), self.target)
+
+    def __call__(self, sample):
+        for key in ("keypoints", "keypoints_3d", "scores"):
+            if sample.get(key) is not None:
+                sample[key] = self.mapping.apply(sample[key], axis=2)  # (T, M, V[, C]): joints on axis 2
+        return sample
+
+
+def as_layout(spec) -> Layout:
+    """A Layout from a name or file, a Layout, its dict, or its JSON text (as configs carry layouts)."""
+    if isinstance(spec, dict):
+        return Layout.from_dict(spec)
+    if isinstance(spec, str) and spec.lstrip().startswith("{"):
+        return Layout.from_json(spec)
+    return get_layout(spec)
+
+
 class JointToBone:
     """Bones: joint minus its parent (layout.parent_index); the root is its own parent, so its bone is zero."""
 
@@ -442,7 +470,8 @@ ToTensor = FormatCTVM
 
 TRANSFORMS = {cls.__name__: cls for cls in (
     NormalizeImage2D, CentreSkeleton, ScaleNormalise, RandomTemporalCrop, UniformSample, ReplayPad, ResizeTime,
-    SelectPersons, JointToBone, JointMotion, BoneMotion, RandomRotation, RandomScale, RandomFlip, FormatCTVM)}
+    SelectPersons, RemapLayout, JointToBone, JointMotion, BoneMotion, RandomRotation, RandomScale, RandomFlip,
+    FormatCTVM)}
 TRANSFORMS["ToTensor"] = FormatCTVM
 
 
@@ -465,4 +494,6 @@ def build_transforms(specs, layout: Layout | str | None = None) -> Compose:
             transforms.append(cls(**spec))
         except TypeError as e:
             raise InputError(f"transform {name!r}: {e}") from None
+        if isinstance(transforms[-1], RemapLayout):
+            layout = transforms[-1].target  # the joints from here on are the target's
     return Compose(transforms)

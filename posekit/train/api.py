@@ -17,6 +17,7 @@ from mmengine.config import Config
 
 from ..compat import allow_full_checkpoint_load, ensure_torchvision_importable
 from ..errors import PosekitError
+from ..layouts import Layout
 from ..store import SkeletonStore
 
 ensure_torchvision_importable()
@@ -43,9 +44,17 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
                    epochs: int | None = None, linear: bool = False, label_fraction: float = 1.0,
                    holdout: float = 0.1, test_split: str = "test", train_split: str = "train",
                    amp: bool = False, seed: int | None = None, batch_size: int | None = None,
-                   num_workers: int | None = None) -> Config:
-    """The config with the store's shape, the stream transform and the command-line choices filled in."""
+                   num_workers: int | None = None, model_layout: str | None = None) -> Config:
+    """The config with the store's shape, the stream transform and the command-line choices filled in.
+
+    ``model_layout`` (layout JSON): feed the model this layout instead of the store's, mapping joints by name
+    (transfer from a model trained on another dataset)."""
     info = SkeletonStore(store)
+    layout = info.layout
+    remap = []
+    if model_layout is not None and Layout.from_json(model_layout).joints != info.layout.joints:
+        layout = Layout.from_json(model_layout)
+        remap = [dict(type="RemapLayout", target=model_layout)]
     if stream not in STREAMS:
         raise PosekitError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
     for split in (train_split, test_split):
@@ -53,11 +62,11 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
     cfg.work_dir = str(work_dir)
     cfg.store = str(store)
     net = cfg.model.net
-    net.setdefault("num_joints", info.layout.num_joints)
+    net.setdefault("num_joints", layout.num_joints)
     net.setdefault("in_channels", info.coord_dims)
     net["num_classes"] = len(info.classes)
     if net.get("type") == "STGCN":
-        net.setdefault("layout", info.layout.to_dict() if info.layout.parents else None)
+        net.setdefault("layout", layout.to_dict() if layout.parents else None)
     cfg.model.frozen_backbone = linear
     extra = [dict(type=name) for name in STREAMS[stream]]
     normalise = _normalisation(info)
@@ -71,7 +80,7 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
         pipeline = list(dataset.pipeline)
         if not any(t["type"] in NORMALISATIONS for t in pipeline):
             pipeline = normalise + pipeline
-        dataset.pipeline = pipeline + extra
+        dataset.pipeline = remap + pipeline + extra
         if batch_size and name == "train_dataloader":
             loader.batch_size = batch_size
         if num_workers is not None:
@@ -90,7 +99,7 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
         cfg.optim_wrapper.type = "AmpOptimWrapper"
     classes = list(info.classes)
     cfg.test_evaluator = dict(type="ClipAccuracy", out_dir=str(work_dir), class_names=classes)
-    cfg.trained_on = dict(store=str(store), layout=info.layout.to_json(), classes=classes, stream=stream)
+    cfg.trained_on = dict(store=str(store), layout=layout.to_json(), classes=classes, stream=stream)
     info.close()
     return cfg
 
@@ -139,6 +148,8 @@ def train(store, work_dir, *, model: str = "unik", config=None, init=None, launc
     from . import datasets, metric, recognizer  # noqa: F401  (registers the posekit classes)
 
     work_dir = Path(work_dir)
+    if init is not None:  # a model trained on another layout keeps its joints: the store's are mapped to them
+        options.setdefault("model_layout", config_from_checkpoint(init).get("trained_on", {}).get("layout"))
     cfg = prepare_config(Config.fromfile(config_path(model, config)), store, work_dir, **options)
     cfg.launcher = launcher
     cfg.resume = resume
@@ -203,7 +214,7 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
     from torch.utils.data import DataLoader
 
     from ..data import collate_clips
-    from ..layouts import Layout, mapping
+    from ..layouts import mapping
     from ..nets.registry import MODELS
     from . import datasets, recognizer  # noqa: F401
 

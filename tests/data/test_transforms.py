@@ -212,3 +212,25 @@ def test_build_transforms_by_name_with_the_layout():
         build_transforms([{"type": "JointToBone"}])
     with pytest.raises(InputError, match="ReplayPad"):
         build_transforms([{"type": "ReplayPad", "frames": 3}])
+
+
+def test_remap_layout_maps_joints_by_name_and_later_transforms_use_the_target():
+    from posekit.data.transforms import RemapLayout, build_transforms
+    from posekit.layouts import get_layout
+
+    penn, unik = get_layout("penn-13"), get_layout("unik-17")
+    kp = np.zeros((1, 1, 13, 2), np.float32)
+    kp[0, 0, penn.index("left_shoulder")] = [2, 4]
+    kp[0, 0, penn.index("right_shoulder")] = [4, 4]
+    kp[0, 0, penn.index("left_hip")] = [2, 10]
+    kp[0, 0, penn.index("right_hip")] = [4, 12]
+    sample = RemapLayout("penn-13", "unik-17")({"keypoints": kp.copy(), "scores": np.ones((1, 1, 13))})
+    assert sample["keypoints"].shape == (1, 1, 17, 2) and sample["scores"].shape == (1, 1, 17)
+    np.testing.assert_allclose(sample["keypoints"][0, 0, unik.index("neck")], [3, 4])
+    np.testing.assert_allclose(sample["keypoints"][0, 0, unik.index("chest")], [3, 7.5])
+    # Bones after the remap follow UNIK's tree: the neck's bone is neck - chest.
+    pipeline = build_transforms([{"type": "RemapLayout", "target": unik.to_json()}, {"type": "JointToBone"}],
+                                layout="penn-13")
+    bones = pipeline({"keypoints": kp.copy()})["keypoints"]
+    np.testing.assert_allclose(bones[0, 0, unik.index("neck")], [0, -3.5])
+    np.testing.assert_allclose(bones[0, 0, unik.index("chest")], [0, 0])

@@ -128,3 +128,29 @@ def test_linear_evaluation_trains_only_the_classifier(sample_store, tmp_path):
     backbone = [k for k in before if not k.startswith("net.head.")]
     assert backbone and all(torch.equal(before[k], after[k]) for k in backbone)  # BN statistics included
     assert not torch.equal(before["net.head.fc.weight"], after["net.head.fc.weight"])
+
+
+def test_transfer_to_a_store_with_another_layout_and_classes(sample_store, tmp_path):
+    """Pre-train on COCO-17 clips, fine-tune on Penn-13 clips with other classes: the store's joints are mapped
+    into the pre-training layout, every backbone weight is loaded, the classifier is re-created."""
+    from posekit.layouts import remap
+    from posekit.store import SkeletonStore
+
+    source = SkeletonStore(sample_store)
+    penn_store = tmp_path / "penn_like.h5"
+    with StoreWriter(penn_store, "penn-13", coord_dims=2, classes=["up", "down"]) as w:
+        for i in range(len(source)):
+            clip = source[i]
+            w.add(Clip(id=clip.id, keypoints=remap(clip.keypoints, "coco-17", "penn-13", axis=2),
+                       label=clip.label % 2, image_size=clip.image_size, splits=clip.splits))
+    config = tiny_config(tmp_path)
+    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "pre", "--config", config)
+    out = run("train", "unik", "--store", penn_store, "--work-dir", tmp_path / "ft", "--config", config,
+              "--init", tmp_path / "pre/best.pth", "--label-fraction", "0.5")
+    assert "test top-1" in out
+    pre = torch.load(tmp_path / "pre/best.pth", weights_only=False)["state_dict"]
+    ft = torch.load(tmp_path / "ft/best.pth", weights_only=False)["state_dict"]
+    assert ft["net.data_bn.bn.weight"].shape == pre["net.data_bn.bn.weight"].shape  # 17 joints, as pre-trained
+    assert ft["net.head.fc.weight"].shape == (2, 256) and pre["net.head.fc.weight"].shape == (4, 256)
+    predictions = run("predict", tmp_path / "ft/best.pth", penn_store)
+    assert len(predictions.strip().splitlines()) == len(source)
