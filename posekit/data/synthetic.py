@@ -57,8 +57,8 @@ def synthetic_clips(num_clips: int, seed: int = 0, min_frames: int = 50, max_fra
                        splits=("train",) if (start + first + i) % 5 else ("test",))
 
 
-def write_synthetic_store(path: str | Path, num_clips: int, seed: int = 0, chunk_frames: int = 1024,
-                          compression: str | None = "gzip", reuse: bool = True) -> Path:
+def write_synthetic_store(path: str | Path, num_clips: int, seed: int = 0, chunk_frames: int = 128,
+                          compression: str | None = "lzf", reuse: bool = True) -> Path:
     """Write a synthetic store at ``path``; with ``reuse``, keep an existing one written with the same parameters."""
     path = Path(path)
     params = {"num_clips": num_clips, "seed": seed, "chunk_frames": chunk_frames, "compression": compression}
