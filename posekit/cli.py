@@ -148,11 +148,12 @@ def layouts():
 @main.command()
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("posekit-demo"), show_default=True,
               help="Folder for the demo's outputs.")
-def demo(output):
+@click.option("--no-train", is_flag=True, help="Stop after building the store.")
+def demo(output, no_train):
     """Run the pipeline on a sample the project generates, offline."""
     from .demo import run
 
-    run(output)
+    run(output, train=not no_train)
 
 
 from .cli_train import COMMANDS as _TRAIN_COMMANDS  # noqa: E402  (the group must exist first)

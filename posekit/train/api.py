@@ -15,12 +15,11 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
-from ..compat import allow_full_checkpoint_load, ensure_torchvision_importable
+from ..compat import allow_full_checkpoint_load
 from ..errors import PosekitError
 from ..layouts import Layout
 from ..store import SkeletonStore
 
-ensure_torchvision_importable()
 allow_full_checkpoint_load()
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 STREAMS = {"joint": [], "bone": ["JointToBone"], "joint-motion": ["JointMotion"], "bone-motion": ["BoneMotion"]}
@@ -145,7 +144,6 @@ def train(store, work_dir, *, model: str = "unik", config=None, init=None, launc
     """Train, keep the best epoch on the hold-out as ``best.pth``, score the test split into ``metrics.json``."""
     from mmengine.runner import Runner
 
-    from . import datasets, metric, recognizer  # noqa: F401  (registers the posekit classes)
 
     work_dir = Path(work_dir)
     if init is not None:  # a model trained on another layout keeps its joints: the store's are mapped to them
@@ -191,7 +189,6 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None) -> dict:
     """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir."""
     from mmengine.runner import Runner
 
-    from . import datasets, metric, recognizer  # noqa: F401
 
     cfg = config_from_checkpoint(checkpoint)
     work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")
@@ -216,7 +213,7 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
     from ..data import collate_clips
     from ..layouts import mapping
     from ..nets.registry import MODELS
-    from . import datasets, recognizer  # noqa: F401
+    from . import datasets
 
     cfg = config_from_checkpoint(checkpoint)
     trained = cfg.get("trained_on")

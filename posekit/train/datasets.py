@@ -33,6 +33,7 @@ class StoreClips(StoreDataset):
             self.indices = held if part == "holdout" else np.setdiff1d(self.indices, held)
         if label_fraction < 1:
             self.indices = fraction_per_class(self.indices, labels, label_fraction, seed + 1)
+        self.metainfo = {"classes": tuple(self.store.classes)}  # what mmengine's evaluator and visualiser read
 
 
 def fraction_per_class(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:

@@ -1,7 +1,20 @@
-"""posekit's children of mmengine's registries, so configs name posekit classes with ``type='...'``."""
-from mmengine.registry import DATASETS as MMENGINE_DATASETS
-from mmengine.registry import METRICS as MMENGINE_METRICS
+"""posekit's children of mmengine's registries, so configs with ``default_scope = "posekit"`` name posekit
+classes with ``type='...'`` and still reach everything of mmengine's (loops, optimizers, hooks...).
+
+Every root the Runner builds from gets a child here (as mmdet and mmpose do); without one, mmengine warns on
+each build and falls back to its root. Models have theirs in :mod:`posekit.nets.registry`."""
+import mmengine.registry as mm
 from mmengine.registry import Registry
 
-DATASETS = Registry("dataset", parent=MMENGINE_DATASETS, scope="posekit", locations=["posekit.train"])
-METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="posekit", locations=["posekit.train"])
+
+def _child(root: Registry) -> Registry:
+    return Registry(root.name, parent=root, scope="posekit", locations=["posekit.train"])
+
+
+DATASETS = _child(mm.DATASETS)
+METRICS = _child(mm.METRICS)
+_OTHERS = [_child(getattr(mm, name)) for name in (
+    "DATA_SAMPLERS", "EVALUATOR", "HOOKS", "LOG_PROCESSORS", "LOOPS", "MODEL_WRAPPERS", "OPTIMIZERS",
+    "OPTIM_WRAPPERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS", "RUNNERS", "RUNNER_CONSTRUCTORS",
+    "VISBACKENDS", "VISUALIZERS", "WEIGHT_INITIALIZERS", "FUNCTIONS", "TRANSFORMS", "TASK_UTILS", "INFERENCERS",
+    "STRATEGIES")]

@@ -7,7 +7,7 @@ import torch
 from click.testing import CliRunner
 
 from posekit.cli import main
-from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample
+from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
 from posekit.store import Clip, StoreWriter
 from posekit.train.datasets import fraction_per_class
 from posekit.train.fusion import fuse
@@ -56,9 +56,9 @@ def test_fuse_sums_scores_matched_by_id(tmp_path):
 def sample_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("store") / "sample.h5"
     with StoreWriter(path, "coco-17", coord_dims=2, classes=list(ACTIONS)) as w:
-        for i, (clip_id, label, kp, sc) in enumerate(make_sample(6)):
+        for clip_id, label, kp, sc in make_sample(6):
             w.add(Clip(id=clip_id, keypoints=kp[:24], scores=sc[:24], label=label, fps=30.0, image_size=IMAGE_SIZE,
-                       splits=("test",) if i % 4 == 3 else ("train",)))
+                       splits=(sample_split(clip_id),)))
     return path
 
 
@@ -98,7 +98,7 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
                   "--stream", stream, "--holdout", "0.2")
         assert "test top-1" in out
         metrics = json.loads((tmp_path / stream / "metrics.json").read_text())
-        assert {"top1", "top5", "mean_class_acc"} <= set(metrics) and metrics["test_split_clips"] == 6
+        assert {"top1", "top5", "mean_class_acc"} <= set(metrics) and metrics["test_split_clips"] == 4
         assert metrics["stream"] == stream
         for name in ("best.pth", "scores.pkl", "confusion.png"):
             assert (tmp_path / stream / name).is_file()
