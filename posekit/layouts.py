@@ -71,10 +71,6 @@ class Layout:
         """(child, parent) index pairs, directed away from the centre."""
         return [(self.index(j), self.index(p)) for j, p in self.parents.items()]
 
-    @property
-    def edges(self) -> list[tuple[int, int]]:
-        return self.bones
-
     def to_dict(self) -> dict:
         return {"name": self.name, "joints": list(self.joints), "parents": dict(self.parents),
                 "derived": {k: list(v) for k, v in self.derived.items()}, "centre": self.centre,

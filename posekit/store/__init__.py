@@ -18,5 +18,5 @@ appending copies the existing store first, so an interrupted append leaves the o
 """
 from .format import (FORMAT, FORMAT_VERSION, Clip, StoreError, atomic_path, check_format,  # noqa: F401
                      temporary_beside)
-from .reader import SkeletonStore, open_store  # noqa: F401
+from .reader import SkeletonStore  # noqa: F401
 from .writer import StoreWriter  # noqa: F401

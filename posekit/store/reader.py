@@ -177,7 +177,3 @@ def _stats(values: np.ndarray) -> dict:
     if not len(values):
         return {"min": 0, "median": 0, "max": 0}
     return {"min": int(values.min()), "median": float(np.median(values)), "max": int(values.max())}
-
-
-def open_store(path) -> SkeletonStore:
-    return SkeletonStore(path)

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 
 from ..layouts import Layout, get_layout
-from .format import (CLIP_FIELDS, FORMAT, FORMAT_VERSION, FRAME_FIELDS, STR, Clip, StoreError, __version__,
+from .format import (CLIP_FIELDS, COORDINATES, FORMAT, FORMAT_VERSION, FRAME_FIELDS, STR, Clip, StoreError, __version__,
                      check_format, provenance_step, temporary_beside)
 
 
@@ -34,6 +34,8 @@ class StoreWriter:
                  base=None):
         if mode not in ("w", "a"):
             raise ValueError("mode must be 'w' or 'a'")
+        if coordinates not in COORDINATES:
+            raise StoreError(f"{path}: coordinates must be one of {', '.join(COORDINATES)}, got {coordinates!r}")
         self.path = Path(path)
         self.base = Path(base) if base is not None else self.path  # the store that mode 'a' starts from
         self.mode = mode
