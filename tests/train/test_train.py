@@ -103,7 +103,7 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
         for name in ("best.pth", "scores.pkl", "confusion.png"):
             assert (tmp_path / stream / name).is_file()
     out = run("fuse", tmp_path / "joint/scores.pkl", tmp_path / "bone/scores.pkl", "-o", tmp_path / "fused.pkl")
-    assert "over 6 clips" in out and (tmp_path / "fused.pkl").is_file()
+    assert "over 4 clips" in out and (tmp_path / "fused.pkl").is_file()
     out = run("eval", tmp_path / "bone/best.pth", "--store", sample_store, "--work-dir", tmp_path / "eval")
     evaluated = json.loads((tmp_path / "eval/metrics.json").read_text())
     trained = json.loads((tmp_path / "bone/metrics.json").read_text())
