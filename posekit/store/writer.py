@@ -155,7 +155,6 @@ class StoreWriter:
         kp = self._check(clip)
         if clip.id in self._ids:
             raise StoreError(f"{self.path}: duplicate clip id {clip.id!r}")
-        self._ids.add(clip.id)
         t, m = kp.shape[:2]
         columns = {"keypoints": kp,
                    "scores": _float(clip.scores, (t, m, kp.shape[2]), "scores", clip),
@@ -174,6 +173,7 @@ class StoreWriter:
             columns["labels"] = labels
         if columns["track_id"].shape != (t, m) or columns["frame_index"].shape != (t,):
             raise StoreError(f"clip {clip.id!r}: track_id must be (T, M) and frame_index (T,)")
+        self._ids.add(clip.id)  # only once the clip is accepted: a refused clip's id stays free
         for name, value in columns.items():
             self._frames.setdefault(name, []).append((self._num_frames + self._buffered_frames, value))
         index = self._num_clips + len(self._clip_rows["id"])
@@ -198,7 +198,7 @@ class StoreWriter:
     def _check(self, clip: Clip) -> np.ndarray:
         if not isinstance(clip.id, str) or not clip.id:
             raise StoreError(f"clip id must be a non-empty string, got {clip.id!r}")
-        kp = np.asarray(clip.keypoints, np.float32)
+        kp = np.array(clip.keypoints, np.float32)  # a copy: missing joints are normalised below
         if kp.ndim != 4:
             raise StoreError(f"clip {clip.id!r}: keypoints must be (frames, persons, joints, coords), got {kp.shape}")
         if kp.shape[2] != self.layout.num_joints:

@@ -66,6 +66,7 @@ def test_one_nan_coordinate_makes_the_joint_missing(tmp_path):
     clip = make_clip(0)
     clip.keypoints[0, 0, 3, 1] = np.nan
     write(tmp_path / "s.h5", [clip])
+    assert np.isfinite(clip.keypoints[0, 0, 3, 0])  # the caller's array is left as it was
     got = SkeletonStore(tmp_path / "s.h5")[0]
     assert np.isnan(got.keypoints[0, 0, 3]).all()
     assert np.isfinite(got.keypoints[0, 0, 4]).all()
@@ -208,3 +209,13 @@ def test_reader_is_safe_after_fork(tmp_path):
         os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(r, 1) == b"1"
+
+
+def test_a_refused_clip_does_not_reserve_its_id(tmp_path):
+    with StoreWriter(tmp_path / "s.h5", "penn-13", coord_dims=2, classes=["a"]) as w:
+        bad = make_clip(0)
+        bad.scores = bad.scores[:, :1]
+        with pytest.raises(StoreError, match="scores must have shape"):
+            w.add(bad)
+        w.add(make_clip(0))  # the same id, now valid
+    assert list(SkeletonStore(tmp_path / "s.h5").ids) == ["clip0"]
