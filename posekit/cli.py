@@ -1,6 +1,7 @@
 """The ``posekit`` command. Heavy modules are imported inside commands so ``posekit --help`` stays instant."""
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -156,10 +157,12 @@ def demo(output, no_train):
     run(output, train=not no_train)
 
 
-from .cli_train import COMMANDS as _TRAIN_COMMANDS  # noqa: E402  (the group must exist first)
+# Modules whose COMMANDS join the top level; each imports its heavy dependencies inside its commands.
+COMMAND_MODULES = ("cli_train",)
 
-for _command in _TRAIN_COMMANDS:
-    main.add_command(_command)
+for _module in COMMAND_MODULES:
+    for _command in importlib.import_module(f".{_module}", __package__).COMMANDS:
+        main.add_command(_command)
 
 
 if __name__ == "__main__":

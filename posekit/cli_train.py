@@ -9,30 +9,43 @@ import click
 STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
 
 
-@click.command()
-@click.argument("model", type=click.Choice(["unik", "stgcn"]))
-@click.option("--store", required=True, type=click.Path(path_type=Path), help="Store to train and test on.")
-@click.option("--work-dir", required=True, type=click.Path(path_type=Path),
-              help="Checkpoints, log, metrics.json, scores.pkl and confusion.png go here.")
-@click.option("--config", help="mmengine config (path, or relative to models/); default: the model's store config.")
-@click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True)
-@click.option("--init", type=click.Path(path_type=Path), help="Checkpoint to start from (the classifier is re-created).")
-@click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the classifier.")
-@click.option("--label-fraction", type=float, default=1.0, show_default=True,
-              help="Train on this fraction of the labelled training clips of each class.")
-@click.option("--epochs", type=int, help="Number of epochs (the LR milestones scale with it).")
-@click.option("--holdout", type=float, default=0.1, show_default=True,
-              help="Fraction of the training split held out to pick the best epoch (0: keep the last).")
-@click.option("--batch-size", type=int, help="Training batch size (default: the config's).")
-@click.option("--workers", type=int, help="DataLoader workers (default: the config's).")
-@click.option("--seed", type=int, help="Random seed (default: the config's).")
-@click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU.")
-@click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
-              help="'pytorch' under torchrun for DDP: torchrun --nproc-per-node N -m posekit.cli train ...")
-@click.option("--resume", is_flag=True, help="Continue the last run in WORK_DIR from its latest checkpoint.")
-def train(model, store, work_dir, config, stream, init, linear, label_fraction, epochs, holdout, batch_size,
-          workers, seed, amp, launcher, resume):
-    """Train MODEL on a store; the test split is scored with the best epoch on the hold-out."""
+@click.group()
+def train():
+    """Train a model: skeleton action recognisers on stores (unik, stgcn) and the other models posekit ships."""
+
+
+def _action_model_command(model: str, summary: str):
+    """``posekit train MODEL``: one command per skeleton action model, all with the same options."""
+
+    @train.command(name=model, help=summary)
+    @click.option("--store", required=True, type=click.Path(path_type=Path), help="Store to train and test on.")
+    @click.option("--work-dir", required=True, type=click.Path(path_type=Path),
+                  help="Checkpoints, log, metrics.json, scores.pkl and confusion.png go here.")
+    @click.option("--config", help="mmengine config (path, or relative to models/); default: the model's store config.")
+    @click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True)
+    @click.option("--init", type=click.Path(path_type=Path),
+                  help="Checkpoint to start from (the classifier is re-created).")
+    @click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the classifier.")
+    @click.option("--label-fraction", type=float, default=1.0, show_default=True,
+                  help="Train on this fraction of the labelled training clips of each class.")
+    @click.option("--epochs", type=int, help="Number of epochs (the LR milestones scale with it).")
+    @click.option("--holdout", type=float, default=0.1, show_default=True,
+                  help="Fraction of the training split held out to pick the best epoch (0: keep the last).")
+    @click.option("--batch-size", type=int, help="Training batch size (default: the config's).")
+    @click.option("--workers", type=int, help="DataLoader workers (default: the config's).")
+    @click.option("--seed", type=int, help="Random seed (default: the config's).")
+    @click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU.")
+    @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
+                  help=f"'pytorch' under torchrun for DDP: torchrun --nproc-per-node N -m posekit.cli train {model} ...")
+    @click.option("--resume", is_flag=True, help="Continue the last run in WORK_DIR from its latest checkpoint.")
+    def command(**options):
+        _train_action_model(model, **options)
+
+    return command
+
+
+def _train_action_model(model, store, work_dir, config, stream, init, linear, label_fraction, epochs, holdout,
+                        batch_size, workers, seed, amp, launcher, resume):
     from .train.api import train as run
 
     result = run(store, work_dir, model=model, config=config, init=init, launcher=launcher, resume=resume,
@@ -103,5 +116,9 @@ def fuse(scores, output, weights):
                 f"{result['mean_class_acc']:.2f}%") if "top1" in result else ""
     click.echo(f"fused {len(scores)} score files over {result['clips']} clips{accuracy} -> {output}")
 
+
+_action_model_command("unik", "UNIK, the topology-free model of the thesis (chapter 3): train on a store; the "
+                      "test split is scored with the best epoch on a hold-out of the training split.")
+_action_model_command("stgcn", "ST-GCN baseline with a fixed skeleton graph, trained exactly as UNIK is.")
 
 COMMANDS = (train, evaluate, predict, fuse)
