@@ -1,6 +1,7 @@
 """``posekit train / eval / predict / fuse``: skeleton action models on stores (torch is imported on use)."""
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -120,5 +121,13 @@ def fuse(scores, output, weights):
 _action_model_command("unik", "UNIK, the topology-free model of the thesis (chapter 3): train on a store; the "
                       "test split is scored with the best epoch on a hold-out of the training split.")
 _action_model_command("stgcn", "ST-GCN baseline with a fixed skeleton graph, trained exactly as UNIK is.")
+
+# Modules (relative to posekit) whose TRAIN_COMMANDS join `posekit train` (models that are not action recognisers
+# on stores, e.g. the rodent branch's); each imports heavy dependencies on use.
+TRAIN_COMMAND_MODULES: tuple[str, ...] = ()
+
+for _module in TRAIN_COMMAND_MODULES:
+    for _command in importlib.import_module(f"posekit.{_module}").TRAIN_COMMANDS:
+        train.add_command(_command)
 
 COMMANDS = (train, evaluate, predict, fuse)
