@@ -4,7 +4,10 @@ CPU torch 2.13, so ``import torchvision`` (done by mmengine's environment report
 Python-level models and transforms work; calling a compiled op then raises, naming the op."""
 from __future__ import annotations
 
+import importlib.machinery
 import os
+import sys
+import types
 
 import torch
 
@@ -38,3 +41,31 @@ def allow_full_checkpoint_load() -> None:
     loads weights only by default and refuses them. posekit loads checkpoints it wrote, or that the user names:
     like any pickle, load only checkpoints you trust (docs/training.md says so)."""
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+
+
+def ensure_mmpose_importable() -> None:
+    """``mmpose.models`` imports ``mmcv.ops``, which loads the compiled ``mmcv._ext``; mmcv-lite (the installable
+    mmcv, docs/install.md) has none. A stand-in module whose every op raises, naming the op, lets the
+    RTMPose-family top-down models (which need no compiled op) build, train and run on the CPU."""
+    ensure_torchvision_importable()
+    if "mmcv._ext" in sys.modules:
+        return
+    try:
+        importlib.import_module("mmcv._ext")
+        return
+    except ImportError:
+        pass
+    stub = types.ModuleType("mmcv._ext")
+    stub.__spec__ = importlib.machinery.ModuleSpec("mmcv._ext", loader=None)  # find_spec() callers need one
+    stub.__getattr__ = _missing_mmcv_op
+    sys.modules["mmcv._ext"] = stub
+
+
+def _missing_mmcv_op(name: str):
+    if name.startswith("__"):
+        raise AttributeError(name)
+
+    def op(*args, **kwargs):
+        raise NotImplementedError(f"mmcv op {name!r} is compiled code that mmcv-lite lacks; this model needs "
+                                  "the full mmcv (docs/install.md)")
+    return op
