@@ -21,33 +21,65 @@ loop over time left is one gather per frame that follows the maps (:func:`_follo
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from posekit.errors import InputError
 
 EPS = 1e-12  # eq. 3.4's offset against D_normal = 0
+# Persons aggregated together: small enough that the intermediate arrays stay in the CPU cache (measured 1.3x
+# faster than all 1,000 persons of tools/bench_ssta.py at once), large enough that NumPy's per-call cost vanishes.
+BLOCK_PERSONS = 64
 
 
 def sst_aggregate(poses, *, head: int, neck: int, gamma: float = 0.18):
     """Fuse one person's poses (E, T, V, 2) from E >= 2 experts into (fused (T, V, 2), confidence (T,), keep (T,))."""
-    poses = np.asarray(poses, dtype=float)
+    poses = _as_float(poses)
     if poses.ndim != 4:
         raise InputError(f"sst_aggregate: poses must be (experts, frames, joints, 2), got shape {poses.shape}")
     fused, confidence, keep = sst_aggregate_batch(poses[None], head=head, neck=neck, gamma=gamma)
     return fused[0], confidence[0], keep[0]
 
 
-def sst_aggregate_batch(poses, *, head: int, neck: int, gamma: float = 0.18):
-    """:func:`sst_aggregate` for P tracked persons at once: poses (P, E, T, V, 2) -> (P, T, V, 2), (P, T), (P, T)."""
-    poses = np.asarray(poses, dtype=float)
+def sst_aggregate_batch(poses, *, head: int, neck: int, gamma: float = 0.18, threads: int = 1):
+    """:func:`sst_aggregate` for P tracked persons at once: poses (P, E, T, V, 2) -> (P, T, V, 2), (P, T), (P, T).
+
+    Float32 input is computed in float32 (stores hold float32), anything else in float64. Persons are aggregated
+    BLOCK_PERSONS at a time, on ``threads`` threads (NumPy releases the GIL in its array operations)."""
+    poses = _as_float(poses)
     _check(poses, head, neck)
+    n_persons, _, n_frames, n_joints, _ = poses.shape
+    fused = np.empty((n_persons, n_frames, n_joints, 2), dtype=poses.dtype)
+    confidence = np.empty((n_persons, n_frames), dtype=poses.dtype)
+
+    def aggregate_block(start):
+        block = slice(start, start + BLOCK_PERSONS)
+        fused[block], confidence[block] = _aggregate(poses[block], head, neck)
+
+    starts = range(0, n_persons, BLOCK_PERSONS)
+    if threads > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(aggregate_block, starts))
+    else:
+        for start in starts:
+            aggregate_block(start)
+    return fused, confidence, confidence >= gamma  # NaN >= gamma is False: no head/neck, not kept
+
+
+def _as_float(poses) -> np.ndarray:
+    poses = np.asarray(poses)
+    return poses if poses.dtype in (np.float32, np.float64) else poses.astype(np.float64)
+
+
+def _aggregate(poses, head, neck):
+    """Eq. 3.1-3.4 for a block of persons (P, E, T, V, 2) -> fused (P, T, V, 2), confidence (P, T)."""
     # Contiguous (E, T, P, V) planes per coordinate: every step below reads whole frames at a time.
     x, y = (np.ascontiguousarray(poses[..., c].transpose(1, 2, 0, 3)) for c in (0, 1))
     picks = _follow(_frame_maps(x, y, _first_frame_picks(x, y)))  # (T, P, V), E = none
     fused_x, fused_y = (np.choose(picks, [*plane, np.nan]) for plane in (x, y))
     confidence = _confidence(x, y, fused_x, fused_y, head, neck)
-    fused = np.stack([fused_x, fused_y], axis=-1).transpose(1, 0, 2, 3)
-    return fused, confidence, confidence >= gamma  # NaN >= gamma is False: no head/neck, not kept
+    return np.stack([fused_x, fused_y], axis=-1).transpose(1, 0, 2, 3), confidence
 
 
 def _check(poses, head, neck):

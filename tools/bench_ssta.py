@@ -59,7 +59,7 @@ def simulated(persons, frames, joints=14, experts=3, seed=0):
     poses = truth + rng.normal(0, 5, (persons, experts, frames, joints, 2))
     poses[rng.random((persons, experts, frames, joints)) < 0.1] = np.nan
     poses[rng.random((persons, experts, frames)) < 0.05] = np.nan
-    return poses
+    return poses.astype(np.float32)  # as a store holds them
 
 
 def best_time(run, repeats):
@@ -91,9 +91,12 @@ def main():
     list_loop_s = best_time(lambda: [loop_sst(person.tolist(), HEAD, NECK) for person in few], args.repeats)
     single_s = best_time(lambda: [sst_aggregate(person, head=HEAD, neck=NECK) for person in few], args.repeats)
     batch_s = best_time(lambda: sst_aggregate_batch(poses, head=HEAD, neck=NECK), args.repeats)
+    batch64_s = best_time(lambda: sst_aggregate_batch(poses.astype(np.float64), head=HEAD, neck=NECK), args.repeats)
+    threads_s = best_time(lambda: sst_aggregate_batch(poses, head=HEAD, neck=NECK, threads=2), args.repeats)
     few_frames, all_frames = len(few) * args.frames, len(poses) * args.frames
     rates = {"array loop": few_frames / array_loop_s, "list loop": few_frames / list_loop_s,
-             "single": few_frames / single_s, "batch": all_frames / batch_s}
+             "single": few_frames / single_s, "batch": all_frames / batch_s, "batch64": all_frames / batch64_s,
+             "threads": all_frames / threads_s}
 
     print("## SST-A speed (tools/bench_ssta.py)\n")
     print(f"- command: `.venv/bin/python tools/bench_ssta.py --persons {args.persons} --frames {args.frames} "
@@ -101,17 +104,20 @@ def main():
     print(f"- date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"load average {load:.1f} at the start (shared machine); numpy {np.__version__}; "
           f"best of {args.repeats}")
-    print(f"- data: 3 simulated experts, 14 joints, {args.frames} frames per person, ~15% missing estimates; "
-          "the loop's fused poses equal the vectorised ones\n")
+    print(f"- data: 3 simulated experts, 14 joints, {args.frames} frames per person, ~15% missing estimates, float32 "
+          "as in a store; the loop's fused poses equal the vectorised ones\n")
     print("| implementation | persons | person-frames/s | x array loop | x list loop |")
     print("|---|---:|---:|---:|---:|")
     rows = [("plain Python loop indexing the array (per frame, per joint)", "array loop", len(few)),
             ("plain Python loop on nested lists (per frame, per joint)", "list loop", len(few)),
             ("`sst_aggregate`, one person per call", "single", len(few)),
-            ("`sst_aggregate_batch`, all persons in one call", "batch", len(poses))]
+            ("`sst_aggregate_batch`, all persons in one call, 1 thread", "batch", len(poses)),
+            ("the same on a float64 copy of the poses, 1 thread", "batch64", len(poses)),
+            ("`sst_aggregate_batch(..., threads=2)`, float32", "threads", len(poses))]
     for label, key, persons in rows:
         print(f"| {label} | {persons} | {rates[key]:,.0f} | {rates[key] / rates['array loop']:,.1f} | "
               f"{rates[key] / rates['list loop']:,.1f} |")
+
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from pose_refine import sst_aggregate, sst_aggregate_batch
+from pose_refine.ssta import BLOCK_PERSONS
 from posekit.errors import InputError
 
 NAN = math.nan
@@ -184,6 +185,29 @@ def test_batch_equals_one_person_at_a_time():
         np.testing.assert_array_equal(fused[p], one[0])
         np.testing.assert_array_equal(confidence[p], one[1])
         np.testing.assert_array_equal(keep[p], one[2])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocks_of_persons_on_threads_equal_one_person_at_a_time(threads):
+    rng = np.random.default_rng(8)
+    n_persons = 2 * BLOCK_PERSONS + 3  # two full blocks and a partial one
+    persons = np.stack([random_poses(rng, 3, 6, 4) for _ in range(n_persons)])
+    fused, confidence, _ = sst_aggregate_batch(persons, head=1, neck=2, threads=threads)
+    for p in (0, BLOCK_PERSONS - 1, BLOCK_PERSONS, n_persons - 1):
+        one = sst_aggregate(persons[p], head=1, neck=2)
+        np.testing.assert_array_equal(fused[p], one[0])
+        np.testing.assert_array_equal(confidence[p], one[1])
+
+
+def test_float32_input_is_aggregated_in_float32_with_the_same_picks():
+    poses = random_poses(np.random.default_rng(9), 3, 20, 5)  # no near-ties: float32 picks the same estimates
+    fused64, confidence64, _ = sst_aggregate(poses, head=0, neck=1)
+    fused32, confidence32, _ = sst_aggregate(poses.astype(np.float32), head=0, neck=1)
+    assert fused32.dtype == confidence32.dtype == np.float32
+    np.testing.assert_array_equal(fused32, fused64.astype(np.float32))
+    np.testing.assert_allclose(confidence32, confidence64, rtol=1e-5)
+    integers = np.arange(2 * 3 * 4 * 2).reshape(2, 3, 4, 2)  # pixel grids: computed in float64
+    assert sst_aggregate(integers, head=0, neck=1)[0].dtype == np.float64
 
 
 @pytest.mark.parametrize("shape, head, neck, message", [
