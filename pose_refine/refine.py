@@ -1,0 +1,130 @@
+"""``posekit refine``: SST-A per tracked person of every video of a proposals store -> a refined store.
+
+For each video the experts' clips are aligned by track id into (P, E, T, V, 2) and fused by
+:func:`pose_refine.sst_aggregate_batch`, all tracks at once. The refined store has one clip per video (id = the
+video id), one person slot per kept track (the main tracks first), the fused joints as keypoints and, as
+/frames/scores, the SST-A frame confidence C broadcast over the person's fused joints (docs/refine.md).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from posekit.errors import InputError
+from posekit.store import Clip, SkeletonStore, StoreWriter, atomic_path
+from posekit.store.format import provenance_step
+from pose_refine.proposals import VideoProposals, expert_order, group_videos, load_video
+from pose_refine.report import QualityReport
+from pose_refine.ssta import sst_aggregate_batch
+
+GAMMA = 0.18  # thesis sec. 3.6: keeps most poses within an error of 2 head lengths
+BLOCK_ELEMENTS = 1 << 21  # tracks x experts x frames x joints fused per call: bounds memory on long videos
+
+
+def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | None = None,
+                 drop_low: bool = False, report_dir=None, progress: bool = True) -> dict:
+    """Fuse every video of ``proposals`` into ``output``; write the quality report to ``report_dir`` if given."""
+    from tqdm import tqdm
+
+    store = SkeletonStore(proposals)
+    head, neck = _head_and_neck(store)
+    videos = group_videos(store)
+    experts = expert_order(store, videos)
+    if len(experts) < 2:
+        raise InputError(f"{store.path}: {len(experts)} expert ({', '.join(experts) or 'none'}); SST-A needs the "
+                         f"proposals of at least 2 experts")
+    if max_persons is not None and max_persons < 1:
+        raise InputError(f"--max-persons must be at least 1, got {max_persons}")
+    if Path(output).resolve() == store.path.resolve():
+        raise InputError(f"{output}: the refined store must be a new file, not the proposals store")
+    report = QualityReport(experts, gamma)
+    step = {"step": "refine", "method": "SST-A", "gamma": gamma, "experts": experts, "max_persons": max_persons,
+            "drop_low": drop_low, "proposals": str(proposals)}
+    columns = {name: store.column(name) for name in ("fps", "image_size", "source", "text")}
+    with atomic_path(output) as tmp:
+        with StoreWriter(tmp, store.layout, coord_dims=2, classes=store.classes,
+                         class_descriptions=store.class_descriptions, name=store.name, allow_empty=True) as writer:
+            for video_id, clips in tqdm(videos.items(), desc="refine", unit="video", disable=not progress,
+                                        leave=False):
+                video = load_video(store, video_id, clips, experts)
+                tracks, fused, confidence = refine_video(video, head=head, neck=neck, max_persons=max_persons)
+                report.add(video, tracks, fused, confidence, head=head, neck=neck)
+                writer.add(_refined_clip(video, _clip_fields(store, columns, video.first_clip), tracks, fused,
+                                         confidence, gamma if drop_low else None))
+        step["kept_fraction"] = report.overall()["kept_fraction"]
+        with h5py.File(tmp, "r+") as f:  # the proposals' history, then this step
+            f.attrs["provenance"] = json.dumps(store.provenance + [provenance_step(**step)])
+        if report_dir is not None:
+            report.write(report_dir, proposals=proposals, refined=output)
+    store.close()
+    return {"output": str(output), "videos": len(videos), "experts": experts, "report": report.overall(),
+            "report_dir": None if report_dir is None else str(report_dir)}
+
+
+def refine_video(video: VideoProposals, *, head: int, neck: int, max_persons: int | None = None):
+    """(kept track indices into video.track_ids, main first; fused (P, T, V, 2); confidence C (P, T)) of one video."""
+    present = ~np.isnan(video.poses).all(axis=(1, 3, 4))  # (P, T): some expert has the track in the frame
+    seen = np.flatnonzero(present.any(axis=1))  # a track id with no joint anywhere is no person
+    fused, confidence = fuse_tracks(video.poses[seen], head=head, neck=neck)
+    rank = main_tracks(confidence, present[seen])[:max_persons]
+    return seen[rank], fused[rank], confidence[rank]
+
+
+def fuse_tracks(poses, *, head: int, neck: int, block_elements: int = BLOCK_ELEMENTS):
+    """SST-A of (P, E, T, V, 2) tracks in blocks of tracks, each block cut to the frames its tracks span."""
+    n_tracks, n_experts, n_frames, n_joints = poses.shape[:4]
+    fused = np.full((n_tracks, n_frames, n_joints, 2), np.nan)
+    confidence = np.full((n_tracks, n_frames), np.nan)
+    present = ~np.isnan(poses).all(axis=(1, 3, 4))
+    start = present.argmax(axis=1)
+    stop = n_frames - present[:, ::-1].argmax(axis=1)
+    per_block = max(1, block_elements // max(n_experts * n_frames * n_joints, 1))
+    order = np.argsort(start, kind="stable")  # tracks that start together share a block: shorter spans
+    for block in np.array_split(order, -(-n_tracks // per_block)) if n_tracks else ():
+        first, last = start[block].min(), stop[block].max()
+        # Frames before and after a track hold no estimate: SST-A restarts after them anyway, so cutting is exact.
+        fused[block, first:last], confidence[block, first:last], _ = sst_aggregate_batch(
+            poses[block, :, first:last], head=head, neck=neck)
+    return fused, confidence
+
+
+def main_tracks(confidence, present):
+    """Track order, main first: the largest summed confidence C (long, well-agreed tracks), then most frames."""
+    return np.lexsort((-present.sum(axis=1), -np.nansum(confidence, axis=1)))
+
+
+def _clip_fields(store: SkeletonStore, columns: dict, index: int) -> dict:
+    """What the refined clip copies from the video's first expert clip (all experts share it)."""
+    return {"label": int(store.labels[index]), "fps": float(columns["fps"][index]),
+            "image_size": tuple(int(v) for v in columns["image_size"][index]), "source": columns["source"][index],
+            "text": columns["text"][index],
+            "splits": tuple(name for name, members in store.splits.items() if index in members)}
+
+
+def _refined_clip(video: VideoProposals, fields: dict, tracks, fused, confidence, drop_below: float | None) -> Clip:
+    """The refined clip: persons = tracks; scores = C on the fused joints; box = extent of the fused joints."""
+    fused = fused.transpose(1, 0, 2, 3).copy()  # (T, P, V, 2)
+    confidence = confidence.T.copy()  # (T, P)
+    if drop_below is not None:  # C < gamma, or unscored (no fused head or neck): written as missing
+        fused[~(confidence >= drop_below)] = np.nan
+        confidence[~(confidence >= drop_below)] = np.nan
+    joint = ~np.isnan(fused[..., 0])
+    person = joint.any(axis=-1)
+    scores = np.where(joint, confidence[..., None], np.nan)
+    box = np.concatenate([np.fmin.reduce(fused, axis=2), np.fmax.reduce(fused, axis=2)], axis=-1)
+    track_id = np.where(person, video.track_ids[tracks].astype(np.int32), -1).astype(np.int32)
+    return Clip(id=video.video_id, keypoints=fused, scores=scores, track_id=track_id,
+                frame_index=video.frame_index, box=box, **fields)
+
+
+def _head_and_neck(store: SkeletonStore) -> tuple[int, int]:
+    layout = store.layout
+    if store.coord_dims != 2:
+        raise InputError(f"{store.path}: SST-A fuses 2D poses; this store has {store.coord_dims}D keypoints")
+    if not layout.head or not layout.neck:
+        raise InputError(f"{store.path}: layout {layout.name!r} names no head and neck joint; SST-A's confidence "
+                         f"needs both (set 'head' and 'neck' in the layout)")
+    return layout.index(layout.head), layout.index(layout.neck)

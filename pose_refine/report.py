@@ -1,0 +1,168 @@
+"""The quality report of ``posekit refine``: how much SST-A kept, how confident it is, how each expert agreed.
+
+Per video and overall: person-frames (frames where a written track has a fused joint), kept (C >= gamma),
+discarded (C < gamma) and unscored (C undefined: no fused head or neck) counts, quantiles of C, and per expert
+its coverage (the fraction of fused joints it estimated), how often SST-A selected its estimate (the first expert,
+in expert order, whose estimate equals the fused joint: SST-A's own tie rule) and its mean distance to the fused
+joint in head lengths (|fused head - fused neck|, eq. 3.4's D_normal).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from posekit.store import atomic_path
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+FINE_BINS = 10_000  # overall C quantiles to 1e-4 in constant memory, whatever the number of person-frames
+PLOT_BINS = 50
+
+
+class QualityReport:
+    """Counts accumulated video by video; :meth:`write` writes report.json, confidence.png and experts.png."""
+
+    def __init__(self, experts: list[str], gamma: float):
+        self.experts = list(experts)
+        self.gamma = gamma
+        self.videos: dict[str, dict] = {}
+        self._counts = _empty_counts(len(experts))
+        self._histogram = np.zeros(FINE_BINS, np.int64)
+
+    def add(self, video, tracks, fused, confidence, *, head: int, neck: int) -> dict:
+        """Count one video's written tracks: ``video.poses[tracks]`` fused into ``fused`` with confidence C."""
+        counts, values = video_counts(video.poses[tracks], fused, confidence, head=head, neck=neck, gamma=self.gamma)
+        counts["tracks"] = len(video.track_ids)
+        into_all = np.array([self.experts.index(e) for e in video.experts], dtype=np.intp)
+        for key, value in counts.items():
+            if np.ndim(value):
+                np.add.at(self._counts[key], into_all, value)
+            else:
+                self._counts[key] += value
+        self._histogram += np.bincount(_fine_bin(values), minlength=FINE_BINS)
+        self.videos[video.video_id] = summary = _summary(counts, video.experts, np.quantile(values, QUANTILES)
+                                                         if len(values) else None)
+        return summary
+
+    def overall(self) -> dict:
+        return {"videos": len(self.videos), **_summary(self._counts, self.experts, self._histogram_quantiles())}
+
+    def write(self, folder, *, proposals, refined) -> dict:
+        """Write folder/report.json, folder/confidence.png and folder/experts.png; returns their paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {name: folder / name for name in ("report.json", "confidence.png", "experts.png")}
+        report = {"proposals": str(proposals), "refined": str(refined), "method": "SST-A", "gamma": self.gamma,
+                  "experts": self.experts, "distances_in": "head lengths |fused head - fused neck| (eq. 3.4)",
+                  "overall": self.overall(), "videos": self.videos}
+        with atomic_path(paths["report.json"]) as tmp:
+            tmp.write_text(json.dumps(report, indent=1))
+        with atomic_path(paths["confidence.png"]) as tmp:
+            confidence_histogram(self._histogram, self.gamma, tmp, unscored=int(self._counts["unscored"]))
+        with atomic_path(paths["experts.png"]) as tmp:
+            expert_bars(report["overall"]["experts"], tmp)
+        return paths
+
+    def _histogram_quantiles(self):
+        total = self._histogram.sum()
+        if not total:
+            return None
+        cumulative = np.cumsum(self._histogram)
+        # Upper edge of the bin where the cumulative count reaches q of all values.
+        return (np.searchsorted(cumulative, np.asarray(QUANTILES) * total) + 1) / FINE_BINS
+
+
+def video_counts(poses, fused, confidence, *, head: int, neck: int, gamma: float):
+    """Counts of one video's tracks: poses (P, E, T, V, 2), fused (P, T, V, 2), C (P, T); and its scored C values."""
+    present = ~np.isnan(fused[..., 0]).all(axis=-1)  # (P, T)
+    scored = present & ~np.isnan(confidence)
+    values = confidence[scored]
+    fused_joint = ~np.isnan(fused[..., 0])  # (P, T, V)
+    estimated = ~np.isnan(poses[..., 0]) & fused_joint[:, None]  # (P, E, T, V)
+    equal = (poses == fused[:, None]).all(axis=-1)  # NaN never equals: only real estimates are selected
+    selected = equal.argmax(axis=1)[equal.any(axis=1)]  # the first equal expert, as SST-A breaks ties
+    head_length = np.hypot(*(fused[:, :, head] - fused[:, :, neck]).transpose(2, 0, 1))  # (P, T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance = np.hypot(*(poses - fused[:, None]).transpose(4, 0, 1, 2, 3)) / head_length[:, None, :, None]
+    measured = estimated & np.isfinite(distance)  # needs a fused head and neck apart
+    n_experts = poses.shape[1]
+    counts = {"tracks_kept": len(poses), "person_frames": int(present.sum()), "kept": int((values >= gamma).sum()),
+              "discarded": int((values < gamma).sum()), "unscored": int((present & ~scored).sum()),
+              "fused_joints": int(fused_joint.sum()),
+              "estimates": estimated.sum(axis=(0, 2, 3)), "selected": np.bincount(selected, minlength=n_experts),
+              "distance_sum": np.where(measured, distance, 0).sum(axis=(0, 2, 3)),
+              "distance_count": measured.sum(axis=(0, 2, 3))}
+    return counts, values
+
+
+def _empty_counts(n_experts):
+    zeros = {key: np.zeros(n_experts, dtype) for key, dtype in
+             (("estimates", np.int64), ("selected", np.int64), ("distance_sum", float), ("distance_count", np.int64))}
+    return {"tracks": 0, "tracks_kept": 0, "person_frames": 0, "kept": 0, "discarded": 0, "unscored": 0,
+            "fused_joints": 0, **zeros}
+
+
+def _summary(counts, experts, quantiles) -> dict:
+    fused = max(counts["fused_joints"], 1)
+    return {
+        **{key: int(counts[key]) for key in ("tracks", "tracks_kept", "person_frames", "kept", "discarded",
+                                              "unscored")},
+        "kept_fraction": counts["kept"] / counts["person_frames"] if counts["person_frames"] else None,
+        "confidence_quantiles": None if quantiles is None else
+        {f"{q:g}": round(float(v), 4) for q, v in zip(QUANTILES, quantiles)},
+        "experts": {name: {"coverage": counts["estimates"][e] / fused, "selected_fraction": counts["selected"][e] / fused,
+                           "mean_distance_to_fused": counts["distance_sum"][e] / counts["distance_count"][e]
+                           if counts["distance_count"][e] else None}
+                    for e, name in enumerate(experts)}}
+
+
+def _fine_bin(values):
+    return np.clip((np.asarray(values) * FINE_BINS).astype(np.intp), 0, FINE_BINS - 1)
+
+
+def confidence_histogram(histogram, gamma: float, path, *, unscored: int = 0):
+    """Histogram of C (fine bins summed into PLOT_BINS), kept and discarded in two colours, the gamma line."""
+    from posekit.plots import _pyplot
+
+    plt = _pyplot()
+    lower_edges = np.arange(FINE_BINS) / FINE_BINS
+    kept = np.where(lower_edges >= gamma, histogram, 0).reshape(PLOT_BINS, -1).sum(axis=1)
+    discarded = np.where(lower_edges < gamma, histogram, 0).reshape(PLOT_BINS, -1).sum(axis=1)
+    total = max(int(histogram.sum()), 1)
+    left, width = np.arange(PLOT_BINS) / PLOT_BINS, 1 / PLOT_BINS
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(left, kept, width, align="edge", color="tab:green", label=f"kept (C >= gamma): {kept.sum() / total:.1%}")
+    ax.bar(left, discarded, width, bottom=kept, align="edge", color="tab:red",
+           label=f"discarded (C < gamma): {discarded.sum() / total:.1%}")
+    ax.axvline(gamma, color="black", linestyle="--", label=f"gamma = {gamma:g}")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("SST-A confidence C of a person-frame")
+    ax.set_ylabel("person-frames")
+    note = f"; {unscored} unscored (no fused head/neck)" if unscored else ""
+    ax.set_title(f"SST-A confidence of {int(histogram.sum()):,} person-frames{note}", fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def expert_bars(experts: dict, path):
+    """Per expert: coverage, fraction selected by SST-A and mean distance to the fused pose."""
+    from posekit.plots import _pyplot
+
+    plt = _pyplot()
+    names = list(experts)
+    panels = (("coverage", "estimated (% of fused joints)", 100), ("selected_fraction", "selected by SST-A (%)", 100),
+              ("mean_distance_to_fused", "mean distance to fused (head lengths)", 1))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 0.6 * len(names) + 1.6), sharey=True)
+    for ax, (key, title, scale) in zip(axes, panels):
+        values = [np.nan if experts[n][key] is None else experts[n][key] * scale for n in names]
+        bars = ax.barh(names, values, color="tab:blue")
+        ax.bar_label(bars, fmt="%.2f" if scale == 1 else "%.1f", padding=2, fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.margins(x=0.25)
+    axes[0].invert_yaxis()  # experts top to bottom in expert order
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
