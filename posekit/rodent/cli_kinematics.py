@@ -1,0 +1,70 @@
+"""``posekit rodent kinematics`` (clean keypoint files and measure movement) and ``posekit train lstm-selfsup``
+(self-supervised posture and behaviour embeddings). Heavy modules are imported inside the commands."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("source", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Output prefix: OUT.h5 (cleaned store), OUT_kinematics.csv, OUT_per_minute.csv, "
+                   "OUT_summary.csv, OUT.png.")
+@click.option("--format", "fmt",
+              help="Format of INPUT when it is not a store (dlc, sleap, nwb...; as for posekit convert).")
+@click.option("--min-confidence", type=float, help="Joints scored below this become missing (e.g. 0.6).")
+@click.option("--max-gap", type=int, default=0, show_default=True,
+              help="Interpolate linearly over gaps of at most this many frames; longer gaps stay missing.")
+@click.option("--smooth", "smoother", type=click.Choice(["savgol", "median", "none"]), default="savgol",
+              show_default=True, help="Smoother, run on each unbroken stretch of a joint's track.")
+@click.option("--window", type=int, default=7, show_default=True, help="Smoothing window in frames (odd).")
+@click.option("--body-centre", help="Comma-separated joints whose mean is the body centre (default: all joints).")
+@click.option("--head", help="Joint the heading points to (default: a joint named snout, nose or head).")
+@click.option("--tail", help="Joint the heading starts from (default: a tail-base joint, else the body centre).")
+@click.option("--fps", type=float, help="Frame rate; needed when the input does not record it (DLC files).")
+@click.option("--moving-speed", type=float, default=20.0, show_default=True,
+              help="Body-centre speed (units per second) above which a frame counts as moving.")
+@click.option("--table-format", type=click.Choice(["csv", "hdf5"]), default="csv", show_default=True,
+              help="hdf5: the three tables in one OUT_kinematics.h5 (pandas keys kinematics, per_minute, summary).")
+@click.option("--force", is_flag=True, help="Replace existing outputs.")
+def kinematics(source, output, fmt, min_confidence, max_gap, smoother, window, body_centre, head, tail, fps,
+               moving_speed, table_format, force):
+    """Clean the keypoints of INPUT (a store, or a file of --format) and measure each animal's movement."""
+    from ..errors import PosekitError
+    from .kinematics_store import Options, outputs, run
+
+    if window < 1 or max_gap < 0:
+        raise PosekitError("--window must be at least 1 and --max-gap at least 0")
+    options = Options(min_confidence=min_confidence, max_gap=max_gap, smoother=smoother, window=window,
+                      body_centre=tuple(j.strip() for j in body_centre.split(",")) if body_centre else (),
+                      head=head, tail=tail, fps=fps, moving_speed=moving_speed, table_format=table_format)
+    existing = [str(p) for p in outputs(output, table_format).values() if p.exists()]
+    if existing and not force:
+        raise PosekitError(f"{existing[0]}: exists; use --force to replace it or choose another -o")
+    if fmt:
+        from ..convert import convert
+
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Path(tmp) / "input.h5"
+            convert(fmt, [source], store, progress=False)
+            result = run(store, output, options, source=source)
+    else:
+        result = run(source, output, options)
+    heading = f"heading {result['head']} <- {result['tail']}" if result["head"] else "no heading (give --head)"
+    click.echo(f"cleaned {result['total']} joints: {result['removed']} below confidence removed, "
+               f"{result['filled']} filled, {result['missing']} still missing; body centre: "
+               f"{_joints(result['body_centre'])}; {heading}")
+    for row in result["summary"].itertuples():
+        click.echo(f"  {row.clip} #{row.individual}: {row.duration_s:.1f} s, path {row.path_length:.0f}, "
+                   f"mean speed {row.mean_speed:.1f}/s, moving {row.moving_s:.1f} s, still {row.still_s:.1f} s")
+    click.echo("-> " + ", ".join(str(p) for p in result["paths"].values()))
+
+
+def _joints(value) -> str:
+    return value if isinstance(value, str) else ", ".join(value)
+
+
+COMMANDS = (kinematics,)
