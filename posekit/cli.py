@@ -158,7 +158,7 @@ def demo(output, no_train):
 
 
 # Modules whose COMMANDS join the top level; each imports its heavy dependencies inside its commands.
-COMMAND_MODULES = ("cli_train", "cli_rodent")
+COMMAND_MODULES = ("cli_train", "cli_rodent", "cli_refine", "cli_extract")
 
 for _module in COMMAND_MODULES:
     for _command in importlib.import_module(f".{_module}", __package__).COMMANDS:

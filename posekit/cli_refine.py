@@ -1,0 +1,65 @@
+"""``posekit refine`` (SST-A over a proposals store) and ``posekit show`` (skeletons drawn on their video)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .errors import PosekitError
+
+
+def _new_file(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise PosekitError(f"{path}: exists; use --force to replace it or choose another -o")
+
+
+@click.command()
+@click.argument("proposals", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Refined store to write (.h5).")
+@click.option("--gamma", type=float, default=0.18, show_default=True,
+              help="Confidence threshold (thesis eq. 3.3): person-frames with C < gamma count as discarded.")
+@click.option("--drop-low", is_flag=True,
+              help="Write discarded person-frames (C < gamma, or no C) as missing instead of keeping them with "
+                   "their low confidence.")
+@click.option("--max-persons", type=int, help="Keep the M main tracks of each video (largest summed C); default all.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path),
+              help="Folder for report.json, confidence.png (histogram of C) and experts.png.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force):
+    """Fuse the experts' poses of every tracked person of a proposals store with SST-A."""
+    from pose_refine.refine import refine_store
+
+    _new_file(output, force)
+    summary = refine_store(proposals, output, gamma=gamma, max_persons=max_persons, drop_low=drop_low,
+                           report_dir=report_dir)
+    report = summary["report"]
+    median = (report["confidence_quantiles"] or {}).get("0.5")
+    kept = "no person-frames" if report["kept_fraction"] is None else (
+        f"{report['person_frames']:,} person-frames, {report['kept_fraction']:.1%} with C >= {gamma:g}"
+        + (" (the rest written as missing)" if drop_low else "") + f", median C {median:.3f}")
+    click.echo(f"refined {summary['videos']} videos with SST-A over {len(summary['experts'])} experts "
+               f"({', '.join(summary['experts'])}): {report['tracks_kept']} tracks, {kept} -> {output}")
+    if report_dir is not None:
+        click.echo(f"quality report -> {report_dir / 'report.json'}, {report_dir / 'confidence.png'}, "
+                   f"{report_dir / 'experts.png'}")
+
+
+@click.command()
+@click.argument("store_path", metavar="STORE", type=click.Path(path_type=Path))
+@click.option("--video", required=True, type=click.Path(path_type=Path), help="The video the store's poses are of.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Video to write (.mp4).")
+@click.option("--clip", help="Clip id to draw; a video id of a proposals store draws all its experts, a colour "
+                             "each. Default: the clips whose source is VIDEO.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def show(store_path, video, output, clip, force):
+    """Draw a store's skeletons, track ids and confidence on the frames of their video."""
+    from .show import show as run
+
+    _new_file(output, force)
+    summary = run(store_path, video, output, clip=clip)
+    beyond = summary["store_frames_beyond_video"]
+    click.echo(f"drew {', '.join(summary['clips'])} on {summary['drawn']} of {summary['frames']} frames of {video}"
+               + (f" ({beyond} store frames lie beyond the video's end)" if beyond else "") + f" -> {output}")
+
+
+COMMANDS = (refine, show)
