@@ -16,14 +16,14 @@ V = UNIK.num_joints
 EXPERTS = ["a", "b", "c"]
 
 
-def write_proposals(path, videos, experts=EXPERTS):
+def write_proposals(path, videos, experts=EXPERTS, image_size=(640, 480)):
     """videos: {video: {expert: (keypoints (T, M, V, 2), track_id (T, M))}} -> a proposals store."""
     with StoreWriter(path, UNIK, coord_dims=2, allow_empty=True,
                      provenance={"step": "extract", "experts": list(experts)}) as writer:
         for video, clips in videos.items():
             for expert, (keypoints, track_id) in clips.items():
                 writer.add(Clip(id=f"{video}@{expert}", keypoints=keypoints, track_id=track_id,
-                                frame_index=np.arange(len(keypoints)) * 2 + 5, fps=25.0, image_size=(640, 480),
+                                frame_index=np.arange(len(keypoints)) * 2 + 5, fps=25.0, image_size=image_size,
                                 source=f"videos/{video}.mp4"))
     return path
 

@@ -1,0 +1,100 @@
+"""posekit refine and posekit show from the command line: outputs, messages, errors, frame-exact drawing."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from posekit.cli import main
+from tests.pose_refine.test_refine import track_poses, write_proposals
+
+FRAMES, WIDTH, HEIGHT = 12, 160, 120
+
+
+@pytest.fixture
+def proposals(tmp_path):
+    """Video 'clip' (12 frames): one person, 3 experts, seen in video frames 5, 7, ..., 15 (the last 2 beyond its end)."""
+    rng = np.random.default_rng(0)
+    pose = track_poses(rng, 6) * 0.5  # inside the 160 x 120 frame
+    clips = {e: (pose[:, None] + rng.normal(0, 1, (6, 1) + pose.shape[1:]), np.full((6, 1), 5)) for e in "abc"}
+    return write_proposals(tmp_path / "proposals.h5", {"clip": clips}, image_size=(WIDTH, HEIGHT))
+
+
+def black_video(path):
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (WIDTH, HEIGHT))
+    for _ in range(FRAMES):
+        writer.write(np.zeros((HEIGHT, WIDTH, 3), np.uint8))
+    writer.release()
+    return path
+
+
+def read_video(path):
+    import cv2
+
+    capture, frames = cv2.VideoCapture(str(path)), []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            return np.array(frames)
+        frames.append(image)
+
+
+def test_refine_writes_store_and_report(proposals, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5"), "--report",
+                                  str(tmp_path / "report"), "--gamma", "0.2"])
+    assert result.exit_code == 0, result.output
+    assert f"-> {tmp_path / 'r.h5'}" in result.output and "6 person-frames" in result.output
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["gamma"] == 0.2 and report["overall"]["person_frames"] == 6
+    again = runner.invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5")])
+    assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_refine_with_one_expert_is_a_one_line_error(tmp_path):
+    pose = track_poses(np.random.default_rng(1), 3)[:, None]
+    path = write_proposals(tmp_path / "one.h5", {"v": {"a": (pose, np.zeros((3, 1), int))}}, experts=["a"])
+    result = CliRunner().invoke(main, ["refine", str(path), "-o", str(tmp_path / "r.h5")])
+    assert result.exit_code == 2
+    assert result.output.startswith("posekit: error: ") and result.output.count("\n") == 1
+    assert "at least 2 experts" in result.output and not (tmp_path / "r.h5").exists()
+
+
+def test_show_draws_on_the_frames_of_the_clip_only(proposals, tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5")]).exit_code == 0
+    video = black_video(tmp_path / "clip.mp4")  # the store's source is videos/clip.mp4: matched by name
+    result = runner.invoke(main, ["show", str(tmp_path / "r.h5"), "--video", str(video), "-o",
+                                  str(tmp_path / "drawn.mp4")])
+    assert result.exit_code == 0, result.output
+    assert "on 4 of 12 frames" in result.output and "(2 store frames lie beyond the video's end)" in result.output
+    frames = read_video(tmp_path / "drawn.mp4")
+    assert frames.shape == (FRAMES, HEIGHT, WIDTH, 3)
+    drawn = (frames.max(axis=-1) > 100).sum(axis=(1, 2))
+    on = 5 + 2 * np.arange(4)  # write_proposals puts clip frame t at video frame 5 + 2t
+    assert (drawn[on] > 50).all()
+    assert (drawn[np.setdiff1d(np.arange(FRAMES), on)] == 0).all()
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary left behind
+
+
+def test_show_draws_every_expert_of_a_proposals_video(proposals, tmp_path):
+    video = black_video(tmp_path / "any_name.mp4")
+    result = CliRunner().invoke(main, ["show", str(proposals), "--video", str(video), "--clip", "clip", "-o",
+                                       str(tmp_path / "experts.mp4")])
+    assert result.exit_code == 0, result.output
+    assert "clip@a, clip@b, clip@c" in result.output
+    frames = read_video(tmp_path / "experts.mp4")
+    assert len(frames) == FRAMES and (frames[5].max(axis=-1) > 100).sum() > 50
+
+
+def test_show_refuses_a_video_of_another_size(proposals, tmp_path):
+    import cv2
+
+    writer = cv2.VideoWriter(str(tmp_path / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25, (64, 48))
+    writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    result = CliRunner().invoke(main, ["show", str(proposals), "--video", str(tmp_path / "clip.mp4"), "-o",
+                                       str(tmp_path / "o.mp4")])
+    assert result.exit_code == 2 and "160x120" in result.output and not (tmp_path / "o.mp4").exists()
