@@ -1,0 +1,51 @@
+"""``posekit extract``: pose proposals of several experts from videos, tracked, into one store."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .errors import PosekitError
+
+
+@click.command()
+@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Proposals store to write (.h5).")
+@click.option("--experts", default="blazepose,blazepose+flip,blazepose+scale0.75", show_default=True,
+              help="Comma-separated experts: blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER (precomputed openpose, "
+                   "alphapose, mmpose-json...), SPEC.json (mmpose config + checkpoint); +flip / +scaleS add "
+                   "test-time-augmented runs.")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda (mmpose, rtmlib; BlazePose is CPU only).")
+@click.option("--max-persons", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Keep the M main persons of each video (longest and largest tracks).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes, each extracting whole videos with its own models.")
+@click.option("--layout", default="unik-17", show_default=True, help="Common joint layout of the store.")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Only the first N frames of each video (trials).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def extract(videos, output, experts, device, max_persons, workers, layout, max_frames, force):
+    """Pose proposals of every expert for VIDEOS (files or folders, searched recursively) into a store.
+
+    Resumable: run the same command again after an interruption and finished videos are skipped."""
+    from .extract import extract as run
+    from .layouts import get_layout
+
+    if output.exists() and not force:
+        raise PosekitError(f"{output}: exists; use --force to replace it or choose another -o")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise PosekitError(f"--device {device!r}: use cpu or cuda (cuda:N)")
+    try:
+        get_layout(layout)
+    except KeyError as e:
+        raise PosekitError(f"--layout: {e.args[0]}") from None
+    summary = run(videos, output, experts=experts.split(","), device=device, max_persons=max_persons,
+                  workers=workers, layout=layout, max_frames=max_frames,
+                  report=lambda line: click.echo(line, err=True))
+    resumed = f", {summary['resumed']} from an earlier run" if summary["resumed"] else ""
+    failed = f"; {len(summary['failed'])} failed (reported above)" if summary["failed"] else ""
+    click.echo(f"extracted {summary['videos']} videos{resumed} x {len(summary['experts'])} experts "
+               f"({', '.join(summary['experts'])}) = {summary['clips']} clips, layout {summary['layout']} -> "
+               f"{output}{failed}")
+
+
+COMMANDS = (extract,)

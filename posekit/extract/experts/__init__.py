@@ -1,0 +1,131 @@
+"""Pose experts behind one interface (:class:`Expert`), built from the names given to ``--experts``.
+
+A name is one of::
+
+    blazepose                      MediaPipe BlazePose, offline (single person)
+    rtmlib:MODEL.onnx              an RTMPose-family ONNX model run by rtmlib
+    FORMAT:FOLDER                  poses precomputed elsewhere: openpose, alphapose, mmpose-json, or any
+                                   `posekit convert` format, matched to each video by name
+    SPEC.json                      {"type": "mmpose"|"rtmlib"|"file"|"blazepose", "name": ..., ...}, e.g.
+                                   {"type": "mmpose", "name": "student", "config": ..., "checkpoint": ...}
+
+followed by test-time augmentations that make extra experts of the same model: ``+flip`` (mirrored frames,
+left/right joints swapped back) and ``+scaleS`` (frames resized by S), e.g. ``blazepose+flip+scale0.75``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import InputError
+from .augment import AUGMENTATION, Augmented
+from .base import Expert, FramePoses  # noqa: F401
+
+DEFAULT_EXPERTS = ("blazepose", "blazepose+flip", "blazepose+scale0.75")
+TYPES = ("blazepose", "mmpose", "rtmlib", "file")
+
+
+@dataclass(frozen=True)
+class ExpertSpec:
+    """What builds one expert; small and picklable, so worker processes build their own models from it."""
+    name: str
+    options: dict = field(hash=False)  # "type" plus the constructor's keyword arguments
+    augmentations: tuple[str, ...] = ()
+
+
+def parse_experts(text: str | list[str]) -> list[ExpertSpec]:
+    """Expert specs from a comma-separated list (or a list) of names; names must be unique."""
+    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    if not items:
+        raise InputError("--experts: no expert named")
+    specs = [parse_expert(item) for item in items]
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"--experts: expert names must be unique; repeated: {', '.join(duplicates)}")
+    return specs
+
+
+def parse_expert(text: str) -> ExpertSpec:
+    parts = text.split("+")
+    augmentations = []
+    while len(parts) > 1 and AUGMENTATION.fullmatch(parts[-1]):
+        augmentations.insert(0, parts.pop())
+    base = "+".join(parts)
+    options = _options(base)
+    if options["type"] == "file" and augmentations:
+        raise InputError(f"expert {text!r}: precomputed poses cannot be augmented")
+    name = options.pop("name", None) or _default_name(options)
+    if "@" in name or "," in name or "+" in name or not name:
+        raise InputError(f"expert {text!r}: name {name!r} must be non-empty without '@', ',' or '+'")
+    return ExpertSpec("+".join([name, *augmentations]), options, tuple(augmentations))
+
+
+def _options(base: str) -> dict:
+    from ...importers import load_all
+    from .files import JSON_FORMATS
+
+    if base == "blazepose":
+        return {"type": "blazepose"}
+    kind, sep, rest = base.partition(":")
+    if sep and kind == "rtmlib":
+        return {"type": "rtmlib", "model": rest}
+    if sep and (kind in JSON_FORMATS or kind in load_all()):
+        return {"type": "file", "format": kind, "path": rest}
+    path = Path(base)
+    if path.suffix == ".json" and path.is_file():
+        try:
+            options = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: not an expert spec (JSON: {e})") from None
+        if not isinstance(options, dict) or options.get("type") not in TYPES:
+            raise InputError(f"{path}: an expert spec needs \"type\": one of {', '.join(TYPES)}")
+        return {**options, "base": str(path.parent.resolve())}
+    raise InputError(f"unknown expert {base!r}: use blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER or a spec .json")
+
+
+def _default_name(options: dict) -> str:
+    if options["type"] == "rtmlib":
+        return f"rtmlib-{Path(options['model']).stem}"
+    if options["type"] == "mmpose":
+        return f"mmpose-{Path(str(options.get('config', 'model'))).stem}"
+    if options["type"] == "file":
+        return options["format"]
+    return options["type"]
+
+
+def build_expert(spec: ExpertSpec, device: str = "cpu") -> Expert:
+    """The expert a spec describes, its model loaded on ``device`` (cpu or cuda)."""
+    options = dict(spec.options)
+    kind, base = options.pop("type"), options.pop("base", None)
+    name = spec.name.split("+")[0]
+    try:
+        if kind == "blazepose":
+            from .blazepose import BlazePose
+            expert = BlazePose(name=name, device=device, **options)
+        elif kind == "rtmlib":
+            from .rtmlib_onnx import RtmlibPose
+            options["model"] = _relative(options.get("model"), base)
+            expert = RtmlibPose(name=name, device=device, **options)
+        elif kind == "mmpose":
+            from .mmpose_topdown import MmposeTopDown
+            expert = MmposeTopDown(name=name, device=device, base=Path(base) if base else None, **options)
+        else:
+            from .files import FileExpert
+            options["path"] = _relative(options.get("path"), base)
+            expert = FileExpert(name=name, device=device, **options)
+    except TypeError as e:  # an unknown or missing key in a spec file
+        raise InputError(f"expert {spec.name!r}: bad spec ({e})") from None
+    for augmentation in spec.augmentations:
+        match = AUGMENTATION.fullmatch(augmentation)
+        expert = Augmented(expert, f"{expert.name}+{augmentation}", flip=augmentation == "flip",
+                           scale=float(match["scale"]) if match["scale"] else 1.0)
+    return expert
+
+
+def _relative(path, base):
+    """A path in a spec file is relative to the spec's folder."""
+    if path is None or base is None or Path(path).is_absolute():
+        return path
+    return str(Path(base) / path)

@@ -1,0 +1,51 @@
+"""MediaPipe BlazePose (legacy ``mp.solutions.pose``, model_complexity=1: the one model mediapipe ships inside its
+wheel, so it runs offline). It is single-person: it finds the most prominent person of the whole frame and follows
+it from frame to frame (video mode), so it yields at most one person per frame; CPU only."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import PosekitError
+from ...layouts import get_layout
+from .base import Expert, FramePoses
+
+
+class BlazePose(Expert):
+    batch_size = 16  # mediapipe takes one image at a time; batches only amortise the loop
+
+    def __init__(self, name: str = "blazepose", device: str = "cpu", min_confidence: float = 0.5):
+        self.name = name
+        self.layout = get_layout("blazepose-33")
+        self.min_confidence = min_confidence
+        self._pose = None
+
+    def start(self, video, image_size):
+        # Video mode carries state (the previous frame's person) across frames: a fresh graph per video.
+        self.close()
+        try:
+            import mediapipe as mp
+        except ImportError as e:
+            raise PosekitError(f"blazepose: mediapipe is not installed ({e}); run ./install.sh") from None
+        self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
+                                            min_detection_confidence=self.min_confidence,
+                                            min_tracking_confidence=self.min_confidence)
+
+    def predict(self, frames, indices):
+        import cv2
+
+        out = []
+        for frame in frames:
+            result = self._pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            if result.pose_landmarks is None:
+                out.append(FramePoses.empty(self.layout.num_joints))
+                continue
+            marks = result.pose_landmarks.landmark
+            xy = np.array([[m.x, m.y] for m in marks], np.float32) * (frame.shape[1], frame.shape[0])  # 0..1 -> pixels
+            visibility = np.array([m.visibility for m in marks], np.float32)
+            out.append(FramePoses(xy[None], visibility[None]))
+        return out
+
+    def close(self):
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None

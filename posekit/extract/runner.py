@@ -1,0 +1,180 @@
+"""``posekit extract`` over many videos: resumable, in one process or in worker processes.
+
+Each finished video is kept as a small part store in a work folder beside the output
+(``.PROPOSALS.h5.parts/``), written atomically, so an interrupted run loses at most the videos in progress and
+the next run with the same options skips the finished ones. When every video is done, the proposals store is
+assembled from the parts (atomically) and the work folder removed. A video that cannot be read is reported in one
+line and left out; the others go on."""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..errors import InputError, PosekitError
+from ..layouts import get_layout
+from ..store import SkeletonStore, StoreWriter
+from .clips import extract_video
+from .experts import DEFAULT_EXPERTS, ExpertSpec, build_expert, parse_experts
+from .video import Video, VideoReader, find_videos
+
+SETTINGS = "settings.json"
+
+
+def work_folder(output: Path) -> Path:
+    return output.parent / f".{output.name}.parts"
+
+
+def part_path(work: Path, video: Video) -> Path:
+    # Hashed: video ids hold folders and any character; the id itself is inside the part.
+    return work / f"{hashlib.sha1(video.id.encode()).hexdigest()[:20]}.h5"
+
+
+def extract(sources, output, *, experts=DEFAULT_EXPERTS, device: str = "cpu", max_persons: int | None = 2,
+            workers: int = 1, layout="unik-17", max_frames: int | None = None, progress: bool = True,
+            report=print) -> dict:
+    """Extract pose proposals of ``sources`` (videos or folders) into the store ``output``; returns a summary.
+
+    ``report(line)`` receives one line per video that failed. ``max_frames`` caps the frames per video."""
+    output = Path(output)
+    videos = find_videos(sources)
+    specs = parse_experts(list(experts))
+    target = get_layout(layout)
+    work = work_folder(output)
+    settings = {"experts": [s.name for s in specs], "options": [s.options for s in specs], "layout": target.name,
+                "max_persons": max_persons, "max_frames": max_frames}
+    _prepare(work, settings)
+    pending = [v for v in videos if not part_path(work, v).exists()]
+    failed = {}
+    if pending:
+        run = _in_process if workers <= 1 or len(pending) == 1 else _in_workers
+        failed = run(pending, specs, device, target, max_persons, max_frames, work, min(workers, len(pending)),
+                     progress, report)
+    done = [v for v in videos if part_path(work, v).exists()]
+    if not done:
+        shutil.rmtree(work, ignore_errors=True)
+        raise InputError(f"{output}: no video could be read ({len(failed)} failed); nothing written")
+    provenance = {"step": "extract", "experts": [s.name for s in specs], "layout": target.name,
+                  "max_persons": max_persons, "device": device, "videos": len(done),
+                  "failed": [f"{v.path}: {m}" for v, m in failed.items()]}
+    with StoreWriter(output, target, coord_dims=2, coordinates="pixel", allow_empty=True, provenance=provenance,
+                     name=output.stem) as writer:
+        for video in done:
+            with SkeletonStore(part_path(work, video)) as part:
+                for clip in part:
+                    writer.add(clip)
+        clips = len(writer)
+    shutil.rmtree(work, ignore_errors=True)
+    return {"output": str(output), "videos": len(done), "resumed": len(videos) - len(pending), "clips": clips,
+            "failed": {str(v.path): m for v, m in failed.items()}, "experts": [s.name for s in specs],
+            "layout": target.name}
+
+
+def _prepare(work: Path, settings: dict) -> None:
+    """Create the work folder, or check that the one left by an interrupted run used the same options."""
+    path = work / SETTINGS
+    if work.is_dir():
+        try:
+            previous = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            previous = None
+        if previous != json.loads(json.dumps(settings)):
+            raise InputError(f"{work}: left by an interrupted run with other options ({previous}); run again with "
+                             "those, or delete the folder to start over")
+        return
+    work.mkdir(parents=True)
+    path.write_text(json.dumps(settings))
+
+
+def _save(clips, path: Path, layout) -> None:
+    with StoreWriter(path, layout, coord_dims=2, coordinates="pixel", allow_empty=True) as writer:
+        for clip in clips:
+            writer.add(clip)
+
+
+def _frame_total(videos) -> int:
+    total = 0
+    for video in videos:
+        try:
+            with VideoReader(video.path) as reader:
+                total += reader.frame_count
+        except InputError:
+            pass  # reported when its turn comes
+    return total
+
+
+def _in_process(videos, specs, device, target, max_persons, max_frames, work, workers, progress, report):
+    experts = [build_expert(s, device) for s in specs]
+    total = _frame_total(videos) if max_frames is None else max_frames * len(videos)
+    failed = {}
+    try:
+        with tqdm(total=total, unit="frame", desc="extract", disable=not progress, dynamic_ncols=True) as bar:
+            for video in videos:
+                bar.set_postfix_str(video.id, refresh=False)
+                try:
+                    clips = extract_video(video, experts, target, max_persons, on_frames=bar.update,
+                                          max_frames=max_frames)
+                except InputError as e:
+                    failed[video] = _first_line(e, video)
+                    report(f"skipped {failed[video]}")
+                    continue
+                _save(clips, part_path(work, video), target)
+    finally:
+        for expert in experts:
+            expert.close()
+    return failed
+
+
+# -- worker processes: each builds its experts once, then extracts whole videos ----------------------------------
+_worker_experts = None
+
+
+def _worker_start(specs: list[ExpertSpec], device: str):
+    global _worker_experts
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # the workers share the cores; set before any model loads
+    _worker_experts = [build_expert(s, device) for s in specs]
+
+
+def _worker_run(video, target, max_persons, max_frames, path):
+    frames = []
+    try:
+        clips = extract_video(video, _worker_experts, target, max_persons, on_frames=frames.append,
+                              max_frames=max_frames)
+    except InputError as e:
+        return sum(frames), _first_line(e, video)
+    _save(clips, path, target)
+    return sum(frames), None
+
+
+def _in_workers(videos, specs, device, target, max_persons, max_frames, work, workers, progress, report):
+    total = _frame_total(videos) if max_frames is None else max_frames * len(videos)
+    failed = {}
+    # spawn: model runtimes (mediapipe, onnxruntime, torch) are not fork-safe once loaded
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start,
+                             initargs=(specs, device)) as pool, \
+            tqdm(total=total, unit="frame", desc=f"extract ({workers} workers)", disable=not progress,
+                 dynamic_ncols=True) as bar:
+        jobs = {pool.submit(_worker_run, v, target, max_persons, max_frames, part_path(work, v)): v for v in videos}
+        for job in as_completed(jobs):
+            video = jobs[job]
+            try:
+                frames, problem = job.result()
+            except PosekitError as e:  # a worker could not build its experts: every video would fail alike
+                raise PosekitError(str(e)) from None
+            bar.update(frames)
+            if problem:
+                failed[video] = problem
+                report(f"skipped {problem}")
+    return failed
+
+
+def _first_line(error: Exception, video: Video) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text if text.startswith(str(video.path)) else f"{video.path}: {text}"
