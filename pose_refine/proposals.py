@@ -20,7 +20,7 @@ class VideoProposals:
     video_id: str
     experts: list[str]
     track_ids: np.ndarray  # (P,) sorted
-    poses: np.ndarray  # (P, E, T, V, 2) float64
+    poses: np.ndarray  # (P, E, T, V, 2) float32, as stored (SST-A computes in float32 then)
     frame_index: np.ndarray  # (T,) shared by the experts
     first_clip: int  # index of the video's first expert clip: fps, source, label... are copied from it
 
@@ -66,7 +66,7 @@ def load_video(store: SkeletonStore, video_id: str, clips: dict[str, int], exper
         _check_unique_tracks(f["track_id"], f"{store.path}: clip {video_id}@{name}")
     track_ids = np.unique(np.concatenate([f["track_id"][f["track_id"] >= 0] for f in frames]))
     n_frames, n_joints = len(reference), store.layout.num_joints
-    poses = np.full((len(track_ids), len(names), n_frames, n_joints, 2), np.nan)
+    poses = np.full((len(track_ids), len(names), n_frames, n_joints, 2), np.nan, np.float32)
     for e, f in enumerate(frames):  # a loop over the few experts; persons and frames are scattered at once
         frame, slot = np.nonzero(f["track_id"] >= 0)
         person = np.searchsorted(track_ids, f["track_id"][frame, slot])

@@ -76,8 +76,8 @@ def refine_video(video: VideoProposals, *, head: int, neck: int, max_persons: in
 def fuse_tracks(poses, *, head: int, neck: int, block_elements: int = BLOCK_ELEMENTS):
     """SST-A of (P, E, T, V, 2) tracks in blocks of tracks, each block cut to the frames its tracks span."""
     n_tracks, n_experts, n_frames, n_joints = poses.shape[:4]
-    fused = np.full((n_tracks, n_frames, n_joints, 2), np.nan)
-    confidence = np.full((n_tracks, n_frames), np.nan)
+    fused = np.full((n_tracks, n_frames, n_joints, 2), np.nan, poses.dtype)
+    confidence = np.full((n_tracks, n_frames), np.nan, poses.dtype)
     present = ~np.isnan(poses).all(axis=(1, 3, 4))
     start = present.argmax(axis=1)
     stop = n_frames - present[:, ::-1].argmax(axis=1)
