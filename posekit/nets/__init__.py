@@ -1,6 +1,7 @@
 """Skeleton action networks: UNIK (topology-free) and the ST-GCN baseline, with shared units and heads.
 
 Build from a config with ``posekit.nets.MODELS.build(dict(type='UNIK', num_classes=60))``."""
+from posekit.nets.cnn_lstm import CNNLSTM  # noqa: F401  (the rodent branch's self-supervised CNN-LSTM)
 from posekit.nets.heads import ClassifierHead, FrameHead, make_head
 from posekit.nets.registry import MODELS
 from posekit.nets.stgcn import STGCN, spatial_partitions
