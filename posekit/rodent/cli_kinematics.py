@@ -67,4 +67,38 @@ def _joints(value) -> str:
     return value if isinstance(value, str) else ", ".join(value)
 
 
+@click.command(name="lstm-selfsup")
+@click.option("--tracks", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Tracks store (boxes per frame, source = video) or keypoint store; each clip's video is read.")
+@click.option("--work-dir", required=True, type=click.Path(path_type=Path),
+              help="crops.npz, checkpoints, model.pth and embeddings.h5 go here.")
+@click.option("--video", type=click.Path(exists=True, path_type=Path),
+              help="Video of every clip (default: each clip's source, relative to the store's folder).")
+@click.option("--config", type=click.Path(exists=True, path_type=Path),
+              help="mmengine config (default: models/lstm_selfsup/lstm_selfsup_crops.py).")
+@click.option("--epochs", type=int, help="Number of epochs (default: the config's).")
+@click.option("--batch-pairs", type=int, help="n (real, permuted) pairs per batch (default: the config's, 12).")
+@click.option("--seq-len", type=int, help="Frames per sequence (default: the config's, 8).")
+@click.option("--stride", type=int, help="Frames between the starts of training sequences (default: 2).")
+@click.option("--crop-size", type=int, help="Side of the square grey crops in pixels (default: 64).")
+@click.option("--hidden", type=int, help="LSTM units, the behaviour embedding's size (default: 512).")
+@click.option("--lr", type=float, help="Learning rate (default: the config's).")
+@click.option("--workers", type=int, help="DataLoader workers (default: the config's, 0).")
+@click.option("--seed", type=int, help="Random seed (default: the config's).")
+@click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU.")
+@click.option("--resume", is_flag=True, help="Continue the last run in WORK_DIR (its crops are reused).")
+def lstm_selfsup(tracks, work_dir, video, config, crop_size, resume, **options):
+    """Posture and behaviour embeddings of an animal from unlabelled video: LSTM self-supervision.
+
+    A CNN-LSTM learns to tell real sequences of crops around the animal from permuted ones (Brattoli, Buechler et
+    al., CVPR 2017); WORK_DIR/embeddings.h5 then holds its per-frame posture and per-sequence behaviour vectors."""
+    from .selfsup import train
+
+    result = train(tracks, work_dir, video=video, config=config, crop_size=crop_size, resume=resume, **options)
+    click.echo(f"trained the CNN-LSTM for {result['epochs']} epochs on {tracks}: real-vs-permuted training accuracy "
+               f"{100 * result['train_accuracy']:.1f}% (last iterations); embedded {result['frames']} frames and "
+               f"{result['windows']} sequences\n-> {result['checkpoint']}, {result['embeddings']}")
+
+
 COMMANDS = (kinematics,)
+TRAIN_COMMANDS = (lstm_selfsup,)

@@ -1,0 +1,139 @@
+"""Square grey crops around the animal, frame-exact, from the video a store's clip came from.
+
+The box of each frame comes from the store: ``/frames/box`` of a tracks store (the detector's boxes), or, for a
+keypoint store, a square centred on the body centre whose side is a multiple of the animal's median keypoint
+extent. Frames are read in order with OpenCV, never by seeking (a seek lands on a key frame in many codecs and
+shifts every crop by a few frames); each crop is one affine warp, so boxes that leave the image are padded
+with the image's edge pixels and sub-pixel boxes are honoured.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from ..store import SkeletonStore
+
+
+@dataclass
+class Track:
+    """One animal of one clip: which frames of which video, and its crops (NaN box = no crop, all zeros)."""
+    clip: int
+    person: int
+    frame_index: np.ndarray  # (T,) frame of the video
+    boxes: np.ndarray  # (T, 4) x1, y1, x2, y2, square
+    crops: np.ndarray | None = None  # (T, size, size) uint8
+
+    @property
+    def valid(self) -> np.ndarray:
+        return ~np.isnan(self.boxes).any(axis=1)
+
+
+def square_boxes(boxes: np.ndarray, margin: float = 1.2) -> np.ndarray:
+    """Squares with the centres of ``boxes`` (T, 4) and side ``margin`` x their longer side."""
+    boxes = np.asarray(boxes, np.float64)
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = np.max(boxes[:, 2:] - boxes[:, :2], axis=1, keepdims=True) * margin / 2
+    half[~(half > 0)] = np.nan  # an empty box crops nothing
+    return np.concatenate([centre - half, centre + half], axis=1)
+
+
+def boxes_from_keypoints(keypoints: np.ndarray, scale: float = 1.5) -> np.ndarray:
+    """(T, 4) squares centred on each frame's mean keypoint, all of side ``scale`` x the median over frames of
+    the keypoints' extent (a fixed side: the crop does not zoom as the animal stretches)."""
+    xy = np.asarray(keypoints, np.float64)[..., :2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames are missing, silently
+        centre = np.nanmean(xy, axis=1)
+        extent = np.nanmax(np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1), axis=1)
+    side = scale * np.nanmedian(extent) if np.isfinite(extent).any() else np.nan
+    side = side if side > 0 else np.nan  # one joint, or all on one spot: nothing to size a crop by
+    half = np.full((len(xy), 1), side / 2)
+    return np.concatenate([centre - half, centre + half], axis=1)
+
+
+def crop(frame: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
+    """The ``box`` (x1, y1, x2, y2) of a frame resampled to ``size`` x ``size``; outside pixels replicate the edge."""
+    scale_x = size / (box[2] - box[0])
+    scale_y = size / (box[3] - box[1])
+    warp = np.array([[scale_x, 0, -box[0] * scale_x], [0, scale_y, -box[1] * scale_y]], np.float64)
+    return cv2.warpAffine(frame, warp, (size, size), flags=cv2.INTER_AREA if scale_x < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def read_crops(video: str | Path, frame_index: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """(T, size, size) grey uint8 crops of ``boxes`` (T, 4) at frames ``frame_index`` (T,) of ``video``, read in
+    order; a NaN box gives a black crop. A frame index past the end of the video is an error."""
+    frame_index = np.asarray(frame_index, np.int64)
+    crops = np.zeros((len(frame_index), size, size), np.uint8)
+    wanted = ~np.isnan(boxes).any(axis=1)
+    if not wanted.any():
+        return crops
+    order = np.argsort(frame_index, kind="stable")
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        raise InputError(f"{video}: not a readable video")
+    try:
+        position, frame = -1, None
+        for row in order:
+            if not wanted[row]:
+                continue
+            target = int(frame_index[row])
+            while position < target:
+                ok = capture.grab()
+                if not ok:
+                    raise InputError(f"{video}: ends at frame {position + 1}, the store asks for frame {target}")
+                position += 1
+                frame = None
+            if frame is None:
+                ok, frame = capture.retrieve()
+                if not ok:
+                    raise InputError(f"{video}: could not decode frame {target}")
+                frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            crops[row] = crop(frame, boxes[row], size)
+    finally:
+        capture.release()
+    return crops
+
+
+def video_of(store: SkeletonStore, clip: int, video: str | Path | None) -> Path:
+    """The clip's video: ``video`` when given, else the clip's source (relative to the store's folder)."""
+    if video is not None:
+        path = Path(video)
+    else:
+        source = Path(store.column("source")[clip])
+        path = source if source.is_absolute() or source.exists() else store.path.parent / source
+    if not path.is_file():
+        raise InputError(f"{store.path}: clip {store.ids[clip]!r} has no video at {path}; give it with --video")
+    return path
+
+
+def store_tracks(store_path: str | Path, size: int, *, video: str | Path | None = None, margin: float = 1.2,
+                 keypoint_scale: float = 1.5, progress: bool = True) -> list[Track]:
+    """Crops of every animal of every clip: detector boxes (``/frames/box``) made square with ``margin``, or,
+    in a store without boxes, squares around the keypoints (:func:`boxes_from_keypoints`)."""
+    from tqdm import tqdm
+
+    store = SkeletonStore(store_path)
+    tracks = []
+    fields = ("box", "keypoints", "frame_index")
+    for clip in tqdm(range(len(store)), desc="crops", unit="clip", disable=not progress, leave=False):
+        arrays = store.frames(clip, fields)
+        for person in range(store.max_persons):
+            if "box" in arrays and not np.isnan(arrays["box"][:, person]).all():
+                boxes = square_boxes(arrays["box"][:, person], margin)
+            else:
+                boxes = boxes_from_keypoints(arrays["keypoints"][:, person], keypoint_scale)
+            if np.isnan(boxes).any(axis=1).all():
+                continue
+            track = Track(clip, person, arrays["frame_index"], boxes)
+            track.crops = read_crops(video_of(store, clip, video), track.frame_index, boxes, size)
+            tracks.append(track)
+    store.close()
+    if not tracks:
+        raise InputError(f"{store_path}: no clip has a box or a keypoint to crop around")
+    return tracks
