@@ -25,7 +25,16 @@ def _new_file(path: Path, force: bool) -> None:
 @click.option("--report", "report_dir", type=click.Path(path_type=Path),
               help="Folder for report.json, confidence.png (histogram of C) and experts.png.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
-def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force):
+@click.option("--train-student", is_flag=True,
+              help="Then self-train a student estimator on the pseudo labels (C >= gamma) in OUTPUT_student/ "
+                   "(SSTA-PRS, docs/self_training.md).")
+@click.option("--student-epochs", type=int, help="Student training epochs (default: the student config's).")
+@click.option("--student-config", type=click.Path(path_type=Path), help="mmpose config of the student "
+              "(default models/ssta_prs/rtmpose-t_ssta-prs_1xb32-128x128.py).")
+@click.option("--student-checkpoint", type=click.Path(path_type=Path),
+              help="mmpose weights to start the student from (default: from scratch).")
+def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force, train_student, student_epochs,
+           student_config, student_checkpoint):
     """Fuse the experts' poses of every tracked person of a proposals store with SST-A."""
     from pose_refine.refine import refine_store
 
@@ -42,6 +51,22 @@ def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force):
     if report_dir is not None:
         click.echo(f"quality report -> {report_dir / 'report.json'}, {report_dir / 'confidence.png'}, "
                    f"{report_dir / 'experts.png'}")
+    if train_student:
+        _train_student(output, gamma, student_epochs, student_config, student_checkpoint)
+
+
+def _train_student(refined, gamma, epochs, config, checkpoint):
+    import torch
+
+    from pose_refine.student import train_student
+
+    work_dir = refined.with_name(f"{refined.stem}_student")
+    result = train_student(refined, work_dir, gamma=gamma, epochs=epochs, config=config, checkpoint=checkpoint,
+                           device="cuda" if torch.cuda.is_available() else "cpu")
+    labels = result["pseudo_labels"]
+    click.echo(f"student trained {result['epochs']} epochs on {result['device']} from "
+               f"{checkpoint or 'scratch'} on {labels['annotations']:,} pseudo labels ({labels['images']:,} frames, "
+               f"{labels['anchors']} anchor poses) -> {result['expert']} (posekit extract --experts)")
 
 
 @click.command()

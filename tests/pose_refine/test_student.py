@@ -108,3 +108,28 @@ def test_cuda_request_without_a_gpu_is_refused(tmp_path):
         pytest.skip("a GPU is visible")
     with pytest.raises(PosekitError, match="needs a CUDA GPU"):
         train_student(tmp_path / "none.h5", tmp_path / "w", device="cuda")
+
+
+def test_refine_command_trains_the_student(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from posekit.cli import main
+    from tests.pose_refine.test_refine import track_poses, write_proposals
+
+    monkeypatch.chdir(tmp_path)  # the proposals name their video as videos/clip.mp4
+    (tmp_path / "videos").mkdir()
+    writer = cv2.VideoWriter("videos/clip.mp4", cv2.VideoWriter_fourcc(*"mp4v"), 25, (160, 120))
+    for _ in range(50):
+        writer.write(np.zeros((120, 160, 3), np.uint8))
+    writer.release()
+    rng = np.random.default_rng(0)
+    pose = track_poses(rng, 22) * 0.5  # 22 frames (video frames 5, 7, ..., 47), inside the 160 x 120 frame
+    clips = {e: (pose[:, None] + rng.normal(0, 1, (22, 1) + pose.shape[1:]), np.full((22, 1), 5)) for e in "abc"}
+    proposals = write_proposals(tmp_path / "proposals.h5", {"clip": clips}, image_size=(160, 120))
+
+    result = CliRunner().invoke(main, ["refine", str(proposals), "-o", "r.h5", "--train-student",
+                                       "--student-epochs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "student trained 1 epochs on cpu from scratch on 22 pseudo labels (22 frames, 20 anchor poses)" \
+        in result.output
+    assert json.loads((tmp_path / "r_student" / "expert.json").read_text())["name"] == "student"
