@@ -78,12 +78,14 @@ def fuse_tracks(poses, *, head: int, neck: int, block_elements: int = BLOCK_ELEM
     n_tracks, n_experts, n_frames, n_joints = poses.shape[:4]
     fused = np.full((n_tracks, n_frames, n_joints, 2), np.nan, poses.dtype)
     confidence = np.full((n_tracks, n_frames), np.nan, poses.dtype)
+    if not n_tracks * n_frames:  # nobody, or a video with no frames
+        return fused, confidence
     present = ~np.isnan(poses).all(axis=(1, 3, 4))
     start = present.argmax(axis=1)
     stop = n_frames - present[:, ::-1].argmax(axis=1)
     per_block = max(1, block_elements // max(n_experts * n_frames * n_joints, 1))
     order = np.argsort(start, kind="stable")  # tracks that start together share a block: shorter spans
-    for block in np.array_split(order, -(-n_tracks // per_block)) if n_tracks else ():
+    for block in np.array_split(order, -(-n_tracks // per_block)):
         first, last = start[block].min(), stop[block].max()
         # Frames before and after a track hold no estimate: SST-A restarts after them anyway, so cutting is exact.
         fused[block, first:last], confidence[block, first:last], _ = sst_aggregate_batch(

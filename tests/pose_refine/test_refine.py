@@ -155,3 +155,22 @@ def test_a_store_of_plain_clips_is_refused(tmp_path):
         writer.add(Clip(id="clip0", keypoints=track_poses(np.random.default_rng(3), 3)[:, None]))
     with pytest.raises(InputError, match="VIDEO@EXPERT"):
         refine_store(tmp_path / "plain.h5", tmp_path / "r.h5", progress=False)
+
+
+def test_frames_without_fused_head_are_unscored_and_videos_without_frames_pass(tmp_path):
+    pose = track_poses(np.random.default_rng(4), 5)[:, None]
+    pose[:, :, HEAD] = np.nan  # no expert gives the head: C is undefined (eq. 3.4 needs D_normal)
+    ids = np.zeros((5, 1), int)
+    no_frames = (np.zeros((0, 0, V, 2)), np.zeros((0, 0), int))
+    path = write_proposals(tmp_path / "p.h5", {"headless": {"a": (pose, ids), "b": (pose + 1, ids)},
+                                                "no_frames": {"a": no_frames, "b": no_frames}}, experts=["a", "b"])
+    summary = refine_store(path, tmp_path / "r.h5", progress=False)
+    report = summary["report"]
+    assert (report["person_frames"], report["kept"], report["discarded"], report["unscored"]) == (5, 0, 0, 5)
+    assert report["confidence_quantiles"] is None and report["kept_fraction"] == 0.0
+    refined = SkeletonStore(tmp_path / "r.h5")
+    assert list(refined.lengths) == [5, 0]
+    headless = refined[0]
+    assert np.isnan(headless.scores).all() and (headless.track_id == 0).all()  # kept, confidence unknown
+    refine_store(path, tmp_path / "dropped.h5", drop_low=True, progress=False)
+    assert (SkeletonStore(tmp_path / "dropped.h5")[0].track_id == -1).all()  # unscored counts as not kept
