@@ -79,7 +79,7 @@ def write_alphapose_json(path, poses: np.ndarray, order=None):
             xy = frame_poses[p]
             x1, y1 = xy.min(axis=0)
             x2, y2 = xy.max(axis=0)
-            items.append({"image_id": f"{f}.jpg", "category_id": 1, "score": 2.5, "idx": [p],
+            items.append({"image_id": f"{f}.jpg", "category_id": 1, "score": 2.5, "idx": [int(p)],
                           "keypoints": np.concatenate([xy, np.full((len(xy), 1), 0.8)], axis=1).ravel().tolist(),
                           "box": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]})
     path.write_text(json.dumps(items))

@@ -21,6 +21,15 @@ WEIGHTS_HINT = ('give the weights as "checkpoint": a local .pth file, or a URL d
                 'with internet (mmpose model zoo: https://mmpose.readthedocs.io/en/latest/model_zoo.html)')
 
 
+def prepare_mmpose_import() -> None:
+    """Make mmpose importable on the pinned CPU stack; call before the first ``import mmpose.*``."""
+    from ...compat import allow_full_checkpoint_load, ensure_torchvision_importable
+
+    _stub_mmcv_ext()
+    ensure_torchvision_importable()
+    allow_full_checkpoint_load()  # mmpose checkpoints carry their dataset meta beside the weights
+
+
 def _stub_mmcv_ext() -> None:
     """Register ``mmcv._ext`` whose functions raise when called (mmcv-lite ships none compiled)."""
     if "mmcv._ext" in sys.modules:
@@ -70,11 +79,7 @@ class MmposeTopDown(Expert):
             if not checkpoint.is_file():
                 raise InputError(f"{checkpoint}: no such checkpoint file; {WEIGHTS_HINT}")
         config = _resolve_config(str(config), base)
-        _stub_mmcv_ext()
-        from ...compat import allow_full_checkpoint_load, ensure_torchvision_importable
-
-        ensure_torchvision_importable()
-        allow_full_checkpoint_load()  # mmpose checkpoints carry their dataset meta beside the weights
+        prepare_mmpose_import()
         import torch
         from mmpose.apis import init_model
 
