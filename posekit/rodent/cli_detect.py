@@ -1,0 +1,51 @@
+"""``posekit rodent detect``: motion-initialised, self-trained detection and tracking of animals in videos."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import PosekitError
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Store of tracks to write (.h5).")
+@click.option("--model", type=click.Path(path_type=Path),
+              help="Apply this trained detector (a .detector.pth) instead of training one on INPUTS.")
+@click.option("--save-model", type=click.Path(path_type=Path),
+              help="Where to save the trained detector [default: OUTPUT's name + .detector.pth].")
+@click.option("--rounds", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="Bootstrapping rounds after the motion-trained FCN_0 (seed 003 converged after 2).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N (AMP and batching on CUDA).")
+@click.option("--max-animals", type=click.IntRange(1, 16), default=1, show_default=True, help="Animals per video.")
+@click.option("--iters", type=click.IntRange(1), default=300, show_default=True,
+              help="Training iterations per round (batch 16).")
+@click.option("--size", type=click.IntRange(32, 1024), default=160, show_default=True,
+              help="Work square the frames are shrunk to (a multiple of 4; the animal should be >= ~15 px there).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def detect(inputs, output, model, save_model, rounds, device, max_animals, iters, size, force):
+    """Find, track and orient the animal(s) in videos or folders of still images (one clip per folder,
+    frames in name order). Without --model, a detector is trained on INPUTS from motion alone and saved."""
+    import cv2
+    import torch
+
+    from .detect import run
+
+    if output.exists() and not force:
+        raise PosekitError(f"{output}: exists; use --force to replace it or choose another -o")
+    if size % 4:
+        raise PosekitError(f"--size {size}: must be a multiple of 4 (the detector's output stride)")
+    if model is not None and save_model is not None:
+        raise PosekitError("--save-model: nothing is trained when --model is given")
+    cv2.setNumThreads(max(torch.get_num_threads(), 1))
+    summary = run(inputs, output, model=model, save_model=save_model, rounds=rounds, device=device,
+                  max_animals=max_animals, size=size, iters=iters)
+    for source, frames, detected in zip(inputs, summary["frames"], summary["detected"]):
+        click.echo(f"{source}: animal found in {detected} of {frames} frames")
+    if summary["detector"] is not None:
+        click.echo(f"trained detector ({rounds} bootstrapping rounds) -> {summary['detector']}")
+    click.echo(f"tracks of {summary['clips']} clips (layout rodent-detector) -> {output}")
+
+
+COMMANDS = (detect,)

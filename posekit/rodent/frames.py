@@ -1,0 +1,117 @@
+"""Frames of a video or of a folder of still images, as small grey squares the detector works on.
+
+Every frame is converted to grey and letterboxed into a ``size`` x ``size`` square (scaled so its longer side
+fits, padded at the bottom/right with the frame's edge pixels); :class:`Letterbox` maps work coordinates back
+to the source's pixels. Detection works at this small size so that training and inference stay fast on a CPU.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Geometry of one source's frames in the work square: ``work = source * scale``."""
+    width: int
+    height: int
+    size: int
+
+    @property
+    def scale(self) -> float:
+        return self.size / max(self.width, self.height)
+
+    def to_source(self, xy: np.ndarray) -> np.ndarray:
+        """Work-square coordinates (any shape ending in x, y or x1, y1, x2, y2) to source pixels; both put
+        pixel centres at integers, so a point maps as (x + 0.5) / scale - 0.5."""
+        return (np.asarray(xy, np.float32) + 0.5) / self.scale - 0.5
+
+    def fit(self, grey: np.ndarray) -> np.ndarray:
+        w, h = round(self.width * self.scale), round(self.height * self.scale)
+        small = cv2.resize(grey, (w, h), interpolation=cv2.INTER_AREA)
+        return cv2.copyMakeBorder(small, 0, self.size - h, 0, self.size - w, cv2.BORDER_REPLICATE)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A video file or a folder of images (one clip, frames in name order)."""
+    path: Path
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    images: tuple[Path, ...] = ()
+
+    def letterbox(self, size: int) -> Letterbox:
+        return Letterbox(self.width, self.height, size)
+
+
+def open_source(path: str | Path) -> Source:
+    """Probe a video or image folder; a file that is not one raises a one-line InputError."""
+    path = Path(path)
+    if path.is_dir():
+        images = tuple(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+        if not images:
+            raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        first = _read_image(images[0])
+        return Source(path, len(images), float("nan"), first.shape[1], first.shape[0], images)
+    if not path.is_file():
+        raise InputError(f"{path}: no such video or image folder")
+    capture = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            raise InputError(f"{path}: not a readable video (OpenCV could not decode a frame)")
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        fps = float(capture.get(cv2.CAP_PROP_FPS)) or float("nan")
+    finally:
+        capture.release()
+    return Source(path, max(count, 1), fps, frame.shape[1], frame.shape[0])
+
+
+def grey_frames(source: Source, size: int):
+    """Yield (frame index, size x size uint8 grey frame) for every frame of the source, in order."""
+    box = source.letterbox(size)
+    if source.images:
+        for index, image in enumerate(source.images):
+            frame = _read_image(image)
+            if frame.shape[:2] != (source.height, source.width):
+                raise InputError(f"{image}: {frame.shape[1]}x{frame.shape[0]} differs from the folder's first "
+                                 f"image ({source.width}x{source.height})")
+            yield index, box.fit(_grey(frame))
+        return
+    capture = cv2.VideoCapture(str(source.path))
+    try:
+        index = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            yield index, box.fit(_grey(frame))
+            index += 1
+    finally:
+        capture.release()
+
+
+def _read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise InputError(f"{path}: not a readable image")
+    return image
+
+
+def _grey(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        grey = frame
+    else:
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY if frame.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    if grey.dtype != np.uint8:  # 16-bit stills: keep their full range
+        grey = cv2.normalize(grey, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    return grey
