@@ -6,6 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from posekit.cli import main
+from posekit.store import Clip, StoreWriter
+from tests.conftest import real_file
 from tests.pose_refine.test_refine import track_poses, write_proposals
 
 FRAMES, WIDTH, HEIGHT = 12, 160, 120
@@ -98,3 +100,23 @@ def test_show_refuses_a_video_of_another_size(proposals, tmp_path):
     result = CliRunner().invoke(main, ["show", str(proposals), "--video", str(tmp_path / "clip.mp4"), "-o",
                                        str(tmp_path / "o.mp4")])
     assert result.exit_code == 2 and "160x120" in result.output and not (tmp_path / "o.mp4").exists()
+
+
+def test_show_on_a_real_video_changes_only_the_frames_of_the_clip(tmp_path):
+    video = real_file("human_video/stgcn/ta_chi.mp4")  # 340 x 256, 300 frames
+    rng = np.random.default_rng(5)
+    pose = track_poses(rng, 10)  # x, y in 100..215: inside the frame
+    clips = {e: (pose[:, None] + rng.normal(0, 1, (10, 1) + pose.shape[1:]), np.full((10, 1), 2)) for e in "ab"}
+    with StoreWriter(tmp_path / "p.h5", "unik-17", coord_dims=2) as writer:
+        for expert, (keypoints, track_id) in clips.items():
+            writer.add(Clip(id=f"ta_chi@{expert}", keypoints=keypoints, track_id=track_id,
+                            frame_index=np.arange(100, 110), image_size=(340, 256), source=str(video)))
+    runner = CliRunner()
+    assert runner.invoke(main, ["refine", str(tmp_path / "p.h5"), "-o", str(tmp_path / "r.h5")]).exit_code == 0
+    result = runner.invoke(main, ["show", str(tmp_path / "r.h5"), "--video", str(video), "-o", str(tmp_path / "o.mp4")])
+    assert result.exit_code == 0, result.output
+    before, after = read_video(video), read_video(tmp_path / "o.mp4")
+    assert after.shape == before.shape == (300, 256, 340, 3)
+    difference = np.maximum(after, before) - np.minimum(after, before)  # uint8 |after - before|
+    changed = (difference.max(axis=-1) > 120).sum(axis=(1, 2))  # beyond re-encoding noise
+    assert (changed[100:110] > 50).all() and (changed[:100] < 10).all() and (changed[110:] < 10).all()
