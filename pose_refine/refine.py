@@ -38,6 +38,8 @@ def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | 
                          f"proposals of at least 2 experts")
     if max_persons is not None and max_persons < 1:
         raise InputError(f"--max-persons must be at least 1, got {max_persons}")
+    if report_dir is not None and Path(report_dir).exists() and not Path(report_dir).is_dir():
+        raise InputError(f"{report_dir}: is a file; --report needs a folder for report.json and the figures")
     if Path(output).resolve() == store.path.resolve():
         raise InputError(f"{output}: the refined store must be a new file, not the proposals store")
     report = QualityReport(experts, gamma)
