@@ -20,8 +20,10 @@ from pose_refine.proposals import VideoProposals, expert_order, group_videos, lo
 from pose_refine.report import QualityReport
 from pose_refine.ssta import sst_aggregate_batch
 
-GAMMA = 0.18  # thesis sec. 3.6: keeps most poses within an error of 2 head lengths
-BLOCK_ELEMENTS = 1 << 21  # tracks x experts x frames x joints fused per call: bounds memory on long videos
+GAMMA = 0.18  # the thesis' threshold (fig. 3.7-3.8): it keeps most aggregated poses with an error below 2.0
+# Tracks x experts x frames x joints per SST-A call; each call is cut to the frames its tracks span, so the many
+# short tracks of a long video do not each pay for the whole video.
+BLOCK_ELEMENTS = 1 << 21
 
 
 def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | None = None,
@@ -36,6 +38,8 @@ def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | 
     if len(experts) < 2:
         raise InputError(f"{store.path}: {len(experts)} expert ({', '.join(experts) or 'none'}); SST-A needs the "
                          f"proposals of at least 2 experts")
+    if not 0 <= gamma <= 1:
+        raise InputError(f"--gamma must be between 0 and 1 (C is in (0, 1]), got {gamma}")
     if max_persons is not None and max_persons < 1:
         raise InputError(f"--max-persons must be at least 1, got {max_persons}")
     if report_dir is not None and Path(report_dir).exists() and not Path(report_dir).is_dir():
