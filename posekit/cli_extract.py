@@ -16,7 +16,7 @@ from .errors import PosekitError
                    "alphapose, mmpose-json...), SPEC.json (mmpose config + checkpoint); +flip / +scaleS add "
                    "test-time-augmented runs.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda (mmpose, rtmlib; BlazePose is CPU only).")
-@click.option("--max-persons", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--max-persons", type=click.IntRange(min=1), default=2, show_default=True,
               help="Keep the M main persons of each video (longest and largest tracks).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes, each extracting whole videos with its own models.")

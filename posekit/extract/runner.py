@@ -98,12 +98,13 @@ def _save(clips, path: Path, layout) -> None:
             writer.add(clip)
 
 
-def _frame_total(videos) -> int:
+def _frame_total(videos, max_frames) -> int:
+    """Frames to do, from the videos' headers: what the progress bar's rate and ETA are computed against."""
     total = 0
     for video in videos:
         try:
             with VideoReader(video.path) as reader:
-                total += reader.frame_count
+                total += min(reader.frame_count, max_frames or reader.frame_count)
         except InputError:
             pass  # reported when its turn comes
     return total
@@ -111,7 +112,7 @@ def _frame_total(videos) -> int:
 
 def _in_process(videos, specs, device, target, max_persons, max_frames, work, workers, progress, report):
     experts = [build_expert(s, device) for s in specs]
-    total = _frame_total(videos) if max_frames is None else max_frames * len(videos)
+    total = _frame_total(videos, max_frames)
     failed = {}
     try:
         with tqdm(total=total, unit="frame", desc="extract", disable=not progress, dynamic_ncols=True) as bar:
@@ -153,7 +154,7 @@ def _worker_run(video, target, max_persons, max_frames, path):
 
 
 def _in_workers(videos, specs, device, target, max_persons, max_frames, work, workers, progress, report):
-    total = _frame_total(videos) if max_frames is None else max_frames * len(videos)
+    total = _frame_total(videos, max_frames)
     failed = {}
     # spawn: model runtimes (mediapipe, onnxruntime, torch) are not fork-safe once loaded
     context = multiprocessing.get_context("spawn")

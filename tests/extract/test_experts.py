@@ -15,7 +15,11 @@ from .synthetic import figure, write_alphapose_json, write_mmpose_json
 
 
 def test_names_and_augmentations():
-    specs = parse_experts(",".join(DEFAULT_EXPERTS))
+    from posekit.cli_extract import extract
+
+    default = next(p.default for p in extract.params if p.name == "experts")
+    assert default == ",".join(DEFAULT_EXPERTS)  # the CLI spells the default out to keep --help instant
+    specs = parse_experts(default)
     assert [s.name for s in specs] == ["blazepose", "blazepose+flip", "blazepose+scale0.75"]
     assert specs[2].augmentations == ("scale0.75",) and specs[2].options == {"type": "blazepose"}
     assert parse_expert("rtmlib:models/rtmpose-t.onnx+flip").name == "rtmlib-rtmpose-t+flip"
