@@ -29,7 +29,8 @@ class RodentFCN(nn.Module):
         super().__init__()
         w = width
         # Dilations give a receptive field of ~60 input pixels: a whole animal at the default work size.
-        self.body = nn.Sequential(_conv(1, w), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w), _conv(2 * w, 4 * w, 2),
+        # Strided from the first layer: full-resolution layers would cost most of the time for little gain.
+        self.body = nn.Sequential(_conv(1, w, 2), _conv(w, 2 * w), _conv(2 * w, 4 * w, 2),
                                   _conv(4 * w, 4 * w, dilation=2), _conv(4 * w, 4 * w, dilation=4))
         self.head = nn.Conv2d(4 * w, 4, 1)
         nn.init.constant_(self.head.bias, 0.0)
