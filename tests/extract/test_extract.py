@@ -155,3 +155,16 @@ def test_cli_writes_reports_and_refuses(videos, tmp_path):
     assert again.exit_code == 2 and "exists; use --force" in again.output
     bad = CliRunner().invoke(main, ["extract", str(folder), "-o", str(tmp_path / "q.h5"), "--experts", "hrnet"])
     assert bad.exit_code == 2 and bad.output.startswith("posekit: error: unknown expert 'hrnet'")
+
+
+def test_refine_reads_the_store_aligned_by_track(videos, tmp_path):
+    from pose_refine.proposals import expert_order, group_videos, load_video
+
+    folder, experts, poses = videos
+    extract([folder / "cross.mp4"], tmp_path / "p.h5", experts=experts, progress=False)
+    with SkeletonStore(tmp_path / "p.h5") as store:
+        grouped = group_videos(store)
+        assert list(grouped) == ["cross"] and expert_order(store, grouped) == ["mmpose-json", "alphapose"]
+        video = load_video(store, "cross", grouped["cross"], ["mmpose-json", "alphapose"])
+    assert video.track_ids.tolist() == [0, 1] and video.poses.shape == (2, 2, 20, 17, 2)
+    np.testing.assert_allclose(video.poses[:, 0], video.poses[:, 1], atol=5)  # both experts, same person per track
