@@ -43,6 +43,9 @@ def extract(sources, output, *, experts=DEFAULT_EXPERTS, device: str = "cpu", ma
 
     ``report(line)`` receives one line per video that failed. ``max_frames`` caps the frames per video."""
     output = Path(output)
+    if output.is_dir() or not output.parent.is_dir():
+        raise InputError(f"{output}: " + ("is a folder, expected a store file path" if output.is_dir()
+                                           else f"folder {output.parent} does not exist"))
     videos = find_videos(sources)
     specs = parse_experts(list(experts))
     target = get_layout(layout)
@@ -53,9 +56,9 @@ def extract(sources, output, *, experts=DEFAULT_EXPERTS, device: str = "cpu", ma
     pending = [v for v in videos if not part_path(work, v).exists()]
     failed = {}
     if pending:
-        run = _in_process if workers <= 1 or len(pending) == 1 else _in_workers
-        failed = run(pending, specs, device, target, max_persons, max_frames, work, min(workers, len(pending)),
-                     progress, report)
+        job = (pending, specs, device, target, max_persons, max_frames, work, progress, report)
+        failed = _in_process(*job) if workers <= 1 or len(pending) == 1 else \
+            _in_workers(*job, workers=min(workers, len(pending)))
     done = [v for v in videos if part_path(work, v).exists()]
     if not done:
         shutil.rmtree(work, ignore_errors=True)
@@ -110,7 +113,7 @@ def _frame_total(videos, max_frames) -> int:
     return total
 
 
-def _in_process(videos, specs, device, target, max_persons, max_frames, work, workers, progress, report):
+def _in_process(videos, specs, device, target, max_persons, max_frames, work, progress, report):
     experts = [build_expert(s, device) for s in specs]
     total = _frame_total(videos, max_frames)
     failed = {}
@@ -153,7 +156,7 @@ def _worker_run(video, target, max_persons, max_frames, path):
     return sum(frames), None
 
 
-def _in_workers(videos, specs, device, target, max_persons, max_frames, work, workers, progress, report):
+def _in_workers(videos, specs, device, target, max_persons, max_frames, work, progress, report, workers):
     total = _frame_total(videos, max_frames)
     failed = {}
     # spawn: model runtimes (mediapipe, onnxruntime, torch) are not fork-safe once loaded

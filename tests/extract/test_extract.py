@@ -132,6 +132,13 @@ def test_worker_processes_give_the_same_store(videos, tmp_path):
             np.testing.assert_array_equal(a.track_id, b.track_id)
 
 
+def test_output_in_a_missing_folder_is_refused_before_any_work(videos, tmp_path):
+    folder, experts, _ = videos
+    with pytest.raises(InputError, match="does not exist"):
+        extract([folder], tmp_path / "nowhere" / "p.h5", experts=experts, progress=False)
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_video_ids_are_relative_paths_and_must_be_unique(tmp_path):
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
