@@ -73,9 +73,10 @@ def test_mmpose_expert_batches_frames_like_mmpose_runs_one(tmp_path):
 
 
 def _random_checkpoint(config, path):
-    from posekit.extract.experts.mmpose_topdown import _resolve_config, prepare_mmpose_import
+    from posekit.compat import ensure_mmpose_importable
+    from posekit.extract.experts.mmpose_topdown import _resolve_config
 
-    prepare_mmpose_import()
+    ensure_mmpose_importable()
     import torch
     from mmpose.apis import init_model
 

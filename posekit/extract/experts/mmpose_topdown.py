@@ -1,14 +1,10 @@
 """mmpose top-down models (RTMPose, HRNet, ViTPose...) from a config and a checkpoint (local path or URL).
 
-Runs on the pinned CPU stack with mmcv-lite, which has no compiled ``mmcv._ext``: a stand-in module is registered
-before mmpose is imported (mmpose.models imports mmcv.ops, which imports it) so that models which never call a
-compiled op build and run; one that does raises, naming the op. Without a person detector the whole frame is the
-one person box (single-person). Frames of a batch go through the model as one batch."""
+Runs on the pinned CPU stack with mmcv-lite (posekit.compat stands in for its missing compiled ops): models that
+never call a compiled op build and run; one that does raises, naming the op. Without a person detector the whole
+frame is the one person box (single-person). Frames of a batch go through the model as one batch."""
 from __future__ import annotations
 
-import importlib.machinery
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -17,39 +13,9 @@ from ...errors import InputError, PosekitError
 from ...layouts import Layout, available, get_layout
 from .base import Expert, FramePoses
 
-WEIGHTS_HINT = ('give the weights as "checkpoint": a local .pth file, or a URL downloaded beforehand on a machine '
-                'with internet (mmpose model zoo: https://mmpose.readthedocs.io/en/latest/model_zoo.html)')
-
-
-def prepare_mmpose_import() -> None:
-    """Make mmpose importable on the pinned CPU stack; call before the first ``import mmpose.*``."""
-    from ...compat import allow_full_checkpoint_load, ensure_torchvision_importable
-
-    _stub_mmcv_ext()
-    ensure_torchvision_importable()
-    allow_full_checkpoint_load()  # mmpose checkpoints carry their dataset meta beside the weights
-
-
-def _stub_mmcv_ext() -> None:
-    """Register ``mmcv._ext`` whose functions raise when called (mmcv-lite ships none compiled)."""
-    if "mmcv._ext" in sys.modules:
-        return
-    try:
-        importlib.import_module("mmcv._ext")
-        return
-    except ImportError:
-        pass
-
-    def missing(name):
-        def call(*args, **kwargs):
-            raise PosekitError(f"mmcv op {name!r} needs full mmcv (compiled ops); mmcv-lite has none: use a model "
-                               "without it (RTMPose, HRNet) or install mmcv built from source")
-        return call
-
-    module = types.ModuleType("mmcv._ext")
-    module.__spec__ = importlib.machinery.ModuleSpec("mmcv._ext", loader=None)
-    module.__getattr__ = lambda name: missing(name) if not name.startswith("__") else None
-    sys.modules["mmcv._ext"] = module
+WEIGHTS_HINT = ('give the weights as "checkpoint": a local .pth file (downloaded from the mmpose model zoo, '
+                'https://mmpose.readthedocs.io/en/latest/model_zoo.html, on a machine with internet), or its URL '
+                'where internet is available')
 
 
 def _resolve_config(config: str, base: Path | None) -> Path:
@@ -79,7 +45,10 @@ class MmposeTopDown(Expert):
             if not checkpoint.is_file():
                 raise InputError(f"{checkpoint}: no such checkpoint file; {WEIGHTS_HINT}")
         config = _resolve_config(str(config), base)
-        prepare_mmpose_import()
+        from ...compat import allow_full_checkpoint_load, ensure_mmpose_importable
+
+        ensure_mmpose_importable()
+        allow_full_checkpoint_load()  # mmpose checkpoints carry their dataset meta beside the weights
         import torch
         from mmpose.apis import init_model
 
