@@ -12,7 +12,7 @@ import json
 import multiprocessing
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from tqdm import tqdm
@@ -145,15 +145,15 @@ def _worker_start(specs: list[ExpertSpec], device: str):
     _worker_experts = [build_expert(s, device) for s in specs]
 
 
-def _worker_run(video, target, max_persons, max_frames, path):
-    frames = []
+def _worker_run(video, target, max_persons, max_frames, path, frames_done) -> str | None:
+    """Extract one video into its part file; frame counts go to the ``frames_done`` queue as they are done."""
     try:
-        clips = extract_video(video, _worker_experts, target, max_persons, on_frames=frames.append,
+        clips = extract_video(video, _worker_experts, target, max_persons, on_frames=frames_done.put,
                               max_frames=max_frames)
     except InputError as e:
-        return sum(frames), _first_line(e, video)
+        return _first_line(e, video)
     _save(clips, path, target)
-    return sum(frames), None
+    return None
 
 
 def _in_workers(videos, specs, device, target, max_persons, max_frames, work, progress, report, workers):
@@ -161,21 +161,27 @@ def _in_workers(videos, specs, device, target, max_persons, max_frames, work, pr
     failed = {}
     # spawn: model runtimes (mediapipe, onnxruntime, torch) are not fork-safe once loaded
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start,
-                             initargs=(specs, device)) as pool, \
+    with context.Manager() as manager, \
+            ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start,
+                                initargs=(specs, device)) as pool, \
             tqdm(total=total, unit="frame", desc=f"extract ({workers} workers)", disable=not progress,
                  dynamic_ncols=True) as bar:
-        jobs = {pool.submit(_worker_run, v, target, max_persons, max_frames, part_path(work, v)): v for v in videos}
-        for job in as_completed(jobs):
-            video = jobs[job]
-            try:
-                frames, problem = job.result()
-            except PosekitError as e:  # a worker could not build its experts: every video would fail alike
-                raise PosekitError(str(e)) from None
-            bar.update(frames)
-            if problem:
-                failed[video] = problem
-                report(f"skipped {problem}")
+        frames_done = manager.Queue()
+        jobs = {pool.submit(_worker_run, v, target, max_persons, max_frames, part_path(work, v), frames_done): v
+                for v in videos}
+        pending = set(jobs)
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while not frames_done.empty():
+                bar.update(frames_done.get())
+            for job in finished:
+                try:
+                    problem = job.result()
+                except PosekitError as e:  # a worker could not build its experts: every video would fail alike
+                    raise PosekitError(str(e)) from None
+                if problem:
+                    failed[jobs[job]] = problem
+                    report(f"skipped {problem}")
     return failed
 
 
