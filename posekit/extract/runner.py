@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from ..errors import InputError, PosekitError
 from ..layouts import get_layout
-from ..store import SkeletonStore, StoreWriter
+from ..store import SkeletonStore, StoreWriter, atomic_path
 from .clips import extract_video
 from .experts import DEFAULT_EXPERTS, ExpertSpec, build_expert, parse_experts
 from .video import Video, VideoReader, find_videos
@@ -92,7 +92,8 @@ def _prepare(work: Path, settings: dict) -> None:
                              "those, or delete the folder to start over")
         return
     work.mkdir(parents=True)
-    path.write_text(json.dumps(settings))
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(settings))
 
 
 def _save(clips, path: Path, layout) -> None:

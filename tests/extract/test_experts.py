@@ -172,3 +172,10 @@ def test_openpose_files_go_through_the_importer(tmp_path):
     assert expert.layout.name == "openpose-18"
     np.testing.assert_allclose(found.keypoints[0, op.index("left_wrist")], pose[coco.index("left_wrist")] + 2)
     assert np.isnan(found.keypoints[0, op.index("neck")]).all()  # confidence 0: missing
+
+
+def test_a_person_without_a_box_gets_the_extent_of_its_joints():
+    keypoints = np.array([[[10, 20], [30, 5], [np.nan, np.nan]], [[1, 1], [2, 2], [3, 3]]], np.float32)
+    poses = FramePoses(keypoints, np.ones((2, 3)), np.array([[np.nan] * 4, [0, 0, 9, 9]], np.float32))
+    np.testing.assert_array_equal(poses.with_boxes().boxes, [[10, 5, 30, 20], [0, 0, 9, 9]])
+    np.testing.assert_array_equal(FramePoses(keypoints, np.ones((2, 3))).with_boxes().boxes[1], [1, 1, 3, 3])

@@ -14,7 +14,7 @@ class FramePoses:
     """The persons one expert found in one frame, in the expert's own layout, image pixels."""
     keypoints: np.ndarray  # (P, V, 2), NaN = missing joint
     scores: np.ndarray  # (P, V) the expert's per-joint confidence, NaN = unknown
-    boxes: np.ndarray | None = None  # (P, 4) x1 y1 x2 y2; None: the extent of the keypoints
+    boxes: np.ndarray | None = None  # (P, 4) x1 y1 x2 y2; None (or a NaN row): the extent of the keypoints
 
     @classmethod
     def empty(cls, num_joints: int) -> "FramePoses":
@@ -25,11 +25,11 @@ class FramePoses:
         return len(self.keypoints)
 
     def with_boxes(self) -> "FramePoses":
-        """Boxes filled in from the keypoints' extent where the expert gave none."""
-        if self.boxes is not None:
-            return self
-        boxes = np.full((len(self), 4), np.nan, np.float32)
-        for p, xy in enumerate(self.keypoints):
+        """Boxes filled in from the keypoints' extent where the expert gave none (no boxes, or a NaN box)."""
+        boxes = np.full((len(self), 4), np.nan, np.float32) if self.boxes is None else \
+            np.array(self.boxes, np.float32).reshape(len(self), 4)
+        for p in np.flatnonzero(np.isnan(boxes).any(axis=1)):
+            xy = self.keypoints[p]
             valid = xy[~np.isnan(xy).any(axis=-1)]
             if len(valid):
                 boxes[p] = (*valid.min(axis=0), *valid.max(axis=0))
