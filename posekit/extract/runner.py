@@ -125,7 +125,7 @@ def _in_process(videos, specs, device, target, max_persons, max_frames, work, pr
                 try:
                     clips = extract_video(video, experts, target, max_persons, on_frames=bar.update,
                                           max_frames=max_frames)
-                except InputError as e:
+                except Exception as e:  # one bad video (or a model failing on it) must not stop the others
                     failed[video] = _first_line(e, video)
                     report(f"skipped {failed[video]}")
                     continue
@@ -151,7 +151,7 @@ def _worker_run(video, target, max_persons, max_frames, path, frames_done) -> st
     try:
         clips = extract_video(video, _worker_experts, target, max_persons, on_frames=frames_done.put,
                               max_frames=max_frames)
-    except InputError as e:
+    except Exception as e:  # one bad video (or a model failing on it) must not stop the others
         return _first_line(e, video)
     _save(clips, path, target)
     return None
@@ -187,5 +187,8 @@ def _in_workers(videos, specs, device, target, max_persons, max_frames, work, pr
 
 
 def _first_line(error: Exception, video: Video) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    """``PATH: problem`` in one line; errors other than bad input name their type (they may be a model's bug)."""
+    text = str(error).splitlines()[0] if str(error) else ""
+    if not isinstance(error, InputError):
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
     return text if text.startswith(str(video.path)) else f"{video.path}: {text}"

@@ -81,6 +81,22 @@ def test_corrupt_video_is_reported_and_skipped(videos, tmp_path):
         assert not any(i.startswith("broken@") for i in store.ids)
 
 
+def test_a_model_failing_on_one_video_skips_only_that_video(videos, tmp_path, monkeypatch):
+    folder, experts, _ = videos
+    real = runner.extract_video
+
+    def fail_on_cross(video, *args, **kwargs):
+        if video.id == "cross":
+            raise RuntimeError("tensor shape mismatch\nmore detail")
+        return real(video, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "extract_video", fail_on_cross)
+    lines = []
+    summary = extract([folder], tmp_path / "p.h5", experts=experts, progress=False, report=lines.append)
+    assert lines == [f"skipped {folder / 'cross.mp4'}: RuntimeError: tensor shape mismatch"]
+    assert summary["videos"] == 1
+
+
 def test_video_with_nobody_gives_empty_clips(tmp_path):
     blank_video(tmp_path / "empty.mp4", frames=5)
     (tmp_path / "mm").mkdir()
