@@ -12,7 +12,7 @@ def rodent():
 
 
 # Modules (relative to posekit) whose COMMANDS join `posekit rodent`; each imports heavy dependencies on use.
-RODENT_COMMAND_MODULES: tuple[str, ...] = ("rodent.cli_kinematics", "rodent.cli_detect")
+RODENT_COMMAND_MODULES: tuple[str, ...] = ("rodent.cli_kinematics", "rodent.cli_detect", "rodent.cli_ratpose")
 
 for _module in RODENT_COMMAND_MODULES:
     for _command in importlib.import_module(f"posekit.{_module}").COMMANDS:

@@ -124,7 +124,7 @@ _action_model_command("stgcn", "ST-GCN baseline with a fixed skeleton graph, tra
 
 # Modules (relative to posekit) whose TRAIN_COMMANDS join `posekit train` (models that are not action recognisers
 # on stores, e.g. the rodent branch's); each imports heavy dependencies on use.
-TRAIN_COMMAND_MODULES: tuple[str, ...] = ("rodent.cli_kinematics",)
+TRAIN_COMMAND_MODULES: tuple[str, ...] = ("rodent.cli_kinematics", "rodent.cli_ratpose")
 
 for _module in TRAIN_COMMAND_MODULES:
     for _command in importlib.import_module(f"posekit.{_module}").TRAIN_COMMANDS:

@@ -2,6 +2,7 @@
 
 Build from a config with ``posekit.nets.MODELS.build(dict(type='UNIK', num_classes=60))``."""
 from posekit.nets.cnn_lstm import CNNLSTM  # noqa: F401  (the rodent branch's self-supervised CNN-LSTM)
+from posekit.nets.dmsd import DMSD, TSMClassifier  # noqa: F401  (RatPose future-position prediction, seed 000)
 from posekit.nets.heads import ClassifierHead, FrameHead, make_head
 from posekit.nets.registry import MODELS
 from posekit.nets.stgcn import STGCN, spatial_partitions

@@ -1,0 +1,88 @@
+"""``posekit rodent label`` / ``posekit rodent arena`` and ``posekit train dmsd``: RatPose-style future-position
+prediction (seed 000). numpy, h5py, cv2 and torch are imported inside the commands."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+CONVENTION_NAMES = ("screen", "screen-y-up", "paper", "paper-y-up")
+
+
+def _refuse_existing(path: Path, force: bool) -> None:
+    from ..errors import PosekitError
+
+    if path.exists() and not force:
+        raise PosekitError(f"{path}: exists; use --force to replace it or choose another -o")
+
+
+@click.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Labelled store to write (.h5).")
+@click.option("--horizon", type=float, default=3.0, show_default=True, help="Seconds ahead (the paper: 3 s).")
+@click.option("--radius", type=float, default=0.1, show_default=True,
+              help="Middle radius as a fraction of the longer image side (the paper: 1/10).")
+@click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="screen", show_default=True,
+              help="screen: classes name the direction seen on the image; paper: seed 000's angle table taken "
+                   "literally; -y-up: coordinates whose y axis points up (data_schemas/ratpose.md).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def label(store, output, horizon, radius, convention, force):
+    """Label every frame of STORE with where the animal is HORIZON seconds later: up, down, left, right or middle."""
+    from .ratpose import label_store
+
+    _refuse_existing(output, force)
+    counts = label_store(store, output, horizon=horizon, radius=radius, convention=convention)
+    summary = ", ".join(f"{name} {n}" for name, n in counts.items())
+    click.echo(f"labelled {store} ({horizon:g} s ahead, radius {radius:g} of the image, {convention}): {summary}\n"
+               f"-> {output} (/frames/labels)")
+
+
+@click.command()
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Store to write (.h5).")
+@click.option("--sessions", type=int, default=2, show_default=True, help="Sessions per scenario and individual.")
+@click.option("--seconds", type=float, default=60.0, show_default=True, help="Length of each session.")
+@click.option("--fps", type=float, default=10.0, show_default=True)
+@click.option("--size", type=int, default=64, show_default=True, help="Frame width and height in pixels.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def arena(output, sessions, seconds, fps, size, seed, force):
+    """Generate a synthetic RatPose-style benchmark: 5 scenarios x 6 rats x SESSIONS, positions and frames."""
+    from .arena import generate
+
+    _refuse_existing(output, force)
+    summary = generate(output, sessions=sessions, seconds=seconds, fps=fps, size=size, seed=seed)
+    click.echo(f"generated {summary['clips']} sessions, {summary['frames']} frames of {size}x{size} px "
+               f"-> {summary['store']} (positions, boxes, scenario/session/individual in /clips/text), "
+               f"{summary['frames_file']} (frames)")
+
+
+@click.command()
+@click.option("--data", "store", required=True, type=click.Path(path_type=Path),
+              help="Labelled RatPose-style store (posekit rodent label); frames from the file /clips/source names.")
+@click.option("--work-dir", required=True, type=click.Path(path_type=Path),
+              help="Checkpoints, log, metrics.json, scores.pkl and confusion.png go here.")
+@click.option("--config", help="mmengine config (path, or relative to models/); default: dmsd/dmsd_1xb16_arena.py; "
+                               "dmsd/tsm_1xb16_arena.py is the single-stream baseline.")
+@click.option("--train-split", default="train_scenario", show_default=True)
+@click.option("--test-split", default="test_scenario", show_default=True)
+@click.option("--epochs", type=int, help="Number of epochs (default: the config's).")
+@click.option("--batch-size", type=int, help="Training batch size (default: the config's).")
+@click.option("--workers", type=int, help="DataLoader workers (default: the config's).")
+@click.option("--seed", type=int, help="Random seed (default: the config's).")
+@click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU.")
+@click.option("--resume", is_flag=True, help="Continue the last run in WORK_DIR from its latest checkpoint.")
+def dmsd(store, work_dir, config, train_split, test_split, epochs, batch_size, workers, seed, amp, resume):
+    """DMSD (seed 000): future-position prediction from video; also scores constant-velocity extrapolation."""
+    from .dmsd_train import train
+
+    r = train(store, work_dir, config=config, train_split=train_split, test_split=test_split, resume=resume,
+              epochs=epochs, batch_size=batch_size, workers=workers, seed=seed, amp=amp)
+    cv = r["constant_velocity"]
+    click.echo(f"trained {r['model']} on {store} [{train_split}] in {r['train_seconds']:.0f} s; {test_split} "
+               f"({r['test_windows']} windows): top-1 {r['top1']:.2f}%, mean class {r['mean_class_acc']:.2f}% "
+               f"(std {r['class_acc_std']:.2f}); constant velocity: top-1 {cv['top1']:.2f}%, mean class "
+               f"{cv['mean_class_acc']:.2f}%\n-> {work_dir / 'metrics.json'}, {r['checkpoint']}")
+
+
+COMMANDS = (label, arena)
+TRAIN_COMMANDS = (dmsd,)
