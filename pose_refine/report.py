@@ -37,10 +37,10 @@ class QualityReport:
         into_all = np.array([self.experts.index(e) for e in video.experts], dtype=np.intp)
         for key, value in counts.items():
             if np.ndim(value):
-                np.add.at(self._counts[key], into_all, value)
+                self._counts[key][into_all] += value  # a video lists each expert once
             else:
                 self._counts[key] += value
-        self._histogram += np.bincount(_fine_bin(values), minlength=FINE_BINS)
+        np.add.at(self._histogram, _fine_bin(values), 1)
         self.videos[video.video_id] = summary = _summary(counts, video.experts, np.quantile(values, QUANTILES)
                                                          if len(values) else None)
         return summary

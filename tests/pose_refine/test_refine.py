@@ -68,8 +68,14 @@ def person(clip, track):
 
 def test_refined_tracks_are_sst_a_of_the_experts_matched_by_track_id(proposals, tmp_path):
     path, expected = proposals
-    summary = refine_store(path, tmp_path / "refined.h5", progress=False)
+    summary = refine_store(path, tmp_path / "refined.h5", report_dir=tmp_path / "report", progress=False)
     assert summary["videos"] == 3 and summary["experts"] == EXPERTS
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    for key in ("tracks", "person_frames", "kept", "discarded", "unscored"):  # overall = sum over the videos
+        assert report["overall"][key] == sum(video[key] for video in report["videos"].values())
+    assert report["videos"]["v1"]["person_frames"] == 6 + 4 and report["videos"]["empty"]["person_frames"] == 0
+    assert sum(e["selected_fraction"] for e in report["overall"]["experts"].values()) == pytest.approx(1)
+    assert report["videos"]["v2"]["experts"]["b"]["coverage"] == pytest.approx(5 / 10)  # b lacks track 9
     refined = SkeletonStore(tmp_path / "refined.h5")
     assert list(refined.ids) == ["v1", "v2", "empty"]
     for (video, track), estimates in expected.items():
