@@ -27,6 +27,7 @@ from .pseudo_labels import LABELS_FILE, export_coco
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_CONFIG = MODELS_DIR / "ssta_prs" / "rtmpose-t_ssta-prs_1xb32-128x128.py"
+LAST_ITERATIONS = 50  # the final losses reported are means over this many last iterations
 SIGMA = 0.07  # OKS sigma per joint; only OKS metrics read it and posekit computes none, so one value for all
 
 
@@ -34,7 +35,8 @@ def train_student(refined_store, work_dir, *, gamma: float = 0.18, anchors: int 
                   checkpoint=None, epochs: int | None = None, device: str = "cpu", images=None,
                   anchor_loss_weight: float | None = None, batch_size: int | None = None, amp: bool = False,
                   seed: int = 0) -> dict:
-    """Pseudo-label ``refined_store`` and train the student in ``work_dir``; returns the paths and final losses."""
+    """Pseudo-label ``refined_store`` and train the student in ``work_dir``; returns the paths and the final
+    losses and accuracies (means over the last 50 iterations)."""
     import torch
     from mmengine.config import Config
 
@@ -71,7 +73,7 @@ def train_student(refined_store, work_dir, *, gamma: float = 0.18, anchors: int 
     runner = Runner.from_cfg(training)
     runner.model.to(device)  # mmengine moves the model to any GPU it sees; the caller decides
     runner.train()
-    losses = {name.removeprefix("train/"): float(runner.message_hub.get_scalar(name).mean())
+    losses = {name.removeprefix("train/"): float(runner.message_hub.get_scalar(name).mean(LAST_ITERATIONS))
               for name in runner.message_hub.log_scalars if name.split("/")[-1].startswith(("loss", "acc"))}
     student = _save_weights(runner, work_dir / "student.pth")
     expert = {"type": "mmpose", "name": "student", "config": str((work_dir / "student_config.py").resolve()),
