@@ -25,13 +25,16 @@ def _refuse_existing(path: Path, force: bool) -> None:
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="screen", show_default=True,
               help="screen: classes name the direction seen on the image; paper: seed 000's angle table taken "
                    "literally; -y-up: coordinates whose y axis points up (data_schemas/ratpose.md).")
+@click.option("--image-size", type=(int, int), metavar="WIDTH HEIGHT",
+              help="Frame size for clips whose store does not record it (keypoint files).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
-def label(store, output, horizon, radius, convention, force):
+def label(store, output, horizon, radius, convention, image_size, force):
     """Label every frame of STORE with where the animal is HORIZON seconds later: up, down, left, right or middle."""
     from .ratpose import label_store
 
     _refuse_existing(output, force)
-    counts = label_store(store, output, horizon=horizon, radius=radius, convention=convention)
+    counts = label_store(store, output, horizon=horizon, radius=radius, convention=convention,
+                         image_size=image_size)
     summary = ", ".join(f"{name} {n}" for name, n in counts.items())
     click.echo(f"labelled {store} ({horizon:g} s ahead, radius {radius:g} of the image, {convention}): {summary}\n"
                f"-> {output} (/frames/labels)")

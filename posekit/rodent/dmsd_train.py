@@ -25,7 +25,7 @@ from ..nets.dmsd import DMSD
 from ..nets.dmsd_losses import MotionClusteringLoss, scenario_contrast_loss
 from ..nets.registry import MODELS
 from ..store import SkeletonStore, StoreError, atomic_path
-from ..train.registry import DATASETS
+from ..train.registry import DATASETS  # importing posekit.train registers ClipAccuracy and the torchvision shim
 from .ratpose import CLASSES, body_centre, clip_meta, constant_velocity_classes, frame_classes, get_convention
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -213,8 +213,6 @@ def train(store, work_dir, *, config=None, train_split: str = "train_scenario", 
     """Train, score the test split with the last epoch and the constant-velocity baseline on the same windows,
     and write ``work_dir/metrics.json``."""
     from mmengine.runner import Runner
-
-    from .. import train as _registrations  # noqa: F401  (posekit's mmengine registries, the torchvision shim)
 
     work_dir = Path(work_dir)
     with SkeletonStore(store) as labelled:

@@ -98,9 +98,10 @@ def constant_velocity_classes(positions: np.ndarray, ends: np.ndarray, history: 
 
 
 def body_centre(keypoints: np.ndarray, layout: Layout) -> np.ndarray:
-    """(T, 2) body centre of the first animal of a clip: the layout's centre joint, else the mean valid joint."""
+    """(T, 2) body centre of the first animal of a clip: the layout's centre joint when the layout is one joint
+    or a tree (a centre without bones is just the first joint), else the mean of the valid joints."""
     animal = keypoints[:, 0, :, :2]
-    if layout.centre is not None:
+    if layout.centre is not None and (layout.parents or layout.num_joints == 1):
         return animal[:, layout.index(layout.centre)]
     with np.errstate(all="ignore"):  # frames with no joint give NaN, which means unlabelled
         return np.nanmean(animal, axis=1)
@@ -127,10 +128,12 @@ def radius_pixels(image_size, fraction: float) -> float:
     return float(fraction * max(image_size))
 
 
-def label_store(source, output, *, horizon: float = 3.0, radius: float = 0.1, convention: str = "screen") -> dict:
+def label_store(source, output, *, horizon: float = 3.0, radius: float = 0.1, convention: str = "screen",
+                image_size: tuple[int, int] | None = None) -> dict:
     """Write ``output``: ``source`` with per-frame future-position labels (``/frames/labels``, one-hot over
     CLASSES, no class where unlabelled) and CLASSES as its classes. The per-clip labels are reset to -1 when
-    the source had other classes. Returns the count of frames per class and unlabelled."""
+    the source had other classes. ``image_size`` (width, height) stands in for clips that do not record theirs
+    (keypoint files such as DeepLabCut's). Returns the count of frames per class and unlabelled."""
     source, output = Path(source), Path(output)
     rule = get_convention(convention)
     labels = []
@@ -138,10 +141,12 @@ def label_store(source, output, *, horizon: float = 3.0, radius: float = 0.1, co
         if store.coordinates != "pixel":
             raise StoreError(f"{source}: coordinates are {store.coordinates!r}; labelling needs pixel coordinates")
         fps, sizes, ids = store.column("fps"), store.column("image_size"), store.ids
+        if image_size is not None:
+            sizes[(sizes <= 0).any(axis=1)] = image_size
         for i in range(len(store)):
             if not np.isfinite(fps[i]) or fps[i] <= 0 or (sizes[i] <= 0).any():
                 raise StoreError(f"{source}: clip {ids[i]!r} has no fps or image size; both are needed to label "
-                                 f"a {horizon:g} s horizon and a radius of {radius:g} of the image")
+                                 f"a {horizon:g} s horizon and a radius of {radius:g} of the image (--image-size)")
             frames = store.frames(i, ("keypoints", "frame_index"))
             labels.append(future_position_classes(body_centre(frames["keypoints"], store.layout),
                                                   frames["frame_index"], float(fps[i]), horizon,
@@ -156,9 +161,10 @@ def label_store(source, output, *, horizon: float = 3.0, radius: float = 0.1, co
         shutil.copyfile(source, tmp)
         with h5py.File(tmp, "r+") as f:
             _write_labels(f, one_hot, reset_clip_labels=not same_classes)
+            f["clips/image_size"][...] = sizes  # the sizes the radius was taken from, --image-size included
             steps = json.loads(f.attrs.get("provenance", "[]"))
             steps.append(provenance_step(step="ratpose-label", horizon_s=horizon, radius_fraction=radius,
-                                         convention=convention, counts=counts))
+                                         convention=convention, image_size=image_size, counts=counts))
             f.attrs["provenance"] = json.dumps(steps)
     return counts
 

@@ -115,3 +115,36 @@ def test_label_command_and_its_errors(tmp_path):
     assert bad.exit_code == 2
     assert bad.output.startswith(f"posekit: error: {tmp_path / 'nofps.h5'}: clip 'a' has no fps")
     assert not (tmp_path / "x.h5").exists() and not list(tmp_path.glob(".x.h5*"))
+
+
+def test_label_a_real_deeplabcut_file(tmp_path):
+    """B-SOiD's open-field mouse (DLC csv, 30 fps, 1280x720 video): 6 body parts without a skeleton, so the
+    body centre is their mean; the last 3 s have no future."""
+    import csv
+
+    from tests.conftest import real_file
+
+    source = real_file("animal/bsoid_dlc/raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.csv")
+    runner = CliRunner()
+    converted = runner.invoke(main, ["convert", "dlc", str(source), "-o", str(tmp_path / "dlc.h5"), "--fps", "30"])
+    assert converted.exit_code == 0, converted.output
+    result = runner.invoke(main, ["rodent", "label", str(tmp_path / "dlc.h5"), "-o", str(tmp_path / "l.h5"),
+                                  "--image-size", "1280", "720"])
+    assert result.exit_code == 0, result.output
+    with open(source) as f:
+        rows = [list(map(float, row[1:])) for row in list(csv.reader(f))[3:]]
+    centre = np.array([[np.mean(r[0::3]), np.mean(r[1::3])] for r in rows])  # x, y, likelihood per part
+    with SkeletonStore(tmp_path / "l.h5") as s:
+        labels = frame_classes(s, 0)
+        assert (s.column("image_size") == [1280, 720]).all()
+    assert len(labels) == 7200 and (labels[-90:] == -1).all() and (labels[:-90] >= 0).all()
+    for t in (0, 1000, 5000):
+        dx, dy = centre[t + 90] - centre[t]
+        if np.hypot(dx, dy) <= 128:
+            expected = "middle"
+        elif abs(dx) > abs(dy):
+            expected = "right" if dx > 0 else "left"
+        else:
+            expected = "down" if dy > 0 else "up"
+        assert CLASSES[labels[t]] == expected
+    assert len(set(labels[:-90].tolist())) >= 3  # a mouse exploring an open field goes several ways
