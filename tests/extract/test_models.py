@@ -1,6 +1,5 @@
 """Experts that run a model: BlazePose on a short piece of a real video (skipped without ../shared/data) and on a
 video with nobody, and an mmpose top-down model (random weights, saved in the test) batched over frames."""
-import json
 
 import numpy as np
 import pytest
@@ -53,7 +52,6 @@ def test_blazepose_on_a_video_with_nobody_gives_empty_clips(tmp_path):
 def test_mmpose_expert_batches_frames_like_mmpose_runs_one(tmp_path):
     from posekit.extract.experts.mmpose_topdown import MmposeTopDown
 
-    expert_spec = tmp_path / "rtmpose.json"
     config = "rtmpose-t_8xb256-420e_coco-256x192.py"  # shipped with mmpose
     expert = MmposeTopDown(config, checkpoint=_random_checkpoint(config, tmp_path / "random.pth"))
     assert expert.layout.name == "coco-17" and expert.name == "mmpose-rtmpose-t_8xb256-420e_coco-256x192"
@@ -65,11 +63,6 @@ def test_mmpose_expert_batches_frames_like_mmpose_runs_one(tmp_path):
         [reference] = inference_topdown(expert._model, frame)
         np.testing.assert_allclose(found.keypoints[0], reference.pred_instances.keypoints[0], atol=1e-3)
         np.testing.assert_allclose(found.scores[0], reference.pred_instances.keypoint_scores[0], atol=1e-5)
-    # The same model named by a spec file, as `posekit refine --train-student` registers its student.
-    expert_spec.write_text(json.dumps({"type": "mmpose", "name": "student", "config": config,
-                                       "checkpoint": "random.pth"}))
-    [student] = [build_expert(s) for s in parse_experts([str(expert_spec)])]
-    assert student.name == "student" and student.layout.name == "coco-17"
 
 
 def _random_checkpoint(config, path):
