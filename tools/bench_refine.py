@@ -57,14 +57,16 @@ def build_proposals(path, n_clips, seed):
     return truths, estimates
 
 
-def timed(function, repeats=1):
-    """(result, best wall time of ``repeats`` runs): the least disturbed run on a shared machine."""
-    times = []
+def timed(steps, repeats):
+    """Best wall time of each step over ``repeats`` rounds, the steps interleaved in every round so that all of
+    them meet the same load on a shared machine; returns ({name: seconds}, {name: last result})."""
+    best, results = {name: float("inf") for name in steps}, {}
     for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return result, min(times)
+        for name, step in steps.items():
+            started = time.perf_counter()
+            results[name] = step()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return best, results
 
 
 def read_floor(path):
@@ -90,7 +92,7 @@ def main():
     parser.add_argument("--clips", type=int, default=2326, help="Penn Action clips (one video each)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gamma", type=float, default=0.18)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each step; the best is reported")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds of all steps; each step's best is reported")
     args = parser.parse_args()
     if not LABELS.is_dir():
         sys.exit(f"bench_refine: no Penn Action labels at {LABELS}")
@@ -98,27 +100,30 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench_refine_") as folder:
         folder = Path(folder)
         proposals = folder / "proposals.h5"
-        (truths, estimates), build_s = timed(lambda: build_proposals(proposals, args.clips, args.seed))
+        started = time.perf_counter()
+        truths, estimates = build_proposals(proposals, args.clips, args.seed)
+        build_s = time.perf_counter() - started
         person_frames = sum(len(t) for t in truths.values())
-        n = args.repeats
-        aligned, read_s = timed(lambda: read_floor(proposals), n)
-        _, fuse_s = timed(lambda: [sst_aggregate_batch(poses, head=HEAD, neck=NECK, gamma=args.gamma)
-                                   for poses in aligned], n)
+        aligned = read_floor(proposals)
         run = dict(gamma=args.gamma, progress=False)
-        summary, report_s = timed(lambda: refine_store(proposals, folder / "refined.h5",
-                                                       report_dir=folder / "report", **run), n)
-        _, plain_s = timed(lambda: refine_store(proposals, folder / "plain.h5", **run), n)
+        steps = {
+            "`refine_store` + quality report (`posekit refine --report`)": lambda: refine_store(
+                proposals, folder / "refined.h5", report_dir=folder / "report", **run),
+            "`refine_store`, no report": lambda: refine_store(proposals, folder / "plain.h5", **run),
+            "floor: read + align the proposals by track id only": lambda: read_floor(proposals),
+            "floor: `sst_aggregate_batch` per video on in-memory arrays only": lambda: [
+                sst_aggregate_batch(poses, head=HEAD, neck=NECK, gamma=args.gamma) for poses in aligned]}
+        seconds, results = timed(steps, args.repeats)
+        summary = results[next(iter(steps))]
         refined = SkeletonStore(folder / "refined.h5")
         fused = {refined.ids[i]: refined[i].keypoints[:, 0] for i in range(len(refined))}
         sizes = {name: (folder / name).stat().st_size / 2**20 for name in ("proposals.h5", "refined.h5")}
 
-    rows = [("`refine_store` + quality report (`posekit refine --report`)", report_s),
-            ("`refine_store`, no report", plain_s),
-            ("floor: read + align the proposals by track id only", read_s),
-            ("floor: `sst_aggregate_batch` per video on in-memory arrays only", fuse_s)]
+    report_s = seconds[next(iter(steps))]
     print("## posekit refine end to end (tools/bench_refine.py)\n")
     print(f"- command: `OMP_NUM_THREADS=1 .venv/bin/python tools/bench_refine.py --clips {args.clips} "
-          f"--seed {args.seed} --gamma {args.gamma} --repeats {args.repeats}` (best of {args.repeats} runs each)")
+          f"--seed {args.seed} --gamma {args.gamma} --repeats {args.repeats}` "
+          f"(best of {args.repeats} interleaved rounds)")
     print(f"- date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
           f"load average {os.getloadavg()[0]:.1f}; numpy {np.__version__}")
     print(f"- data: {len(truths)} Penn Action clips = {len(truths)} videos x 3 simulated experts, 1 track each, "
@@ -126,8 +131,8 @@ def main():
           f"(built in {build_s:.0f} s, not timed below), refined store {sizes['refined.h5']:.1f} MiB\n")
     print("| run | seconds | person-frames/s | x end to end with report |")
     print("|---|---:|---:|---:|")
-    for name, seconds in rows:
-        print(f"| {name} | {seconds:.2f} | {person_frames / seconds:,.0f} | {report_s / seconds:.2f} |")
+    for name, step_s in seconds.items():
+        print(f"| {name} | {step_s:.2f} | {person_frames / step_s:,.0f} | {report_s / step_s:.2f} |")
     report = summary["report"]
     print(f"\nAccuracy, PCKh@0.5 over the 17 unik joints against the ground truth (head length |nose - neck|): "
           f"refined store {pckh(fused, truths):.1f}%; experts "
