@@ -16,7 +16,7 @@ from .detector import Detector
 from .fcn import RodentFCN
 from .training import train_round
 
-CONFIDENT = 0.5  # a detection this sure becomes a label for the next round
+CONFIDENT = 0.4  # a detection this sure becomes a label for the next round
 NEGATIVE_SHARE = 0.05  # empty-arena frames per labelled frame (at least one per clip)
 
 

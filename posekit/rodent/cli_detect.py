@@ -27,9 +27,6 @@ from ..errors import PosekitError
 def detect(inputs, output, model, save_model, rounds, device, max_animals, iters, size, force):
     """Find, track and orient the animal(s) in videos or folders of still images (one clip per folder,
     frames in name order). Without --model, a detector is trained on INPUTS from motion alone and saved."""
-    import cv2
-    import torch
-
     from .detect import run
 
     if output.exists() and not force:
@@ -38,7 +35,6 @@ def detect(inputs, output, model, save_model, rounds, device, max_animals, iters
         raise PosekitError(f"--size {size}: must be a multiple of 4 (the detector's output stride)")
     if model is not None and save_model is not None:
         raise PosekitError("--save-model: nothing is trained when --model is given")
-    cv2.setNumThreads(max(torch.get_num_threads(), 1))
     summary = run(inputs, output, model=model, save_model=save_model, rounds=rounds, device=device,
                   max_animals=max_animals, size=size, iters=iters)
     for source, frames, detected in zip(inputs, summary["frames"], summary["detected"]):

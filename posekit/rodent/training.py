@@ -29,6 +29,7 @@ ensure_torchvision_importable()  # mmengine's runner imports torchvision; the CP
 class LabelledFrames(Dataset):
     """Grey work frames with their labels, randomly flipped, transposed and re-lit (the arena seen from above
     has no preferred orientation; lighting varies between and within videos)."""
+    metainfo = {"classes": ("animal",)}  # what mmengine's loops hand to the visualizer
 
     def __init__(self, frames: list[np.ndarray], labels: list[list[Blob]], seed: int = 0):
         self.frames, self.labels = frames, labels
@@ -143,6 +144,8 @@ def train_round(net: RodentFCN, frames: list[np.ndarray], labels: list[list[Blob
         runner = _DeviceRunner(
             model=DetectorModel(net), work_dir=work_dir, train_dataloader=loader, optim_wrapper=optim,
             train_cfg=dict(by_epoch=False, max_iters=iters),
+            # Each round ends at a low learning rate, so a round's detector is not the noise of its last steps.
+            param_scheduler=dict(type="CosineAnnealingLR", T_max=iters, eta_min=lr / 50, by_epoch=False),
             default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=max(iters // 4, 1))),
             custom_hooks=[_Progress(iters, f"training {name}")],
             randomness=dict(seed=seed), log_level="WARNING", experiment_name=f"{name}-{next(_RUNS)}",
