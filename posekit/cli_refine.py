@@ -45,7 +45,8 @@ def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force, t
     median = (report["confidence_quantiles"] or {}).get("0.5")
     kept = "no person-frames" if report["kept_fraction"] is None else (
         f"{report['person_frames']:,} person-frames, {report['kept_fraction']:.1%} with C >= {gamma:g}"
-        + (" (the rest written as missing)" if drop_low else "") + f", median C {median:.3f}")
+        + (" (the rest written as missing)" if drop_low else "")
+        + (", no C (no fused head and neck)" if median is None else f", median C {median:.3f}"))
     click.echo(f"refined {summary['videos']} videos with SST-A over {len(summary['experts'])} experts "
                f"({', '.join(summary['experts'])}): {report['tracks_kept']} tracks, {kept} -> {output}")
     if report_dir is not None:

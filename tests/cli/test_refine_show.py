@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from posekit.cli import main
 from posekit.store import Clip, StoreWriter
 from tests.conftest import real_file
-from tests.pose_refine.test_refine import track_poses, write_proposals
+from tests.pose_refine.test_refine import NECK, track_poses, write_proposals
 
 FRAMES, WIDTH, HEIGHT = 12, 160, 120
 
@@ -120,3 +120,13 @@ def test_show_on_a_real_video_changes_only_the_frames_of_the_clip(tmp_path):
     difference = np.maximum(after, before) - np.minimum(after, before)  # uint8 |after - before|
     changed = (difference.max(axis=-1) > 120).sum(axis=(1, 2))  # beyond re-encoding noise
     assert (changed[100:110] > 50).all() and (changed[:100] < 10).all() and (changed[110:] < 10).all()
+
+
+def test_refine_reports_a_store_where_no_frame_has_a_confidence(tmp_path):
+    pose = track_poses(np.random.default_rng(6), 4)[:, None]
+    pose[:, :, NECK] = np.nan  # no expert gives the neck: C is undefined everywhere
+    ids = np.zeros((4, 1), int)
+    path = write_proposals(tmp_path / "p.h5", {"v": {"a": (pose, ids), "b": (pose + 1, ids)}}, experts=["a", "b"])
+    result = CliRunner().invoke(main, ["refine", str(path), "-o", str(tmp_path / "r.h5")])
+    assert result.exit_code == 0, result.output
+    assert "4 person-frames, 0.0% with C >= 0.18, no C" in result.output
