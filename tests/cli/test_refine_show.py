@@ -89,6 +89,9 @@ def test_show_draws_every_expert_of_a_proposals_video(proposals, tmp_path):
     assert "clip@a, clip@b, clip@c" in result.output
     frames = read_video(tmp_path / "experts.mp4")
     assert len(frames) == FRAMES and (frames[5].max(axis=-1) > 100).sum() > 50
+    one = CliRunner().invoke(main, ["show", str(proposals), "--video", str(video), "--clip", "clip@b", "-o",
+                                    str(tmp_path / "b.mp4")])
+    assert one.exit_code == 0 and "drew clip@b on 4 of 12 frames" in one.output
 
 
 def test_show_refuses_a_video_of_another_size(proposals, tmp_path):
