@@ -1,7 +1,8 @@
 """``posekit demo``: the pipeline end to end on a sample the project generates, offline.
 
-Today: skeleton files (npz, as a lab would bring its own) -> convert -> a validated store -> train UNIK ->
-predict. Each capability that lands adds its step here (extract -> refine -> train -> predict)."""
+Skeleton files (npz, as a lab would bring its own) -> convert -> a validated store; a short video of a real
+photograph -> extract (three BlazePose experts) -> refine (SST-A) -> show; then train UNIK on the store ->
+predict. Each capability that lands adds its step here."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 
 from .convert import convert
 from .layouts import get_layout
-from .sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
+from .sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split, write_sample_video
 from .store import SkeletonStore
 from .store.validate import validate
 
@@ -46,22 +47,45 @@ def run(output: Path, train: bool = True) -> Path:
     click.echo(f"3. posekit store validate: valid; {info['num_clips']} clips, {info['num_frames']} frames, "
                f"layout {info['layout']}, classes {info['num_classes']}, splits {splits}")
     click.echo(f"store: {store_path.resolve()}")
+    extract_and_refine(output)
     if not train:
         return store_path
     from .train.api import predict, train as train_model
 
     work_dir = output / "unik"
-    click.echo(f"4. posekit train unik --store {store_path} --work-dir {work_dir} --config {DEMO_CONFIG} "
+    click.echo(f"7. posekit train unik --store {store_path} --work-dir {work_dir} --config {DEMO_CONFIG} "
                f"(a minute or two on a CPU; the log is in {work_dir})")
     result = train_model(store_path, work_dir, config=DEMO_CONFIG)
     click.echo(f"   test top-1 {result['top1']:.1f}% over {result['test_split_clips']} clips (procedural demo data) "
                f"-> {work_dir / 'metrics.json'}, {work_dir / 'confusion.png'}")
     predictions = predict(work_dir / "best.pth", store_path, split="test")
     right = sum(p["predicted"] == p["id"].rsplit("_", 1)[0] for p in predictions)
-    click.echo(f"5. posekit predict {work_dir / 'best.pth'} {store_path}: {right}/{len(predictions)} test clips "
+    click.echo(f"8. posekit predict {work_dir / 'best.pth'} {store_path}: {right}/{len(predictions)} test clips "
                f"named right, e.g. {predictions[0]['id']} -> {predictions[0]['predicted']} "
                f"({predictions[0]['probability']:.2f})")
     return store_path
+
+
+def extract_and_refine(output: Path) -> None:
+    """Steps 4-6: pose proposals of three experts on a sample video, fused by SST-A, drawn on the video."""
+    from pose_refine.refine import refine_store
+
+    from .extract import extract
+    from .show import show
+
+    video = write_sample_video(output / "sample_video.mp4")
+    proposals, refined, report = output / "proposals.h5", output / "refined.h5", output / "refine_report"
+    proposals.unlink(missing_ok=True)  # a new run starts afresh rather than resuming the last one
+    summary = extract([video], proposals, progress=False)
+    click.echo(f"4. posekit extract {video} -o {proposals}: {summary['clips']} clips from the experts "
+               f"{', '.join(summary['experts'])}")
+    overall = refine_store(proposals, refined, report_dir=report, progress=False)["report"]
+    click.echo(f"5. posekit refine {proposals} -o {refined} --report {report}: SST-A kept "
+               f"{overall['kept_fraction']:.0%} of {overall['person_frames']} person-frames at gamma 0.18 "
+               f"-> {report / 'confidence.png'}")
+    drawn = output / "sample_video_refined.mp4"
+    show(refined, video, drawn, progress=False)
+    click.echo(f"6. posekit show {refined} --video {video} -o {drawn}")
 
 
 DEMO_CONFIG = "unik/unik_1xb8-joint_demo.py"

@@ -91,3 +91,19 @@ def make_sample(clips_per_action: int = 12, seed: int = 0):
 def sample_split(clip_id: str) -> str:
     """"test" for every 4th clip of each action (``wave_003``, ``wave_007``...), else "train"."""
     return "test" if int(clip_id.rsplit("_", 1)[1]) % 4 == 3 else "train"
+
+
+def write_sample_video(path, frames: int = 12, fps: float = 10.0):
+    """A short video of a real photograph of a person (matplotlib's bundled Grace Hopper portrait) drifting across
+    the frame, so extraction and refinement run offline on something a pose estimator can see."""
+    import cv2
+    from matplotlib import cbook
+
+    photo = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    height, width = photo.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for t in range(frames):  # a slow pan: 2 pixels right and 1 down per frame
+        shift = np.float32([[1, 0, 2 * t - frames], [0, 1, t - frames / 2]])
+        writer.write(cv2.warpAffine(photo, shift, (width, height), borderMode=cv2.BORDER_REPLICATE))
+    writer.release()
+    return path

@@ -17,4 +17,22 @@ def test_demo_builds_a_valid_store_from_sample_files(tmp_path):
     assert {k: len(v) for k, v in store.splits.items()} == {"train": 72, "test": 24}
     test_labels = store.labels[store.split("test")]
     assert np.bincount(test_labels).tolist() == [6, 6, 6, 6]  # every action is tested
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.h5", "sample_npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "proposals.h5", "refine_report", "refined.h5", "sample.h5", "sample_npz", "sample_video.mp4",
+        "sample_video_refined.mp4"]
+
+
+def test_demo_extracts_and_refines_the_person_in_its_sample_video(tmp_path):
+    result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path), "--no-train"])
+    assert result.exit_code == 0, result.output
+    proposals, refined = SkeletonStore(tmp_path / "proposals.h5"), SkeletonStore(tmp_path / "refined.h5")
+    assert sorted(proposals.ids) == ["sample_video@blazepose", "sample_video@blazepose+flip",
+                                     "sample_video@blazepose+scale0.75"]
+    assert len(refined) == 1 and validate(tmp_path / "refined.h5") == []
+    clip = refined[0]
+    upper_body = [refined.layout.index(j) for j in ("nose", "neck", "left_shoulder", "right_shoulder")]
+    x, y = clip.keypoints[:, 0, upper_body, 0], clip.keypoints[:, 0, upper_body, 1]
+    width, height = clip.image_size
+    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)  # NaN (missing) is never inside
+    assert clip.num_frames == 12 and inside.all(axis=1).mean() > 0.5  # the portrait's head and shoulders
+    assert [s["step"] for s in refined.provenance][-2:] == ["extract", "refine"]
