@@ -60,7 +60,7 @@ INDIVIDUALS = (
     MotionStyle("F", speed=0.18, turning=0.9, thigmotaxis=0.6, pause_rate=0.30, pause_s=0.8),
 )
 WALL = 0.08  # wall thickness, fraction of the frame
-BODY = (0.09, 0.045)  # rat body length and width, fractions of the frame
+BODY = (0.12, 0.06)  # rat body length and width, fractions of the frame
 
 
 def free_space(scenario: Scenario, size: int) -> np.ndarray:
@@ -102,7 +102,7 @@ def simulate(scenario: Scenario, style: MotionStyle, seconds: float, fps: float,
             heading += rng.normal(0, 0.3 * style.turning * np.sqrt(dt))  # looks around while still
             continue
         if rng.random() < style.pause_rate * dt:
-            paused = rng.exponential(style.pause_s)
+            paused = min(rng.exponential(style.pause_s), 3 * style.pause_s)  # no session-long freezes
             bout_speed = style.speed * rng.uniform(0.6, 1.4)
             continue
         x, y = np.clip(position.round().astype(int), 0, size - 1)
