@@ -70,3 +70,18 @@ def test_animal_stays_in_free_space_and_shows_in_its_box(arena):
             bright = np.array([np.unravel_index(np.argmax(frame), frame.shape) for frame in video])
             assert np.abs(bright[:, ::-1] - centre).max() < 4
             assert np.ptp(centre, axis=0).max() > 3  # it moves
+
+
+def test_arena_command(tmp_path):
+    from click.testing import CliRunner
+
+    from posekit.cli import main
+
+    args = ["rodent", "arena", "-o", str(tmp_path / "a.h5"), "--sessions", "1", "--seconds", "1", "--size", "24"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert f"generated 30 sessions, 300 frames of 24x24 px -> {tmp_path / 'a.h5'}" in result.output
+    with SkeletonStore(tmp_path / "a.h5") as s, h5py.File(tmp_path / "a_frames.h5") as f:
+        assert len(s) == len(f["videos"]) == 5 * 6
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "exists; use --force" in again.output
