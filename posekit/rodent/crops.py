@@ -8,6 +8,7 @@ with the image's edge pixels and sub-pixel boxes are honoured.
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,14 +66,17 @@ def crop(frame: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def read_crops(video: str | Path, frame_index: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+def read_crops(video: str | Path, frame_index: np.ndarray, boxes: np.ndarray,
+               size: int) -> tuple[np.ndarray, np.ndarray]:
     """(T, size, size) grey uint8 crops of ``boxes`` (T, 4) at frames ``frame_index`` (T,) of ``video``, read in
-    order; a NaN box gives a black crop. A frame index past the end of the video is an error."""
+    order, and a (T,) mask of the frames past the video's end (keypoint files often have a row more than their
+    video has frames). A NaN box or a frame past the end gives a black crop."""
     frame_index = np.asarray(frame_index, np.int64)
     crops = np.zeros((len(frame_index), size, size), np.uint8)
+    past_end = np.zeros(len(frame_index), bool)
     wanted = ~np.isnan(boxes).any(axis=1)
     if not wanted.any():
-        return crops
+        return crops, past_end
     order = np.argsort(frame_index, kind="stable")
     capture = cv2.VideoCapture(str(video))
     if not capture.isOpened():
@@ -83,12 +87,14 @@ def read_crops(video: str | Path, frame_index: np.ndarray, boxes: np.ndarray, si
             if not wanted[row]:
                 continue
             target = int(frame_index[row])
-            while position < target:
-                ok = capture.grab()
-                if not ok:
-                    raise InputError(f"{video}: ends at frame {position + 1}, the store asks for frame {target}")
-                position += 1
-                frame = None
+            while position < target and not past_end[row]:
+                if capture.grab():
+                    position += 1
+                    frame = None
+                else:
+                    past_end[order[np.searchsorted(frame_index[order], target):]] = True
+            if past_end[row]:
+                break
             if frame is None:
                 ok, frame = capture.retrieve()
                 if not ok:
@@ -97,7 +103,9 @@ def read_crops(video: str | Path, frame_index: np.ndarray, boxes: np.ndarray, si
             crops[row] = crop(frame, boxes[row], size)
     finally:
         capture.release()
-    return crops
+    if not wanted[~past_end].any() and wanted.any():
+        raise InputError(f"{video}: has none of the frames the store asks for (from frame {frame_index.min()})")
+    return crops, past_end
 
 
 def video_of(store: SkeletonStore, clip: int, video: str | Path | None) -> Path:
@@ -113,11 +121,13 @@ def video_of(store: SkeletonStore, clip: int, video: str | Path | None) -> Path:
 
 
 def store_tracks(store_path: str | Path, size: int, *, video: str | Path | None = None, margin: float = 1.2,
-                 keypoint_scale: float = 1.5, progress: bool = True) -> list[Track]:
+                 keypoint_scale: float = 1.5, progress: bool = True, warn=None) -> list[Track]:
     """Crops of every animal of every clip: detector boxes (``/frames/box``) made square with ``margin``, or,
-    in a store without boxes, squares around the keypoints (:func:`boxes_from_keypoints`)."""
+    in a store without boxes, squares around the keypoints (:func:`boxes_from_keypoints`). ``warn`` is called
+    with one line per clip whose video ends before its frames do."""
     from tqdm import tqdm
 
+    warn = warn or (lambda line: print(line, file=sys.stderr))
     store = SkeletonStore(store_path)
     tracks = []
     fields = ("box", "keypoints", "frame_index")
@@ -130,9 +140,13 @@ def store_tracks(store_path: str | Path, size: int, *, video: str | Path | None 
                 boxes = boxes_from_keypoints(arrays["keypoints"][:, person], keypoint_scale)
             if np.isnan(boxes).any(axis=1).all():
                 continue
-            track = Track(clip, person, arrays["frame_index"], boxes)
-            track.crops = read_crops(video_of(store, clip, video), track.frame_index, boxes, size)
-            tracks.append(track)
+            path = video_of(store, clip, video)
+            crops, past_end = read_crops(path, arrays["frame_index"], boxes, size)
+            if past_end.any():
+                boxes[past_end] = np.nan
+                warn(f"{path}: ends before frame {arrays['frame_index'][past_end].min()}; {past_end.sum()} frames "
+                     f"of clip {store.ids[clip]!r} past its end get no crop")
+            tracks.append(Track(clip, person, arrays["frame_index"], boxes, crops))
     store.close()
     if not tracks:
         raise InputError(f"{store_path}: no clip has a box or a keypoint to crop around")

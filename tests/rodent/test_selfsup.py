@@ -9,8 +9,9 @@ from posekit.cli import main
 from posekit.errors import InputError
 from posekit.layouts import Layout
 from posekit.rodent.crops import read_crops, square_boxes, store_tracks
-from posekit.rodent.selfsup import (DEFAULT_CONFIG, SequenceOrderModel, collate_pairs, non_identity_permutation,
-                                    sequence_starts)
+from posekit.rodent.selfsup import (DEFAULT_CONFIG, PermutedSequencePairs, SequenceOrderModel, augment,
+                                    collate_pairs, non_identity_permutation, save_crops, sequence_starts)
+from posekit.rodent.crops import Track
 from posekit.store import Clip, StoreWriter
 
 LAYOUT = Layout(name="blob-2", joints=("head", "tail"))
@@ -55,6 +56,24 @@ def test_batches_interleave_real_and_permuted_with_labels_one_and_zero():
         torch.testing.assert_close(batch["crops"][2 * i + 1, :, 0], real[i][[3, 1, 0, 2]])
 
 
+def test_pairs_share_one_augmentation_and_differ_only_in_order(tmp_path):
+    crops = np.zeros((10, 6, 6), np.uint8)
+    crops[:, 0, 0] = 10 + 20 * np.arange(10)  # one marked corner pixel, a value per frame that gains keep apart
+    boxes = np.zeros((10, 4))
+    path = save_crops([Track(0, 0, np.arange(10), boxes, crops)], tmp_path / "crops.npz")
+    plain = PermutedSequencePairs(str(path), length=4, stride=3, augment=False)
+    assert len(plain) == 3  # starts 0, 3, 6
+    np.testing.assert_array_equal(plain[1]["real"].numpy(), crops[3:7])
+    torch.manual_seed(0)
+    for item in PermutedSequencePairs(str(path), length=4, stride=1):
+        real, permuted = item["real"], item["permuted"]
+        corners = real[:, [0, 0, -1, -1], [0, -1, 0, -1]]
+        assert (corners > 0).sum() == 4 and (corners > 0).sum(0).max() == 4  # the mark moved to one corner
+        order = [int(torch.nonzero((real == frame).all(dim=(1, 2)))[0]) for frame in permuted]
+        assert sorted(order) == [0, 1, 2, 3] and order != [0, 1, 2, 3]
+    assert augment(torch.full((2, 3, 3), 200, dtype=torch.uint8)).unique().numel() == 1  # one gain per sequence
+
+
 def test_order_loss_on_a_hand_computed_batch():
     model = SequenceOrderModel(net=dict(type="CNNLSTM", channels=(4,), grid=1, posture_dim=2, hidden=2))
     # logits (0, ln 3) -> P(real) = 3/4; (0, 0) -> 1/2: loss = mean(-ln 3/4, -ln 1/2) for labels real, permuted
@@ -82,13 +101,17 @@ def test_crops_are_frame_exact(tmp_path):
     boxes = np.tile([10.0, 5.0, 30.0, 25.0], (len(wanted), 1))
     boxes[1] = [-20, -20, 5, 5]  # mostly outside the frame: padded with the edge, still frame 17's value
     boxes[2] = np.nan  # no box: a black crop
-    crops = read_crops(video, wanted, boxes, 12)
-    assert crops.shape == (6, 12, 12)
+    crops, past_end = read_crops(video, wanted, boxes, 12)
+    assert crops.shape == (6, 12, 12) and not past_end.any()
     means = crops.reshape(6, -1).mean(1)
     expected = 8.0 * wanted
     expected[2] = 0
     np.testing.assert_allclose(means, expected, atol=0.5)
-    with pytest.raises(InputError, match="ends at frame 30"):
+    # a keypoint file with rows past the video's last frame: those frames get no crop, the others still do
+    crops, past_end = read_crops(video, np.array([28, 29, 30, 31]), np.tile([0.0, 0, 8, 8], (4, 1)), 4)
+    assert past_end.tolist() == [False, False, True, True]
+    np.testing.assert_allclose(crops.reshape(4, -1).mean(1), [224, 232, 0, 0], atol=0.5)
+    with pytest.raises(InputError, match="none of the frames"):
         read_crops(video, np.array([30]), boxes[:1], 12)
 
 
@@ -131,3 +154,20 @@ def test_one_epoch_of_training_writes_a_checkpoint_and_embeddings(tmp_path):
         assert f["behaviour"].shape == (17, 6) and f.attrs["seq_len"] == 4
         assert f["window_start"][()].tolist() == list(range(0, 9)) + list(range(13, 21))  # none crosses frame 12
         np.testing.assert_array_equal(f["frame_index"][()], t)
+
+
+def test_crops_around_real_keypoints_of_a_video_one_frame_shorter_than_its_file(tmp_path):
+    from posekit.convert import convert
+    from tests.conftest import real_file
+
+    csv = real_file("animal/vame_sample/tests_project_sample_data__cropped_video.csv")
+    video = real_file("animal/vame_sample/tests_project_sample_data__cropped_video.mp4")
+    store = tmp_path / "vame.h5"
+    convert("dlc", [csv], store, progress=False)
+    lines = []
+    (track,) = store_tracks(store, 24, video=video, progress=False, warn=lines.append)
+    assert len(lines) == 1 and "ends before frame 749" in lines[0]  # 750 rows of keypoints, 749 video frames
+    assert track.valid.sum() == 749 and not track.valid[749]
+    sides = track.boxes[:749, 2] - track.boxes[:749, 0]
+    assert np.ptp(sides) < 1e-6 and 50 < sides[0] < 1064  # one fixed crop side, smaller than the frame
+    assert (track.crops[:749].reshape(749, -1).std(1) > 5).mean() > 0.99 and not track.crops[749].any()
