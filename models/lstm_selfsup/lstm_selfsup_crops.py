@@ -5,12 +5,13 @@ crop_size = 64  # grey crops, resampled from a square around the animal's box
 seq_len = 8
 model = dict(type="SequenceOrderModel",
              net=dict(type="CNNLSTM", in_channels=1, channels=(32, 64, 128, 128), grid=4, posture_dim=256,
-                      hidden=512, num_classes=2))  # LSTM 512 as in the paper
+                      hidden=512, num_classes=2, difference_input=True))  # LSTM 512 as in the paper
 # n = 12 (real, permuted) pairs per batch as in the paper: 24 sequences.
 train_dataloader = dict(batch_size=12, num_workers=0, persistent_workers=False,
                         sampler=dict(type="DefaultSampler", shuffle=True),
                         collate_fn=dict(type="collate_pairs"),
-                        dataset=dict(type="PermutedSequencePairs", crops=None, length=seq_len, stride=2))
+                        dataset=dict(type="PermutedSequencePairs", crops=None, length=seq_len, stride=1,
+                                     augment=True))
 # The paper trains with SGD; Adam reaches the same task accuracy in far fewer iterations on short CPU schedules.
 optim_wrapper = dict(optimizer=dict(type="Adam", lr=1e-3, weight_decay=1e-4), clip_grad=dict(max_norm=5.0))
 param_scheduler = [dict(type="CosineAnnealingLR", by_epoch=True, T_max=10, eta_min=1e-5, convert_to_iter_based=True)]

@@ -92,11 +92,11 @@ def lstm_selfsup(tracks, work_dir, video, config, crop_size, resume, **options):
 
     A CNN-LSTM learns to tell real sequences of crops around the animal from permuted ones (Brattoli, Buechler et
     al., CVPR 2017); WORK_DIR/embeddings.h5 then holds its per-frame posture and per-sequence behaviour vectors."""
-    from .selfsup import train
+    from .selfsup import LAST_ITERATIONS, train
 
     result = train(tracks, work_dir, video=video, config=config, crop_size=crop_size, resume=resume, **options)
     click.echo(f"trained the CNN-LSTM for {result['epochs']} epochs on {tracks}: real-vs-permuted training accuracy "
-               f"{100 * result['train_accuracy']:.1f}% (last iterations); embedded {result['frames']} frames and "
+               f"{100 * result['train_accuracy']:.1f}% (last {LAST_ITERATIONS} iterations); embedded {result['frames']} frames and "
                f"{result['windows']} sequences\n-> {result['checkpoint']}, {result['embeddings']}")
 
 

@@ -28,6 +28,7 @@ from ..train.registry import DATASETS
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_CONFIG = MODELS_DIR / "lstm_selfsup" / "lstm_selfsup_crops.py"
+LAST_ITERATIONS = 50  # the training accuracy reported is the mean over these last iterations
 
 
 def non_identity_permutation(length: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -76,12 +77,28 @@ def window_starts(crops: dict[str, np.ndarray], length: int, stride: int = 1) ->
     return np.concatenate(starts) if starts else np.zeros(0, np.int64)
 
 
+def augment(sequence: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One random rotation by a multiple of 90 degrees, mirror and gain for a whole (T, H, W) uint8 sequence.
+
+    A small set of sequences seen again and again can be learnt by heart: "seen before" = real, "new" = permuted,
+    which scores on training sequences and fails on any other. Showing each in a new pose and lighting every time
+    removes that shortcut (and a top view has no preferred orientation anyway)."""
+    turns = int(torch.randint(4, (1,), generator=generator))
+    out = torch.rot90(sequence, turns, dims=(1, 2))
+    if torch.rand(1, generator=generator) < 0.5:
+        out = out.flip(2)
+    gain = 0.8 + 0.4 * float(torch.rand(1, generator=generator))
+    return (out.float() * gain).clamp(0, 255).to(torch.uint8)
+
+
 @DATASETS.register_module()
 class PermutedSequencePairs(Dataset):
-    """Item i: (real sequence, a permutation of it) of ``length`` crops starting at window i of a crops file."""
+    """Item i: (real sequence, a permutation of it) of ``length`` crops starting at window i of a crops file,
+    both under the same random :func:`augment` when ``augment`` is set."""
 
-    def __init__(self, crops: str, length: int = 8, stride: int = 2):
+    def __init__(self, crops: str, length: int = 8, stride: int = 2, augment: bool = True):
         self.length = length
+        self.augment = augment
         self.data = load_crops(crops)
         self.starts = window_starts(self.data, length, stride)
         if not len(self.starts):
@@ -93,6 +110,8 @@ class PermutedSequencePairs(Dataset):
     def __getitem__(self, index: int) -> dict:
         start = int(self.starts[index])
         real = torch.from_numpy(self.data["crops"][start:start + self.length])
+        if self.augment:
+            real = augment(real)
         return {"real": real, "permuted": real[non_identity_permutation(self.length)]}
 
 
@@ -196,7 +215,7 @@ def train(tracks_store, work_dir, *, video=None, config=None, crop_size: int | N
     accuracy = runner.message_hub.get_scalar("train/accuracy")
     return {"checkpoint": model, "embeddings": embeddings["path"], "frames": embeddings["frames"],
             "windows": embeddings["windows"], "epochs": runner.epoch, "crops": crops,
-            "train_accuracy": float(accuracy.mean()) if accuracy is not None else float("nan")}
+            "train_accuracy": float(accuracy.mean(LAST_ITERATIONS)) if accuracy is not None else float("nan")}
 
 
 @torch.no_grad()
