@@ -20,7 +20,7 @@ from ..errors import PosekitError
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N (AMP and batching on CUDA).")
 @click.option("--max-animals", type=click.IntRange(1, 16), default=1, show_default=True, help="Animals per video.")
 @click.option("--iters", type=click.IntRange(1), default=300, show_default=True,
-              help="Training iterations per round (batch 16).")
+              help="Training iterations per round (batches of 16 frames on CPU, 64 on CUDA).")
 @click.option("--size", type=click.IntRange(32, 1024), default=160, show_default=True,
               help="Work square the frames are shrunk to (a multiple of 4; the animal should be >= ~15 px there).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")

@@ -186,7 +186,7 @@ def test_first_100_frames_of_a_real_open_field_video(tmp_path):
         writer.write(frame)
     capture.release()
     writer.release()
-    result = invoke("rodent", "detect", clip_path, "-o", tmp_path / "m3v1.h5", "--size", 128, "--iters", 60,
+    result = invoke("rodent", "detect", clip_path, "-o", tmp_path / "m3v1.h5", "--size", 128, "--iters", 40,
                     "--rounds", 0)
     assert result.exit_code == 0, result.output
     clip = SkeletonStore(tmp_path / "m3v1.h5")[0]
