@@ -167,6 +167,13 @@ def test_unreadable_video_is_one_line_error(tmp_path):
     assert not (tmp_path / "out.h5").exists()
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_a_gpu_is_one_line_error(tmp_path):
+    arena_video(tmp_path / "a.avi")
+    result = invoke("rodent", "detect", tmp_path / "a.avi", "-o", tmp_path / "o.h5", "--device", "cuda")
+    assert result.exit_code == 2 and last_line(result.output) == "posekit: error: --device cuda: torch sees no CUDA GPU"
+
+
 def test_not_a_detector_is_one_line_error(tmp_path):
     arena_video(tmp_path / "a.avi")
     (tmp_path / "fake.pth").write_bytes(b"junk")
