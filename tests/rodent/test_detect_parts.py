@@ -82,3 +82,30 @@ def test_heading_follows_motion_then_continuity_when_still():
     out = orient(centres, axes, length=10.0, fps=30.0)
     assert np.isnan(out[15]).all()
     np.testing.assert_allclose(np.delete(out, 15, axis=0), np.tile([[1.0, 0.0]], (19, 1)))
+
+
+def test_motion_labels_two_moving_animals_when_asked():
+    import cv2
+
+    from posekit.rodent.motion import flow_magnitude, motion_labels
+
+    rng = np.random.default_rng(1)
+    floor = cv2.GaussianBlur((170 + rng.normal(0, 6, (96, 96))).clip(0, 255).astype(np.uint8), (5, 5), 0)
+    fur = rng.integers(20, 70, (96, 96)).astype(np.uint8)  # texture: flow inside a uniform blob is ~0
+    frames = []
+    # One animal walks right along y = 25, the other left along y = 70, fast enough that the median
+    # background is empty floor (each pixel is covered in at most 5 of 18 frames).
+    for t in range(18):
+        frame = floor.copy()
+        for x, y in ((10 + 4 * t, 25), (86 - 4 * t, 70)):
+            body = np.zeros((96, 96), np.uint8)
+            cv2.ellipse(body, (x, y), (10, 5), 0, 0, 360, 1, -1)
+            frame[body > 0] = np.roll(fur, (y, x), (0, 1))[body > 0]  # the texture moves with the animal
+        frames.append(frame)
+    speeds = [np.zeros((96, 96), np.float32)] + [flow_magnitude(a, b) for a, b in zip(frames, frames[1:])]
+    labels = motion_labels(np.stack(frames), np.stack(speeds), max_animals=2)
+    for t in range(1, 18):
+        assert len(labels[t]) == 2
+        centres = sorted((tuple(b.centre) for b in labels[t]), key=lambda c: c[1])
+        np.testing.assert_allclose(centres, [(10 + 4 * t, 25), (86 - 4 * t, 70)], atol=1.0)
+    assert len(motion_labels(np.stack(frames), np.stack(speeds))[5]) == 1  # one animal by default
