@@ -75,7 +75,7 @@ def run(store_path: str | Path, prefix: str | Path, options: Options, *, source:
                   "source_provenance": store.provenance}  # the source's history travels with the cleaned store
     with StoreWriter(paths["store"], layout, coord_dims=store.coord_dims, classes=store.classes,
                      class_descriptions=store.class_descriptions, name=store.name, coordinates=store.coordinates,
-                     provenance=provenance) as writer:
+                     provenance=provenance, allow_empty=True) as writer:  # a clip cleaned to nothing stays
         for clip in tqdm(store, total=len(store), desc="kinematics", unit="clip", disable=not progress, leave=False):
             fps = options.fps or clip.fps
             if not fps or math.isnan(fps):
@@ -100,14 +100,15 @@ def run(store_path: str | Path, prefix: str | Path, options: Options, *, source:
                 minutes.append(per_minute(table, fps).assign(**keys))
                 totals.append({**keys, **summary(table, fps)})
                 figure_tracks.append((f"{clip.id} #{person}", table))
-    if not frames:
-        raise PosekitError(f"{source}: no animal has a body centre in any frame after cleaning")
-    tables = {"kinematics": _leading(pd.concat(frames, ignore_index=True), "clip", "individual", "frame_index"),
-              "per_minute": _leading(pd.concat(minutes, ignore_index=True), "clip", "individual"),
-              "summary": pd.DataFrame(totals)}
-    _write_tables(tables, paths)
-    units = "px" if store.coordinates == "pixel" else store.coordinates
-    kinematics_png(figure_tracks, paths["figure"], moving_speed=options.moving_speed, units=units)
+        # Inside the writer's block: if anything below fails, the cleaned store is not written either.
+        if not frames:
+            raise PosekitError(f"{source}: no animal has a body centre in any frame after cleaning")
+        tables = {"kinematics": _leading(pd.concat(frames, ignore_index=True), "clip", "individual", "frame_index"),
+                  "per_minute": _leading(pd.concat(minutes, ignore_index=True), "clip", "individual"),
+                  "summary": pd.DataFrame(totals)}
+        units = "px" if store.coordinates == "pixel" else store.coordinates
+        kinematics_png(figure_tracks, paths["figure"], moving_speed=options.moving_speed, units=units)
+        _write_tables(tables, paths)
     store.close()
     return {"paths": paths, "head": head, "tail": tail or ("body centre" if head else None),
             "body_centre": list(options.body_centre) or "all joints", "tracks": len(totals), **counts,

@@ -125,3 +125,11 @@ def test_real_dlc_files(tmp_path, relative, fps):
     steps = np.hypot(*np.diff(table[["x", "y"]].to_numpy(), axis=0).T)
     assert totals["path_length"] == pytest.approx(np.nansum(steps), rel=1e-6)
     assert table["heading"].notna().mean() > 0.8  # snout/nose and a tail-base joint were found by name
+
+
+def test_a_file_with_no_usable_joint_writes_nothing(tmp_path):
+    store = _store(tmp_path / "in.h5", fps=25)
+    result = CliRunner().invoke(main, ["rodent", "kinematics", str(store), "-o", str(tmp_path / "out"),
+                                       "--min-confidence", "1.5"])  # every joint scores below 1.5
+    assert result.exit_code == 2 and "no animal has a body centre" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5"]
