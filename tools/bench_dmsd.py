@@ -42,6 +42,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--train-step", type=int, default=10)
     parser.add_argument("--test-step", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0, help="Training seed (the arena is always seed 0).")
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,7 @@ def main():
         for model, config in MODELS.items():
             r = train(labelled, args.out / f"{model.split()[0].lower()}_{train_split}",
                       config=bench_config(args.out, config, args.train_step, args.test_step),
-                      train_split=train_split, test_split=test_split, epochs=args.epochs, seed=0)
+                      train_split=train_split, test_split=test_split, epochs=args.epochs, seed=args.seed)
             results["runs"].append({"protocol": protocol, "model": model, **r})
             rows.append((protocol, model, r))
             cv = r["constant_velocity"]
