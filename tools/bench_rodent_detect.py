@@ -9,7 +9,8 @@ References (never seen by the detector):
   truth): body centre = mean of the 6 body parts with likelihood >= 0.9 (all 4 paws required).
 
 A detection hits when its centre is within half a body length of the reference (body length: m3v1 the
-reference blob's median length without tail; vame the median nose-tailroot distance); for m3v1 also box IoU.
+reference blob's median length without tail; vame the median nose-tailroot distance); for m3v1 also box IoU,
+for vame the heading (centre -> head) against DeepLabCut's tail root -> nose direction.
 "Still" frames: the reference centre moves less than 1% of a body length per frame (over +-3 frames); "unseen":
 frames not among the detector's training sample (every k-th frame).
 
@@ -75,7 +76,8 @@ def reference_vame(path: Path, frames: int) -> dict:
     nose, tail = parts[::3].index("Nose"), parts[::3].index("Tailroot")
     both = good[:, nose] & good[:, tail]
     length = float(np.median(np.linalg.norm(xy[both, nose] - xy[both, tail], axis=1)))
-    return {"centres": centres, "boxes": None, "body_length": length}
+    heading = np.where(both[:, None], xy[:, nose] - xy[:, tail], np.nan)
+    return {"centres": centres, "boxes": None, "body_length": length, "heading": heading}
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -110,6 +112,18 @@ def score(centres, boxes, ref, subsets) -> dict:
             row["iou50"] = float((overlap >= 0.5).mean()) if n else math.nan
         out[name] = row
     return out
+
+
+def heading_error(heading: np.ndarray, ref: dict) -> dict:
+    """Angle between the detected centre -> head direction and the reference's tail root -> nose direction."""
+    if "heading" not in ref:
+        return {}
+    a, b = heading, ref["heading"]
+    both = ~(np.isnan(a).any(1) | np.isnan(b).any(1))
+    cos = (a[both] * b[both]).sum(1) / (np.linalg.norm(a[both], axis=1) * np.linalg.norm(b[both], axis=1))
+    angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    return {"heading_frames": int(both.sum()), "heading_median_deg": float(np.median(angle)),
+            "heading_within_45": float((angle <= 45).mean()), "heading_within_90": float((angle < 90).mean())}
 
 
 def continuity(centres: np.ndarray, length: float) -> dict:
@@ -183,7 +197,9 @@ def run(name: str, rounds: int, iters: int, out: Path) -> dict:
         centres, boxes = clip.keypoints[:n, 0, 0].astype(float), clip.box[:n, 0].astype(float)
         tracks[k] = {"centres": centres, "boxes": boxes}
         np.save(out / f"{name}_FCN_{k}.npy", np.concatenate([centres, boxes, clip.scores[:n, 0, :1]], 1))
-        results[f"FCN_{k}"] = {**score(centres, boxes, ref, subsets), **continuity(centres, ref["body_length"])}
+        heading = clip.keypoints[:n, 0, 1].astype(float) - centres
+        results[f"FCN_{k}"] = {**score(centres, boxes, ref, subsets), **continuity(centres, ref["body_length"]),
+                               **heading_error(heading, ref)}
         print(name, f"FCN_{k}", json.dumps(results[f"FCN_{k}"]), flush=True)
 
     started = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import torch
 
 from .blobs import Blob
 from .detector import Detector
@@ -29,6 +30,7 @@ def fit(clips: list[np.ndarray], motion: list[list[list[Blob]]], *, rounds: int 
     if not any(blobs for labels in motion for blobs in labels):
         raise ValueError("no frame with a moving animal to learn from")
     size = clips[0].shape[1]
+    torch.manual_seed(seed)  # the initial weights too: the Runner seeds only what happens after it starts
     detector = Detector(RodentFCN(width), size, width, meta={"rounds": rounds, "labels_per_round": []})
     labels = motion
     batch_size = batch_size or (64 if device.startswith("cuda") else 16)
