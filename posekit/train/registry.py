@@ -6,9 +6,11 @@ each build and falls back to its root. Models have theirs in :mod:`posekit.nets.
 import mmengine.registry as mm
 from mmengine.registry import Registry
 
+from ..nets.registry import ScopedRegistry
+
 
 def _child(root: Registry) -> Registry:
-    return Registry(root.name, parent=root, scope="posekit", locations=["posekit.train"])
+    return ScopedRegistry(root.name, parent=root, scope="posekit", locations=["posekit.train"])
 
 
 DATASETS = _child(mm.DATASETS)
