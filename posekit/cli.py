@@ -143,7 +143,7 @@ def layouts():
 
     for name in available():
         layout = get_layout(name)
-        click.echo(f"{name:14s} {layout.num_joints:3d} joints  {layout.description}")
+        click.echo(f"{name:16s} {layout.num_joints:3d} joints  {layout.description}")
 
 
 @main.command()
