@@ -6,7 +6,7 @@ default_scope = "mmpose"
 
 input_size = (128, 128)  # width, height
 max_epochs = 10
-base_lr = 2e-3
+base_lr = 1e-3
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs + 1)  # no validation: no truth
 val_cfg = None
 val_dataloader = None
@@ -16,7 +16,7 @@ randomness = dict(seed=0)
 optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=base_lr, weight_decay=0.0),
                      paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True))
 param_scheduler = [
-    dict(type="LinearLR", start_factor=1e-3, by_epoch=False, begin=0, end=100),
+    dict(type="LinearLR", start_factor=1e-3, by_epoch=False, begin=0, end=200),
     dict(type="CosineAnnealingLR", eta_min=base_lr * 0.05, begin=0, end=max_epochs, T_max=max_epochs,
          by_epoch=True, convert_to_iter_based=True),
 ]
