@@ -133,3 +133,11 @@ def test_refine_command_trains_the_student(tmp_path, monkeypatch):
     assert "student trained 1 epochs on cpu from scratch on 22 pseudo labels (22 frames, 20 anchor poses)" \
         in result.output
     assert json.loads((tmp_path / "r_student" / "expert.json").read_text())["name"] == "student"
+
+
+def test_missing_checkpoint_or_config_is_a_one_line_error_before_any_work(tmp_path):
+    with pytest.raises(PosekitError, match="no such checkpoint"):
+        train_student(tmp_path / "none.h5", tmp_path / "w", checkpoint=tmp_path / "missing.pth")
+    with pytest.raises(PosekitError, match="no such student config"):
+        train_student(tmp_path / "none.h5", tmp_path / "w", config=tmp_path / "missing.py")
+    assert not (tmp_path / "w").exists()
