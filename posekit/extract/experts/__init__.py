@@ -3,10 +3,12 @@
 A name is one of::
 
     blazepose                      MediaPipe BlazePose, offline (single person)
+    blazepose-multi                BlazePose on the crop of each face MediaPipe's face detector finds, plus the
+                                   whole-frame person, offline (several persons)
     rtmlib:MODEL.onnx              an RTMPose-family ONNX model run by rtmlib
     FORMAT:FOLDER                  poses precomputed elsewhere: openpose, alphapose, mmpose-json, or any
                                    `posekit convert` format, matched to each video by name
-    SPEC.json                      {"type": "mmpose"|"rtmlib"|"file"|"blazepose", "name": ..., ...}, e.g.
+    SPEC.json                      {"type": "mmpose"|"rtmlib"|"file"|"blazepose"|"blazepose-multi", "name": ..., ...}, e.g.
                                    {"type": "mmpose", "name": "student", "config": ..., "checkpoint": ...}
 
 followed by test-time augmentations that make extra experts of the same model: ``+flip`` (mirrored frames,
@@ -23,7 +25,7 @@ from .augment import AUGMENTATION, Augmented
 from .base import Expert, FramePoses  # noqa: F401
 
 DEFAULT_EXPERTS = ("blazepose", "blazepose+flip", "blazepose+scale0.75")
-TYPES = ("blazepose", "mmpose", "rtmlib", "file")
+TYPES = ("blazepose", "blazepose-multi", "mmpose", "rtmlib", "file")
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,8 @@ def _options(base: str) -> dict:
     from ...importers import load_all
     from .files import JSON_FORMATS
 
-    if base == "blazepose":
-        return {"type": "blazepose"}
+    if base in ("blazepose", "blazepose-multi"):
+        return {"type": base}
     kind, sep, rest = base.partition(":")
     if sep and kind == "rtmlib":
         return {"type": "rtmlib", "model": rest}
@@ -82,7 +84,7 @@ def _options(base: str) -> dict:
         if not isinstance(options, dict) or options.get("type") not in TYPES:
             raise InputError(f"{path}: an expert spec needs \"type\": one of {', '.join(TYPES)}")
         return {**options, "base": str(path.parent.resolve())}
-    raise InputError(f"unknown expert {base!r}: use blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER or a spec .json")
+    raise InputError(f"unknown expert {base!r}: use blazepose, blazepose-multi, rtmlib:MODEL.onnx, FORMAT:FOLDER or a spec .json")
 
 
 def _default_name(options: dict) -> str:
@@ -104,6 +106,9 @@ def build_expert(spec: ExpertSpec, device: str = "cpu") -> Expert:
         if kind == "blazepose":
             from .blazepose import BlazePose
             expert = BlazePose(name=name, device=device, **options)
+        elif kind == "blazepose-multi":
+            from .blazepose_multi import BlazePoseMulti
+            expert = BlazePoseMulti(name=name, device=device, **options)
         elif kind == "rtmlib":
             from .rtmlib_onnx import RtmlibPose
             options["model"] = _relative(options.get("model"), base)
