@@ -11,10 +11,11 @@ from .errors import PosekitError
 @click.command()
 @click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Proposals store to write (.h5).")
-@click.option("--experts", default="blazepose,blazepose+flip,blazepose+scale0.75", show_default=True,
-              help="Comma-separated experts: blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER (precomputed openpose, "
-                   "alphapose, mmpose-json...), SPEC.json (mmpose config + checkpoint); +flip / +scaleS add "
-                   "test-time-augmented runs.")
+@click.option("--experts", default="blazepose-multi,blazepose-multi+flip,blazepose-multi+scale0.75",
+              show_default=True,
+              help="Comma-separated experts: blazepose-multi, blazepose (one person), rtmlib:MODEL.onnx, "
+                   "FORMAT:FOLDER (precomputed openpose, alphapose, mmpose-json...), SPEC.json (mmpose config + "
+                   "checkpoint); +flip / +scaleS add test-time-augmented runs.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda (mmpose, rtmlib; BlazePose is CPU only).")
 @click.option("--max-persons", type=click.IntRange(min=1), default=2, show_default=True,
               help="Keep the M main persons of each video (longest and largest tracks).")

@@ -20,8 +20,8 @@ def test_names_and_augmentations():
     default = next(p.default for p in extract.params if p.name == "experts")
     assert default == ",".join(DEFAULT_EXPERTS)  # the CLI spells the default out to keep --help instant
     specs = parse_experts(default)
-    assert [s.name for s in specs] == ["blazepose", "blazepose+flip", "blazepose+scale0.75"]
-    assert specs[2].augmentations == ("scale0.75",) and specs[2].options == {"type": "blazepose"}
+    assert [s.name for s in specs] == ["blazepose-multi", "blazepose-multi+flip", "blazepose-multi+scale0.75"]
+    assert specs[2].augmentations == ("scale0.75",) and specs[2].options == {"type": "blazepose-multi"}
     assert parse_expert("rtmlib:models/rtmpose-t.onnx+flip").name == "rtmlib-rtmpose-t+flip"
     assert parse_expert("openpose:/data/op").options == {"type": "file", "format": "openpose", "path": "/data/op"}
     with pytest.raises(InputError, match="unique"):

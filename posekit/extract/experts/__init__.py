@@ -24,7 +24,7 @@ from ...errors import InputError
 from .augment import AUGMENTATION, Augmented
 from .base import Expert, FramePoses  # noqa: F401
 
-DEFAULT_EXPERTS = ("blazepose", "blazepose+flip", "blazepose+scale0.75")
+DEFAULT_EXPERTS = ("blazepose-multi", "blazepose-multi+flip", "blazepose-multi+scale0.75")
 TYPES = ("blazepose", "blazepose-multi", "mmpose", "rtmlib", "file")
 
 
