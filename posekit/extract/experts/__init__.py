@@ -8,8 +8,8 @@ A name is one of::
     rtmlib:MODEL.onnx              an RTMPose-family ONNX model run by rtmlib
     FORMAT:FOLDER                  poses precomputed elsewhere: openpose, alphapose, mmpose-json, or any
                                    `posekit convert` format, matched to each video by name
-    SPEC.json                      {"type": "mmpose"|"rtmlib"|"file"|"blazepose"|"blazepose-multi", "name": ..., ...}, e.g.
-                                   {"type": "mmpose", "name": "student", "config": ..., "checkpoint": ...}
+    SPEC.json                      {"type": "mmpose"|"rtmlib"|"file"|"blazepose"|"blazepose-multi", "name": ...,
+                                   ...}, e.g. {"type": "mmpose", "name": "student", "config": ..., "checkpoint": ...}
 
 followed by test-time augmentations that make extra experts of the same model: ``+flip`` (mirrored frames,
 left/right joints swapped back) and ``+scaleS`` (frames resized by S), e.g. ``blazepose+flip+scale0.75``.
@@ -84,7 +84,8 @@ def _options(base: str) -> dict:
         if not isinstance(options, dict) or options.get("type") not in TYPES:
             raise InputError(f"{path}: an expert spec needs \"type\": one of {', '.join(TYPES)}")
         return {**options, "base": str(path.parent.resolve())}
-    raise InputError(f"unknown expert {base!r}: use blazepose, blazepose-multi, rtmlib:MODEL.onnx, FORMAT:FOLDER or a spec .json")
+    raise InputError(f"unknown expert {base!r}: use blazepose-multi, blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER "
+                     "or a spec .json")
 
 
 def _default_name(options: dict) -> str:
