@@ -121,10 +121,13 @@ class _Progress(Hook):
 
 class _DeviceRunner(Runner):
     """mmengine puts the model on the first accelerator it finds; here ``--device`` decides."""
-    device = "cpu"
+
+    def __init__(self, *args, target_device: str = "cpu", **kwargs):
+        self.target_device = target_device  # before Runner.__init__, which wraps the model
+        super().__init__(*args, **kwargs)
 
     def wrap_model(self, model_wrapper_cfg, model):
-        return model.to(self.device)
+        return model.to(self.target_device)
 
 
 def train_round(net: RodentFCN, frames: list[np.ndarray], labels: list[list[Blob]], *, iters: int,
@@ -140,9 +143,8 @@ def train_round(net: RodentFCN, frames: list[np.ndarray], labels: list[list[Blob
     optim = dict(type="AmpOptimWrapper" if device.startswith("cuda") else "OptimWrapper",
                  optimizer=dict(type="AdamW", lr=lr, weight_decay=1e-4))
     with tempfile.TemporaryDirectory(prefix="posekit-rodent-") as work_dir:  # logs only; the caller saves
-        _DeviceRunner.device = device
         runner = _DeviceRunner(
-            model=DetectorModel(net), work_dir=work_dir, train_dataloader=loader, optim_wrapper=optim,
+            target_device=device, model=DetectorModel(net), work_dir=work_dir, train_dataloader=loader, optim_wrapper=optim,
             train_cfg=dict(by_epoch=False, max_iters=iters),
             # Each round ends at a low learning rate, so a round's detector is not the noise of its last steps.
             param_scheduler=dict(type="CosineAnnealingLR", T_max=iters, eta_min=lr / 50, by_epoch=False),
