@@ -17,7 +17,7 @@ from ..errors import InputError, PosekitError
 from ..store import Clip, StoreWriter
 from .blobs import Blob
 from .detector import Detector
-from .frames import Source, grey_frames, open_source
+from .frames import Source, grey_frames, open_sources
 from .heading import orient
 from .motion import flow_magnitude, motion_labels
 from .track import body_length, track
@@ -127,7 +127,7 @@ def run(inputs, output, *, model=None, save_model=None, rounds: int = 2, device:
 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise PosekitError(f"--device {device}: torch sees no CUDA GPU")
-    sources = [open_source(path) for path in inputs]
+    sources = open_sources(inputs)
     if model is not None:
         detector = Detector.load(model)
         saved = None

@@ -53,6 +53,25 @@ class Source:
         return Letterbox(self.width, self.height, size)
 
 
+def open_sources(paths) -> list[Source]:
+    """The inputs of ``posekit rodent detect``: videos, folders of still images (one source each), and folders
+    of videos (each video found in them, recursively, is a source)."""
+    from ..extract.video import find_videos
+
+    sources = []
+    for path in map(Path, paths):
+        holds_images = path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+        if path.is_dir() and not holds_images:
+            try:
+                videos = find_videos([path])
+            except InputError:
+                raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)}) and no videos") from None
+            sources += [open_source(video.path) for video in videos]
+        else:
+            sources.append(open_source(path))
+    return sources
+
+
 def open_source(path: str | Path) -> Source:
     """Probe a video or image folder; a file that is not one raises a one-line InputError."""
     path = Path(path)

@@ -139,6 +139,24 @@ def test_saved_detector_runs_on_a_folder_of_stills(tracked, tmp_path):
     assert error.max() < 3.0
 
 
+def test_a_folder_of_videos_gives_one_clip_per_video(tracked, tmp_path):
+    folder, video = tracked[:2]
+    videos = tmp_path / "videos"
+    (videos / "day2").mkdir(parents=True)
+    arena_video(videos / "day1.avi")
+    arena_video(videos / "day2" / "empty.avi", animal=False)  # found recursively
+    result = invoke("rodent", "detect", "--model", detector_path(folder / "tracks.h5"), videos, "-o",
+                    tmp_path / "days.h5")
+    assert result.exit_code == 0, result.output
+    store = SkeletonStore(tmp_path / "days.h5")
+    assert sorted(store.ids) == ["day1", "empty"]
+    assert (store[store.index_of("day1")].track_id[:MOVING, 0] == 0).mean() > 0.9
+    (tmp_path / "nothing").mkdir()
+    result = invoke("rodent", "detect", "--model", detector_path(folder / "tracks.h5"), tmp_path / "nothing",
+                    "-o", tmp_path / "none.h5")
+    assert result.exit_code == 2 and "holds no images" in last_line(result.output)
+
+
 def test_empty_arena_gives_no_detections(tracked, tmp_path):
     folder = tracked[0]
     arena_video(tmp_path / "empty.avi", animal=False)
