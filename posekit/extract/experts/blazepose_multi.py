@@ -10,7 +10,8 @@ Per frame:
 2. a person box per face (:func:`person_box`), BlazePose in static-image mode on its crop, landmarks mapped back
    to the frame; a crop's pose whose nose is far from the face (it found a neighbour) is dropped;
 3. the whole-frame BlazePose (video mode, as ``blazepose``) person;
-4. while fewer than ``max_persons``: BlazePose (static) on the frame with every person found so far greyed out;
+4. while fewer than ``max_persons``: BlazePose (static) on the frame with every person found so far greyed out
+   (a person it finds must be MIN_HIDDEN_HEIGHT of the frame tall);
 5. duplicates (:func:`distinct_persons`) dropped, at most ``max_persons`` persons kept, the largest first."""
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ NOSE_REACH = 0.6  # a crop's pose is this face's person when its nose lies withi
 DUPLICATE_DISTANCE = 0.1
 FACE_TILE_OVERLAP = 0.25
 MASK_PADDING = 0.1  # a found person's keypoint extent, padded by this share of its size, is greyed out
+# A person the masked re-run finds must be this share of the frame height tall: on what is left of a frame the
+# model also fits small skeletons to texture (a barbell plate)
+MIN_HIDDEN_HEIGHT = 0.2
 
 
 def person_box(face: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
@@ -169,8 +173,10 @@ class BlazePoseMulti(BlazePose):
             if result.pose_landmarks is None:
                 break
             marks = result.pose_landmarks.landmark
-            found.append((np.array([[m.x, m.y] for m in marks], np.float32) * (rgb.shape[1], rgb.shape[0]),
-                          np.array([m.visibility for m in marks], np.float32)))
+            xy = np.array([[m.x, m.y] for m in marks], np.float32) * (rgb.shape[1], rgb.shape[0])
+            if np.ptp(xy[:, 1]) < MIN_HIDDEN_HEIGHT * rgb.shape[0]:
+                break
+            found.append((xy, np.array([m.visibility for m in marks], np.float32)))
         return found
 
     def close(self):
