@@ -1,5 +1,6 @@
 """Frames per second of `posekit extract` with MediaPipe BlazePose on the CPU, per expert and for the default
-three experts together, against a bare loop (OpenCV decode + mp.solutions.pose, nothing else) on the same frames.
+three experts together, against a bare loop (OpenCV decode + mp.solutions.pose, nothing else) on the same frames;
+then, per video, persons found per frame and frames/s of the single-person `blazepose` against `blazepose-multi`.
 
 Runs on every video of ../shared/data/human_video (first --frames of each), in this one process, one thread.
 Prints a markdown section. Usage: OMP_NUM_THREADS=1 .venv/bin/python tools/bench_extract.py [--frames 100]
@@ -14,8 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from posekit.extract import extract
-from posekit.extract.experts import DEFAULT_EXPERTS
+from posekit.extract.experts import DEFAULT_EXPERTS, build_expert, parse_experts
 from posekit.extract.video import VideoReader, find_videos
 from posekit.store import SkeletonStore
 
@@ -54,6 +57,27 @@ def timed_extract(videos, experts, frames: int, folder: Path) -> tuple[int, floa
     return total, seconds, found / max(total, 1)
 
 
+def persons_per_frame(video, name: str, frames: int) -> tuple[np.ndarray, float]:
+    """Persons the expert ``name`` finds in each of the first ``frames`` frames (decoded beforehand), and its
+    frames/s on them."""
+    with VideoReader(video.path) as reader:
+        images = []
+        for _, batch in reader.batches(16):
+            images += batch
+            if len(images) >= frames:
+                break
+        image_size = reader.image_size
+    images = images[:frames]
+    expert = build_expert(parse_experts(name)[0])
+    expert.start(video, image_size)
+    start = time.perf_counter()
+    counts = [len(p) for k in range(0, len(images), 16)
+              for p in expert.predict(images[k:k + 16], np.arange(k, min(k + 16, len(images))))]
+    seconds = time.perf_counter() - start
+    expert.close()
+    return np.array(counts), len(images) / seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -86,6 +110,17 @@ def main():
         ratio = (fps * experts) / bare
         print(f"| {name} | {experts} | {n} | {s:.1f} | {fps:.1f} | {fps * experts:.1f} | {ratio:.2f} | "
               + (f"{found:.0%} |" if found is not None else "- |"))
+    print("\nPersons per frame, one expert alone (no tracking, no --max-persons): frames with 0 / 1 / 2 / 3+ "
+          "persons, and frames/s (decoding excluded).\n")
+    print("| video | `blazepose` 0/1/2/3+ | `blazepose-multi` 0/1/2/3+ | `blazepose` frames/s | "
+          "`blazepose-multi` frames/s | speed ratio |")
+    print("|---|---|---|---:|---:|---:|")
+    for video in videos:
+        (single, single_fps), (multi, multi_fps) = (persons_per_frame(video, name, args.frames)
+                                                    for name in ("blazepose", "blazepose-multi"))
+        spread = ["/".join(str(int(n)) for n in np.bincount(np.minimum(c, 3), minlength=4)) for c in (single, multi)]
+        print(f"| {video.id} | {spread[0]} | {spread[1]} | {single_fps:.1f} | {multi_fps:.1f} | "
+              f"{multi_fps / single_fps:.2f} |")
 
 
 if __name__ == "__main__":
