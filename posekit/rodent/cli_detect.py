@@ -37,11 +37,12 @@ def detect(inputs, output, model, save_model, rounds, device, max_animals, iters
         raise PosekitError("--save-model: nothing is trained when --model is given")
     summary = run(inputs, output, model=model, save_model=save_model, rounds=rounds, device=device,
                   max_animals=max_animals, size=size, iters=iters)
-    for source, frames, detected in zip(inputs, summary["frames"], summary["detected"]):
+    for source, frames, detected in zip(summary["sources"], summary["frames"], summary["detected"]):
         click.echo(f"{source}: animal found in {detected} of {frames} frames")
     if summary["detector"] is not None:
         click.echo(f"trained detector ({rounds} bootstrapping rounds) -> {summary['detector']}")
-    click.echo(f"tracks of {summary['clips']} clips (layout rodent-detector) -> {output}")
+    clips = summary["clips"]
+    click.echo(f"tracks of {clips} clip{'s' if clips != 1 else ''} (layout rodent-detector) -> {output}")
 
 
 COMMANDS = (detect,)

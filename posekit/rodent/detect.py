@@ -147,5 +147,6 @@ def run(inputs, output, *, model=None, save_model=None, rounds: int = 2, device:
         for clip in clips:
             writer.add(clip)
     detected = [int((clip.track_id >= 0).any(axis=1).sum()) for clip in clips]
-    return {"clips": len(clips), "frames": [c.num_frames for c in clips], "detected": detected,
+    return {"clips": len(clips), "sources": [str(s.path) for s in sources],
+            "frames": [c.num_frames for c in clips], "detected": detected,
             "detector": saved, "model": model}

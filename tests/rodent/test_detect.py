@@ -150,6 +150,7 @@ def test_a_folder_of_videos_gives_one_clip_per_video(tracked, tmp_path):
     assert result.exit_code == 0, result.output
     store = SkeletonStore(tmp_path / "days.h5")
     assert sorted(store.ids) == ["day1", "empty"]
+    assert f"{videos / 'day2' / 'empty.avi'}: animal found in 0 of 64 frames" in result.output
     assert (store[store.index_of("day1")].track_id[:MOVING, 0] == 0).mean() > 0.9
     (tmp_path / "nothing").mkdir()
     result = invoke("rodent", "detect", "--model", detector_path(folder / "tracks.h5"), tmp_path / "nothing",
