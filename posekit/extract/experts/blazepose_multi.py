@@ -94,6 +94,7 @@ class BlazePoseMulti(BlazePose):
                     model_selection=1, min_detection_confidence=self.min_confidence)
                 self._crop_pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
                                                          min_detection_confidence=self.min_confidence)
+            self._graphs_quiet_frames = 3  # their models start on the first frames, each printing a notice
 
     def predict(self, frames, indices):
         import cv2
@@ -102,14 +103,12 @@ class BlazePoseMulti(BlazePose):
         out = []
         for frame, found in zip(frames, whole):
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            quiet = _native_stderr_silenced() if self._quiet_frames else contextlib.nullcontext()
-            with quiet:
+            with _native_stderr_silenced() if self._graphs_quiet_frames else contextlib.nullcontext():
                 faces = self._find_faces(rgb)
-                persons = [self._crop_person(rgb, faces, f) for f in range(len(faces))]
-            persons = [p for p in persons if p is not None] + [(found.keypoints[0], found.scores[0])
-                                                               for _ in range(len(found))]
-            with quiet:
+                persons = [p for p in (self._crop_person(rgb, faces, f) for f in range(len(faces)))
+                           if p is not None] + [(found.keypoints[0], found.scores[0]) for _ in range(len(found))]
                 persons += self._hidden_persons(rgb, persons)
+            self._graphs_quiet_frames = max(self._graphs_quiet_frames - 1, 0)
             if not persons:
                 out.append(FramePoses.empty(self.layout.num_joints))
                 continue
