@@ -1,8 +1,8 @@
 """``posekit demo``: the pipeline end to end on a sample the project generates, offline.
 
 Skeleton files (npz, as a lab would bring its own) -> convert -> a validated store; a short video of a real
-photograph -> extract (three BlazePose experts) -> refine (SST-A) -> show; then train UNIK on the store ->
-predict. Each capability that lands adds its step here."""
+photograph -> extract (three BlazePose experts) -> refine (SST-A) -> show; a mouse's DeepLabCut predictions ->
+rodent kinematics; then train UNIK on the store -> predict. Each capability that lands adds its step here."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +12,8 @@ import numpy as np
 
 from .convert import convert
 from .layouts import get_layout
-from .sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split, write_sample_video
+from .sample import (ACTIONS, IMAGE_SIZE, make_sample, sample_split, write_sample_mouse_csv,
+                     write_sample_video)
 from .store import SkeletonStore
 from .store.validate import validate
 
@@ -48,19 +49,20 @@ def run(output: Path, train: bool = True) -> Path:
                f"layout {info['layout']}, classes {info['num_classes']}, splits {splits}")
     click.echo(f"store: {store_path.resolve()}")
     extract_and_refine(output)
+    mouse_kinematics(output)
     if not train:
         return store_path
     from .train.api import predict, train as train_model
 
     work_dir = output / "unik"
-    click.echo(f"7. posekit train unik --store {store_path} --work-dir {work_dir} --config {DEMO_CONFIG} "
+    click.echo(f"8. posekit train unik --store {store_path} --work-dir {work_dir} --config {DEMO_CONFIG} "
                f"(a minute or two on a CPU; the log is in {work_dir})")
     result = train_model(store_path, work_dir, config=DEMO_CONFIG)
     click.echo(f"   test top-1 {result['top1']:.1f}% over {result['test_split_clips']} clips (procedural demo data) "
                f"-> {work_dir / 'metrics.json'}, {work_dir / 'confusion.png'}")
     predictions = predict(work_dir / "best.pth", store_path, split="test")
     right = sum(p["predicted"] == p["id"].rsplit("_", 1)[0] for p in predictions)
-    click.echo(f"8. posekit predict {work_dir / 'best.pth'} {store_path}: {right}/{len(predictions)} test clips "
+    click.echo(f"9. posekit predict {work_dir / 'best.pth'} {store_path}: {right}/{len(predictions)} test clips "
                f"named right, e.g. {predictions[0]['id']} -> {predictions[0]['predicted']} "
                f"({predictions[0]['probability']:.2f})")
     return store_path
@@ -86,6 +88,24 @@ def extract_and_refine(output: Path) -> None:
     drawn = output / "sample_video_refined.mp4"
     show(refined, video, drawn, progress=False)
     click.echo(f"6. posekit show {refined} --video {video} -o {drawn}")
+
+
+def mouse_kinematics(output: Path) -> None:
+    """Step 7: clean a mouse's DeepLabCut predictions and measure its movement."""
+    import tempfile
+
+    from .rodent.kinematics_store import Options, run
+
+    csv = write_sample_mouse_csv(output / "mouse_dlc.csv")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "mouse.h5"
+        convert("dlc", [csv], store, progress=False)
+        result = run(store, output / "mouse", Options(min_confidence=0.6, max_gap=5, fps=30.0), source=csv,
+                     progress=False)
+    summary = next(result["summary"].itertuples())
+    click.echo(f"7. posekit rodent kinematics {csv} --format dlc --fps 30 --min-confidence 0.6 --max-gap 5 "
+               f"-o {output / 'mouse'}: path {summary.path_length:.0f} px in {summary.duration_s:.0f} s, moving "
+               f"{summary.moving_s:.0f} s, still {summary.still_s:.0f} s -> {result['paths']['figure']}")
 
 
 DEMO_CONFIG = "unik/unik_1xb8-joint_demo.py"

@@ -6,6 +6,8 @@ This is demo data: figures measured on it say nothing about real data.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .layouts import get_layout
@@ -106,4 +108,34 @@ def write_sample_video(path, frames: int = 12, fps: float = 10.0):
         shift = np.float32([[1, 0, 2 * t - frames], [0, 1, t - frames / 2]])
         writer.write(cv2.warpAffine(photo, shift, (width, height), borderMode=cv2.BORDER_REPLICATE))
     writer.release()
+    return path
+
+
+MOUSE_PARTS = ("snout", "leftear", "rightear", "tailbase")  # DeepLabCut's open-field example project
+
+
+def write_sample_mouse_csv(path, seconds: float = 20.0, fps: float = 30.0, seed: int = 0):
+    """A DeepLabCut-style prediction CSV (3-row header, x/y/likelihood per body part) of a mouse that runs
+    circles, pauses half-way and is sometimes mis-detected (jitter, low-likelihood frames), for the demo."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * fps)) / fps
+    running = (t < seconds * 0.4) | (t > seconds * 0.6)  # a pause in the middle
+    angle = np.cumsum(np.where(running, 1.2 / fps, 0.0))  # rad; about 22 cm/s on a 100 px circle
+    centre = np.stack([320 + 100 * np.cos(angle), 240 + 100 * np.sin(angle)], axis=1)
+    forward = np.stack([-np.sin(angle), np.cos(angle)], axis=1)  # direction of travel
+    side = forward[:, ::-1] * (1, -1)
+    offsets = {"snout": 18 * forward, "leftear": 8 * forward + 6 * side, "rightear": 8 * forward - 6 * side,
+               "tailbase": -16 * forward}
+    columns, header = [], [["scorer"], ["bodyparts"], ["coords"]]
+    for part in MOUSE_PARTS:
+        xy = centre + offsets[part] + rng.normal(0, 1.5, centre.shape)
+        likelihood = np.where(rng.random(len(t)) < 0.05, rng.uniform(0, 0.3, len(t)), rng.uniform(0.9, 1, len(t)))
+        xy[likelihood < 0.3] += rng.normal(0, 40, (int((likelihood < 0.3).sum()), 2))  # a wrong detection
+        columns += [xy[:, 0], xy[:, 1], likelihood]
+        header[0] += ["DLC_demo"] * 3
+        header[1] += [part] * 3
+        header[2] += ["x", "y", "likelihood"]
+    rows = [",".join(h) for h in header]
+    rows += [",".join([str(i)] + [f"{c[i]:.3f}" for c in columns]) for i in range(len(t))]
+    Path(path).write_text("\n".join(rows) + "\n")
     return path

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 from click.testing import CliRunner
 
 from posekit.cli import main
@@ -18,8 +19,12 @@ def test_demo_builds_a_valid_store_from_sample_files(tmp_path):
     test_labels = store.labels[store.split("test")]
     assert np.bincount(test_labels).tolist() == [6, 6, 6, 6]  # every action is tested
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mouse.h5", "mouse.png", "mouse_dlc.csv", "mouse_kinematics.csv", "mouse_per_minute.csv", "mouse_summary.csv",
         "proposals.h5", "refine_report", "refined.h5", "sample.h5", "sample_npz", "sample_video.mp4",
         "sample_video_refined.mp4"]
+    # The sample mouse runs 1.2 rad/s on a 100 px circle for 16 s and pauses for 4 s: 1,920 px, plus jitter.
+    summary = pd.read_csv(tmp_path / "mouse_summary.csv").iloc[0]
+    assert 1900 < summary["path_length"] < 2100 and abs(summary["still_s"] - 4.0) < 0.5
 
 
 def test_demo_extracts_and_refines_the_person_in_its_sample_video(tmp_path):
