@@ -31,21 +31,26 @@ def test_metainfo_swaps_left_and_right_and_keeps_the_bones():
 
 
 def test_anchor_loss_is_weighted_cross_entropy_over_labelled_instances():
+    from mmengine.registry import DefaultScope
     from mmengine.structures import InstanceData
     from mmpose.structures import PoseDataSample
 
     from pose_refine.student_head import AnchorPoseRTMCCHead
 
     torch.manual_seed(0)
-    head = AnchorPoseRTMCCHead(num_anchors=3, anchor_loss_weight=0.5, in_channels=8, out_channels=2,
-                               input_size=(32, 32), in_featuremap_size=(1, 1), simcc_split_ratio=2.0,
-                               final_layer_kernel_size=1, gau_cfg=dict(hidden_dims=16, s=8, expansion_factor=2,
-                                                                       dropout_rate=0.0, drop_path=0.0,
-                                                                       act_fn="SiLU", use_rel_bias=False,
-                                                                       pos_enc=False),
-                               loss=dict(type="KLDiscretLoss", use_target_weight=True, beta=10.0, label_softmax=True),
-                               decoder=dict(type="SimCCLabel", input_size=(32, 32), sigma=2.0,
-                                            simcc_split_ratio=2.0))
+    # mmpose builds the head's loss in the current default scope, which a Runner earlier in the process may
+    # have left at another library's: build it in mmpose's, as mmpose's own Runner and init_model do.
+    with DefaultScope.overwrite_default_scope("mmpose"):
+        head = AnchorPoseRTMCCHead(num_anchors=3, anchor_loss_weight=0.5, in_channels=8, out_channels=2,
+                                   input_size=(32, 32), in_featuremap_size=(1, 1), simcc_split_ratio=2.0,
+                                   final_layer_kernel_size=1, gau_cfg=dict(hidden_dims=16, s=8, expansion_factor=2,
+                                                                           dropout_rate=0.0, drop_path=0.0,
+                                                                           act_fn="SiLU", use_rel_bias=False,
+                                                                           pos_enc=False),
+                                   loss=dict(type="KLDiscretLoss", use_target_weight=True, beta=10.0,
+                                             label_softmax=True),
+                                   decoder=dict(type="SimCCLabel", input_size=(32, 32), sigma=2.0,
+                                                simcc_split_ratio=2.0))
     feats = (torch.randn(3, 8, 1, 1),)
     samples = []
     for anchor in (2, -1, 0):  # the middle instance has no anchor class
