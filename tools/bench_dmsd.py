@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from posekit.rodent.arena import generate
-from posekit.rodent.dmsd_train import MODELS_DIR, train
+from posekit.rodent.dmsd_train import train
+from posekit.train.api import MODELS_DIR
 from posekit.rodent.ratpose import label_store
 
 MODELS = {"DMSD": "dmsd_1xb16_arena.py", "single TSM stream": "tsm_1xb16_arena.py"}

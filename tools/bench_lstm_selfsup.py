@@ -31,6 +31,7 @@ from posekit.layouts import Layout
 from posekit.rodent import selfsup
 from posekit.rodent.crops import store_tracks
 from posekit.rodent.retrieval import mean_average_precision, precision_at_k
+from posekit.train.api import config_path
 from posekit.store import Clip, StoreWriter
 
 BEHAVIOURS = ("walking", "rearing", "grooming")
@@ -170,7 +171,7 @@ def main() -> None:
     test_store, test_labels = build(args.out, args.test_bouts, args.frames, args.seed + 1, "test")
     work = args.out / "work"
     config = args.out / "config.py"  # the shipped config, with the LSTM input the command line chose
-    config.write_text(f"_base_ = [{str(selfsup.DEFAULT_CONFIG)!r}]\n"
+    config.write_text(f"_base_ = [{str(config_path('lstm-selfsup', None))!r}]\n"
                       f"model = dict(net=dict(difference_input={not args.paper_lstm}))\n")
     started = time.perf_counter()
     result = selfsup.train(train_store, work, config=config, crop_size=args.crop_size, epochs=args.epochs,

@@ -25,11 +25,10 @@ from ..nets.dmsd import DMSD
 from ..nets.dmsd_losses import MotionClusteringLoss, scenario_contrast_loss
 from ..nets.registry import MODELS
 from ..store import SkeletonStore, StoreError, atomic_path
+from ..train.api import config_path, set_seed_and_amp
 from ..train.registry import DATASETS  # importing posekit.train registers ClipAccuracy and the torchvision shim
 from .ratpose import CLASSES, body_centre, clip_meta, constant_velocity_classes, frame_classes, get_convention
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_CONFIG = "dmsd/dmsd_1xb16_arena.py"
 
 
 @DATASETS.register_module()
@@ -168,15 +167,6 @@ def position_metrics(predicted: np.ndarray, labels: np.ndarray) -> dict:
             "class_acc_std": float(values.std()), "per_class_acc": per_class}
 
 
-def config_path(config) -> Path:
-    path = Path(config or MODELS_DIR / DEFAULT_CONFIG)
-    if not path.is_file():
-        path = MODELS_DIR / config
-    if not path.is_file():
-        raise PosekitError(f"{config}: no such config file (looked here and in {MODELS_DIR})")
-    return path
-
-
 def prepare_config(cfg: Config, store, work_dir, *, train_split: str, test_split: str, epochs=None,
                    batch_size=None, workers=None, seed=None, amp: bool = False) -> Config:
     """The config with the store, splits and command-line choices; no hold-out (the last epoch is kept)."""
@@ -198,12 +188,7 @@ def prepare_config(cfg: Config, store, work_dir, *, train_split: str, test_split
                 scheduler.end = epochs
     if batch_size:
         cfg.train_dataloader.batch_size = batch_size
-    if seed is not None:
-        cfg.randomness.seed = seed
-    if amp:
-        if not torch.cuda.is_available():
-            raise PosekitError("--amp needs a CUDA GPU; none is visible to torch")
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
+    set_seed_and_amp(cfg, seed, amp)
     cfg.test_evaluator = dict(type="ClipAccuracy", out_dir=str(work_dir), class_names=list(CLASSES), topk=(1,))
     return cfg
 
@@ -221,7 +206,7 @@ def train(store, work_dir, *, config=None, train_split: str = "train_scenario", 
             labelled.split(split)  # a clear error when the store lacks the split
     if labelling is None:
         raise StoreError(f"{store}: no future-position labels; run posekit rodent label first")
-    cfg = prepare_config(Config.fromfile(config_path(config)), store, work_dir, train_split=train_split,
+    cfg = prepare_config(Config.fromfile(config_path("dmsd", config)), store, work_dir, train_split=train_split,
                          test_split=test_split, **options)
     cfg.resume = resume
     runner = Runner.from_cfg(cfg)
@@ -237,7 +222,7 @@ def train(store, work_dir, *, config=None, train_split: str = "train_scenario", 
     baseline = np.empty(len(dataset), np.int64)
     baseline[rows] = dataset.constant_velocity(labelling["horizon_s"], labelling["radius_fraction"],
                                                labelling["convention"])
-    result = {"store": str(store), "config": str(config_path(config)), "model": cfg.model.net.type,
+    result = {"store": str(store), "config": str(config_path("dmsd", config)), "model": cfg.model.net.type,
               "train_split": train_split, "test_split": test_split, "epochs": cfg.train_cfg.max_epochs,
               "train_windows": len(runner.train_dataloader.dataset), "test_windows": len(dataset),
               "train_seconds": round(train_seconds, 1), "checkpoint": runner.message_hub.get_info("last_ckpt"),

@@ -24,10 +24,9 @@ from ..errors import PosekitError
 from ..nets import cnn_lstm  # noqa: F401  (registers CNNLSTM)
 from ..nets.registry import MODELS
 from ..store import atomic_path
+from ..train.api import config_path, set_seed_and_amp
 from ..train.registry import DATASETS
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_CONFIG = MODELS_DIR / "lstm_selfsup" / "lstm_selfsup_crops.py"
 LAST_ITERATIONS = 50  # the training accuracy reported is the mean over these last iterations
 
 
@@ -173,12 +172,7 @@ def prepare_config(cfg, crops: Path, work_dir: Path, *, epochs=None, batch_pairs
         cfg.model.net.hidden = hidden
     if lr is not None:
         cfg.optim_wrapper.optimizer.lr = lr
-    if seed is not None:
-        cfg.randomness.seed = seed
-    if amp:
-        if not torch.cuda.is_available():
-            raise PosekitError("--amp needs a CUDA GPU; none is visible to torch")
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
+    set_seed_and_amp(cfg, seed, amp)
     return cfg
 
 
@@ -196,7 +190,7 @@ def train(tracks_store, work_dir, *, video=None, config=None, crop_size: int | N
     allow_full_checkpoint_load()
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    cfg = Config.fromfile(config or DEFAULT_CONFIG)
+    cfg = Config.fromfile(config_path("lstm-selfsup", config))
     size = crop_size or cfg.crop_size
     crops = work_dir / "crops.npz"
     if not (resume and crops.is_file()):

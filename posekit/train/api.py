@@ -23,7 +23,18 @@ from ..store import SkeletonStore
 allow_full_checkpoint_load()
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 STREAMS = {"joint": [], "bone": ["JointToBone"], "joint-motion": ["JointMotion"], "bone-motion": ["BoneMotion"]}
-DEFAULT_CONFIGS = {"unik": "unik/unik_1xb16-joint_store.py", "stgcn": "stgcn/stgcn_1xb16-joint_store.py"}
+DEFAULT_CONFIGS = {"unik": "unik/unik_1xb16-joint_store.py", "stgcn": "stgcn/stgcn_1xb16-joint_store.py",
+                   "dmsd": "dmsd/dmsd_1xb16_arena.py", "lstm-selfsup": "lstm_selfsup/lstm_selfsup_crops.py"}
+
+
+def set_seed_and_amp(cfg: Config, seed: int | None, amp: bool) -> None:
+    """The command-line ``--seed`` and ``--amp`` of every ``posekit train`` model, applied to its config."""
+    if seed is not None:
+        cfg.randomness.seed = seed
+    if amp:
+        if not torch.cuda.is_available():
+            raise PosekitError("--amp needs a CUDA GPU; none is visible to torch")
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
 
 
 def config_path(model: str, config: str | Path | None) -> Path:
@@ -90,12 +101,7 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
         cfg.default_hooks.checkpoint.save_best = None
     if epochs is not None:
         _set_epochs(cfg, epochs)
-    if seed is not None:
-        cfg.randomness.seed = seed
-    if amp:
-        if not torch.cuda.is_available():
-            raise PosekitError("--amp needs a CUDA GPU; none is visible to torch")
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
+    set_seed_and_amp(cfg, seed, amp)
     classes = list(info.classes)
     cfg.test_evaluator = dict(type="ClipAccuracy", out_dir=str(work_dir), class_names=classes)
     cfg.trained_on = dict(store=str(store), layout=layout.to_json(), classes=classes, stream=stream)

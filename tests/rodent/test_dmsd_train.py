@@ -11,7 +11,8 @@ from mmengine.optim import OptimWrapper
 
 from posekit.cli import main
 from posekit.rodent.arena import INDIVIDUALS, SCENARIOS, frames_path, generate
-from posekit.rodent.dmsd_train import MODELS_DIR, PositionPredictor, PositionWindows, position_metrics
+from posekit.rodent.dmsd_train import PositionPredictor, PositionWindows, position_metrics
+from posekit.train.api import MODELS_DIR
 from posekit.rodent.ratpose import CLASSES, clip_meta, label_store
 from posekit.store import SkeletonStore
 

@@ -9,10 +9,11 @@ from posekit.cli import main
 from posekit.errors import InputError
 from posekit.layouts import Layout
 from posekit.rodent.crops import read_crops, square_boxes, store_tracks
-from posekit.rodent.selfsup import (DEFAULT_CONFIG, PermutedSequencePairs, SequenceOrderModel, augment,
+from posekit.rodent.selfsup import (PermutedSequencePairs, SequenceOrderModel, augment,
                                     collate_pairs, non_identity_permutation, save_crops, sequence_starts)
 from posekit.rodent.crops import Track
 from posekit.store import Clip, StoreWriter
+from posekit.train.api import config_path
 
 LAYOUT = Layout(name="blob-2", joints=("head", "tail"))
 
@@ -138,7 +139,7 @@ def test_one_epoch_of_training_writes_a_checkpoint_and_embeddings(tmp_path):
     boxes[12] = np.nan  # a lost detection: no sequence crosses it
     store = write_tracks(tmp_path / "tracks.h5", video, t, boxes)
     config = tmp_path / "tiny.py"
-    config.write_text(f"_base_ = [{str(DEFAULT_CONFIG)!r}]\ncrop_size = 16\n"
+    config.write_text(f"_base_ = [{str(config_path('lstm-selfsup', None))!r}]\ncrop_size = 16\n"
                       "model = dict(net=dict(channels=(4, 8), grid=2, posture_dim=8))\n")
     work = tmp_path / "work"
     result = CliRunner().invoke(main, ["train", "lstm-selfsup", "--tracks", str(store), "--work-dir", str(work),
