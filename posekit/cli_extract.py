@@ -44,7 +44,8 @@ def extract(videos, output, experts, device, max_persons, workers, layout, max_f
                   report=lambda line: click.echo(line, err=True))
     resumed = f", {summary['resumed']} from an earlier run" if summary["resumed"] else ""
     failed = f"; {len(summary['failed'])} failed (reported above)" if summary["failed"] else ""
-    click.echo(f"extracted {summary['videos']} videos{resumed} x {len(summary['experts'])} experts "
+    videos = f"{summary['videos']} video{'s' if summary['videos'] != 1 else ''}"
+    click.echo(f"extracted {videos}{resumed} x {len(summary['experts'])} experts "
                f"({', '.join(summary['experts'])}) = {summary['clips']} clips, layout {summary['layout']} -> "
                f"{output}{failed}")
 
