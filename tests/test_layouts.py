@@ -6,7 +6,8 @@ from posekit.layouts import Layout, chain_layout, get_layout, load_layout, mappi
 from tests.conftest import real_file
 
 EXPECTED_SIZES = {"coco-17": 17, "unik-17": 17, "ntu-25": 25, "kinect-v1-20": 20, "penn-13": 13,
-                  "openpose-18": 18, "openpose-25": 25, "blazepose-33": 33, "h36m-17": 17, "rodent-detector": 3}
+                  "openpose-18": 18, "openpose-25": 25, "blazepose-33": 33, "h36m-17": 17, "rodent-detector": 3,
+                  "rodent-centre-1": 1}
 
 
 def test_builtin_layouts_have_their_published_sizes_and_one_tree():

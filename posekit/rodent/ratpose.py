@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..layouts import Layout
+from ..layouts import Layout, get_layout
 from ..store import SkeletonStore, StoreError, atomic_path
 from ..store.format import STR, provenance_step
 
@@ -25,8 +25,7 @@ MIDDLE = CLASSES.index("middle")
 CLASS_DESCRIPTIONS = tuple(f"the body centre moves more than the radius {name} within the horizon"
                            for name in CLASSES[:4]) + ("the body centre stays within the radius",)
 META_KEYS = ("scenario", "session", "individual", "difficulty")
-CENTRE_LAYOUT = Layout(name="rodent-centre-1", joints=("body_centre",), centre="body_centre",
-                       description="one animal's body centre (RatPose-style position stores)")
+CENTRE_LAYOUT = get_layout("rodent-centre-1")
 
 
 @dataclass(frozen=True)
