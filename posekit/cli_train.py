@@ -80,19 +80,11 @@ def evaluate(checkpoint, store, split, work_dir):
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="JSON file for the predictions.")
 def predict(checkpoint, source, fmt, output):
     """Label every clip of a store, or of a skeleton file of --format."""
-    import tempfile
-
+    from .convert import as_store
     from .train.api import predict as run
 
-    if fmt:
-        from .convert import convert
-
-        with tempfile.TemporaryDirectory() as tmp:
-            store = Path(tmp) / "input.h5"
-            convert(fmt, [source], store, progress=False)
-            results = run(checkpoint, store)
-    else:
-        results = run(checkpoint, source)
+    with as_store(source, fmt) as store:
+        results = run(checkpoint, store)
     for r in results:
         click.echo(f"{r['id']}\t{r['predicted']}\t{r['probability']:.3f}")
     if output:

@@ -1,6 +1,8 @@
 """``posekit convert``: read source files with a registered reader and write them into a store."""
 from __future__ import annotations
 
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -52,6 +54,19 @@ def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = Fals
         num_clips = len(writer)
     return {"output": str(output), "format": fmt, "clips": num_clips, "skipped": skipped,
             "layout": target.name}
+
+
+@contextmanager
+def as_store(source, fmt: str | None = None):
+    """``source`` itself when it is a store (``fmt`` None), else ``source`` of ``fmt`` converted into a temporary
+    store, deleted on leaving the block: commands that take a store or any importable file."""
+    if fmt is None:
+        yield Path(source)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "input.h5"
+        convert(fmt, [source], store, progress=False)
+        yield store
 
 
 def _remap(clip: Clip, joint_map) -> Clip:

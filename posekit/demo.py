@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .convert import convert
+from .convert import as_store, convert
 from .layouts import get_layout
 from .sample import (ACTIONS, IMAGE_SIZE, make_sample, sample_split, write_sample_mouse_csv,
                      write_sample_video)
@@ -92,14 +92,10 @@ def extract_and_refine(output: Path) -> None:
 
 def mouse_kinematics(output: Path) -> None:
     """Step 7: clean a mouse's DeepLabCut predictions and measure its movement."""
-    import tempfile
-
     from .rodent.kinematics_store import Options, run
 
     csv = write_sample_mouse_csv(output / "mouse_dlc.csv")
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Path(tmp) / "mouse.h5"
-        convert("dlc", [csv], store, progress=False)
+    with as_store(csv, "dlc") as store:
         result = run(store, output / "mouse", Options(min_confidence=0.6, max_gap=5, fps=30.0), source=csv,
                      progress=False)
     summary = next(result["summary"].itertuples())

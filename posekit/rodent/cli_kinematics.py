@@ -2,7 +2,6 @@
 (self-supervised posture and behaviour embeddings). Heavy modules are imported inside the commands."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import click
@@ -34,6 +33,7 @@ def kinematics(source, output, fmt, min_confidence, max_gap, smoother, window, b
                moving_speed, table_format, force):
     """Clean the keypoints of INPUT (a store, or a file of --format) and measure each animal's movement."""
     from ..errors import PosekitError
+    from ..convert import as_store
     from .kinematics_store import Options, outputs, run
 
     if window < 1 or max_gap < 0:
@@ -44,15 +44,8 @@ def kinematics(source, output, fmt, min_confidence, max_gap, smoother, window, b
     existing = [str(p) for p in outputs(output, table_format).values() if p.exists()]
     if existing and not force:
         raise PosekitError(f"{existing[0]}: exists; use --force to replace it or choose another -o")
-    if fmt:
-        from ..convert import convert
-
-        with tempfile.TemporaryDirectory() as tmp:
-            store = Path(tmp) / "input.h5"
-            convert(fmt, [source], store, progress=False)
-            result = run(store, output, options, source=source)
-    else:
-        result = run(source, output, options)
+    with as_store(source, fmt) as store:
+        result = run(store, output, options, source=source)
     heading = f"heading {result['head']} <- {result['tail']}" if result["head"] else "no heading (give --head)"
     click.echo(f"cleaned {result['total']} joints: {result['removed']} below confidence removed, "
                f"{result['filled']} filled, {result['missing']} still missing; body centre: "
