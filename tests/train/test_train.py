@@ -7,6 +7,7 @@ import torch
 from click.testing import CliRunner
 
 from posekit.cli import main
+from posekit.demo import write_sample_files
 from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
 from posekit.store import Clip, StoreWriter
 from posekit.train.datasets import fraction_per_class
@@ -116,6 +117,11 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     predictions = json.loads((tmp_path / "pred.json").read_text())
     assert len(predictions) == 24 and predictions[0]["predicted"] in ACTIONS
     assert sum(p for _, p in predictions[0]["top5"]) == pytest.approx(1.0, abs=1e-5)
+    write_sample_files(tmp_path / "npz", clips_per_action=1)  # a skeleton file, converted on the fly
+    one = sorted((tmp_path / "npz").glob("*.npz"))[0]
+    out = run("predict", tmp_path / "joint/best.pth", one, "--format", "npz")
+    clip_id, predicted = out.splitlines()[0].split("\t")[:2]
+    assert clip_id == one.stem and predicted in ACTIONS
 
 
 def test_linear_evaluation_trains_only_the_classifier(sample_store, tmp_path):
