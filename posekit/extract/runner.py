@@ -122,14 +122,11 @@ def _in_process(videos, specs, device, target, max_persons, max_frames, work, pr
         with tqdm(total=total, unit="frame", desc="extract", disable=not progress, dynamic_ncols=True) as bar:
             for video in videos:
                 bar.set_postfix_str(video.id, refresh=False)
-                try:
-                    clips = extract_video(video, experts, target, max_persons, on_frames=bar.update,
-                                          max_frames=max_frames)
-                except Exception as e:  # one bad video (or a model failing on it) must not stop the others
-                    failed[video] = _first_line(e, video)
-                    report(f"skipped {failed[video]}")
-                    continue
-                _save(clips, part_path(work, video), target)
+                error = _extract_to_part(video, experts, target, max_persons, max_frames, part_path(work, video),
+                                         bar.update)
+                if error is not None:
+                    failed[video] = error
+                    report(f"skipped {error}")
     finally:
         for expert in experts:
             expert.close()
@@ -148,9 +145,13 @@ def _worker_start(specs: list[ExpertSpec], device: str):
 
 def _worker_run(video, target, max_persons, max_frames, path, frames_done) -> str | None:
     """Extract one video into its part file; frame counts go to the ``frames_done`` queue as they are done."""
+    return _extract_to_part(video, _worker_experts, target, max_persons, max_frames, path, frames_done.put)
+
+
+def _extract_to_part(video, experts, target, max_persons, max_frames, path, on_frames) -> str | None:
+    """Extract one video into its part file; the error's first line if it failed, else None."""
     try:
-        clips = extract_video(video, _worker_experts, target, max_persons, on_frames=frames_done.put,
-                              max_frames=max_frames)
+        clips = extract_video(video, experts, target, max_persons, on_frames=on_frames, max_frames=max_frames)
     except Exception as e:  # one bad video (or a model failing on it) must not stop the others
         return _first_line(e, video)
     _save(clips, path, target)
