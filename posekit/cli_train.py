@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .cli_options import training_options
+
 STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
 
 
@@ -29,16 +31,11 @@ def _action_model_command(model: str, summary: str):
     @click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the classifier.")
     @click.option("--label-fraction", type=float, default=1.0, show_default=True,
                   help="Train on this fraction of the labelled training clips of each class.")
-    @click.option("--epochs", type=int, help="Number of epochs (the LR milestones scale with it).")
     @click.option("--holdout", type=float, default=0.1, show_default=True,
                   help="Fraction of the training split held out to pick the best epoch (0: keep the last).")
-    @click.option("--batch-size", type=int, help="Training batch size (default: the config's).")
-    @click.option("--workers", type=int, help="DataLoader workers (default: the config's).")
-    @click.option("--seed", type=int, help="Random seed (default: the config's).")
-    @click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU.")
+    @training_options()
     @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
                   help=f"'pytorch' under torchrun for DDP: torchrun --nproc-per-node N -m posekit.cli train {model} ...")
-    @click.option("--resume", is_flag=True, help="Continue the last run in WORK_DIR from its latest checkpoint.")
     def command(**options):
         _train_action_model(model, **options)
 

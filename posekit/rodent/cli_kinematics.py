@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import training_options
+
 
 @click.command()
 @click.argument("source", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
@@ -69,17 +71,13 @@ def _joints(value) -> str:
               help="Video of every clip (default: each clip's source, relative to the store's folder).")
 @click.option("--config", type=click.Path(exists=True, path_type=Path),
               help="mmengine config (default: models/lstm_selfsup/lstm_selfsup_crops.py).")
-@click.option("--epochs", type=int, help="Number of epochs (default: the config's).")
 @click.option("--batch-pairs", type=int, help="n (real, permuted) pairs per batch (default: the config's, 12).")
 @click.option("--seq-len", type=int, help="Frames per sequence (default: the config's, 8).")
 @click.option("--stride", type=int, help="Frames between the starts of training sequences (default: 2).")
 @click.option("--crop-size", type=int, help="Side of the square grey crops in pixels (default: 64).")
 @click.option("--hidden", type=int, help="LSTM units, the behaviour embedding's size (default: 512).")
 @click.option("--lr", type=float, help="Learning rate (default: the config's).")
-@click.option("--workers", type=int, help="DataLoader workers (default: the config's, 0).")
-@click.option("--seed", type=int, help="Random seed (default: the config's).")
-@click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU.")
-@click.option("--resume", is_flag=True, help="Continue the last run in WORK_DIR (its crops are reused).")
+@training_options(batch_size=False, resume_help="Continue the last run in WORK_DIR (its crops are reused).")
 def lstm_selfsup(tracks, work_dir, video, config, crop_size, resume, **options):
     """Posture and behaviour embeddings of an animal from unlabelled video: LSTM self-supervision.
 

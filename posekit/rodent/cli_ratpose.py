@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import training_options
+
 CONVENTION_NAMES = ("screen", "screen-y-up", "paper", "paper-y-up")
 
 
@@ -68,12 +70,7 @@ def arena(output, sessions, seconds, fps, size, seed, force):
                                "dmsd/tsm_1xb16_arena.py is the single-stream baseline.")
 @click.option("--train-split", default="train_scenario", show_default=True)
 @click.option("--test-split", default="test_scenario", show_default=True)
-@click.option("--epochs", type=int, help="Number of epochs (default: the config's).")
-@click.option("--batch-size", type=int, help="Training batch size (default: the config's).")
-@click.option("--workers", type=int, help="DataLoader workers (default: the config's).")
-@click.option("--seed", type=int, help="Random seed (default: the config's).")
-@click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU.")
-@click.option("--resume", is_flag=True, help="Continue the last run in WORK_DIR from its latest checkpoint.")
+@training_options()
 def dmsd(store, work_dir, config, train_split, test_split, epochs, batch_size, workers, seed, amp, resume):
     """DMSD (seed 000): future-position prediction from video; also scores constant-velocity extrapolation."""
     from .dmsd_train import train

@@ -1,0 +1,28 @@
+"""Command-line options shared by every ``posekit train`` command, declared once."""
+from __future__ import annotations
+
+import click
+
+RESUME_HELP = "Continue the last run in WORK_DIR from its latest checkpoint."
+
+
+def training_options(*, batch_size: bool = True, resume_help: str = RESUME_HELP):
+    """--epochs, --batch-size (unless ``batch_size=False``), --workers, --seed, --amp and --resume, in that order;
+    each passes None (or False) when not given, so the config's value stands."""
+    options = [click.option("--epochs", type=int, help="Number of epochs (default: the config's; the LR schedule "
+                                                       "scales with it).")]
+    if batch_size:
+        options.append(click.option("--batch-size", type=int, help="Training batch size (default: the config's)."))
+    options += [
+        click.option("--workers", type=int, help="DataLoader workers (default: the config's)."),
+        click.option("--seed", type=int, help="Random seed (default: the config's)."),
+        click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU."),
+        click.option("--resume", is_flag=True, help=resume_help),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):  # click lists options in the order their decorators are written
+            command = option(command)
+        return command
+
+    return decorate
