@@ -370,21 +370,44 @@ class BoneMotion:
         return self.motion(self.bone(sample))
 
 
+class Project2D:
+    """3D camera-space joints seen as 2D image joints by orthographic projection (depth dropped), so a model
+    trained on 2D joints reads a 3D store with its input layer kept (linear evaluation across datasets).
+
+    Defaults are Kinect camera space (x to the sensor's left, y up), whose image view (x right, y down) is
+    (-x, -y); ``flip_x`` / ``flip_y`` choose the signs for other cameras."""
+
+    def __init__(self, flip_x: bool = True, flip_y: bool = True):
+        self.signs = np.array([-1.0 if flip_x else 1.0, -1.0 if flip_y else 1.0], np.float32)
+
+    def __call__(self, sample):
+        x = sample["keypoints"]
+        if x.shape[-1] != 3:
+            raise InputError(f"Project2D needs 3D joints, got {x.shape[-1]} coordinates per joint")
+        sample["keypoints"] = (x[..., :2] * self.signs).astype(np.float32)
+        return sample
+
+
 # -- augmentation -----------------------------------------------------------------------------------------------
 class RandomRotation(RandomTransform):
     """Rotate about the origin (centre first): 3D by random angles about x, y and z (R = Rz Ry Rx), 2D in-plane.
 
-    ``angle`` in degrees: a scalar a draws from [-a, a]; a pair (low, high) from that range."""
+    ``angle`` in degrees: a scalar a draws from [-a, a]; a pair (low, high) from that range. ``axes`` (3D): the
+    axes rotated about, the others keep angle 0; ``"xy"`` with y vertical simulates other camera views (CTR-GCN's
+    N-UCLA augmentation) without tilting the body in the image plane."""
 
-    def __init__(self, angle=10.0, seed: int | None = None):
+    def __init__(self, angle=10.0, axes: str = "xyz", seed: int | None = None):
         super().__init__(seed)
         self.low, self.high = _range(angle, symmetric=True)
+        if not axes or set(axes) - set("xyz"):
+            raise ValueError(f"axes must be letters among x, y, z, got {axes!r}")
+        self.on = np.array([axis in axes for axis in "xyz"])
 
     def matrix(self, dims: int) -> np.ndarray:
         if dims == 2:
             a = np.deg2rad(self.rng.uniform(self.low, self.high))
             return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        ax, ay, az = np.deg2rad(self.rng.uniform(self.low, self.high, size=3))
+        ax, ay, az = np.deg2rad(self.rng.uniform(self.low, self.high, size=3)) * self.on
         rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
         ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
         rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
@@ -470,8 +493,8 @@ ToTensor = FormatCTVM
 
 TRANSFORMS = {cls.__name__: cls for cls in (
     NormalizeImage2D, CentreSkeleton, ScaleNormalise, RandomTemporalCrop, UniformSample, ReplayPad, ResizeTime,
-    SelectPersons, RemapLayout, JointToBone, JointMotion, BoneMotion, RandomRotation, RandomScale, RandomFlip,
-    FormatCTVM)}
+    SelectPersons, RemapLayout, Project2D, JointToBone, JointMotion, BoneMotion, RandomRotation, RandomScale,
+    RandomFlip, FormatCTVM)}
 TRANSFORMS["ToTensor"] = FormatCTVM
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from posekit.data.transforms import (BoneMotion, CentreSkeleton, Compose, FormatCTVM, JointMotion, JointToBone,
-                                     NormalizeImage2D, RandomFlip, RandomRotation, RandomScale, RandomTemporalCrop,
+                                     NormalizeImage2D, Project2D, RandomFlip, RandomRotation, RandomScale, RandomTemporalCrop,
                                      ReplayPad, ResizeTime, ScaleNormalise, SelectPersons, UniformSample,
                                      build_transforms)
 from posekit.errors import InputError
@@ -73,6 +73,25 @@ def test_rotation_by_90_degrees_2d_and_3d():
     # 3D: R = Rz(90) Ry(90) Rx(90); by hand, x -> -z and y -> y
     out3 = RandomRotation(angle=(90, 90))(sample_of([[[[1, 0, 0], [0, 1, 0], [0, 0, 0]]]]))["keypoints"]
     np.testing.assert_allclose(out3[0, 0], [[0, 0, -1], [0, 1, 0], [0, 0, 0]], atol=1e-6)
+
+
+def test_rotation_about_chosen_axes_only():
+    # about y alone by 90 degrees (by hand): x -> -z, y stays, z -> x
+    rotate_y = RandomRotation(angle=(90, 90), axes="y")
+    out = rotate_y(sample_of([[[[1, 0, 0], [0, 1, 0], [0, 0, 1]]]]))["keypoints"]
+    np.testing.assert_allclose(out[0, 0], [[0, 0, -1], [0, 1, 0], [1, 0, 0]], atol=1e-6)
+    with pytest.raises(ValueError, match="axes"):
+        RandomRotation(axes="xw")
+
+
+def test_project_2d_gives_the_kinect_image_view():
+    # Kinect: x to the sensor's left, y up -> image (x right, y down) = (-x, -y); depth dropped
+    out = Project2D()(sample_of([[[[0.5, 1.0, 3.0], [-0.2, -0.4, 2.5]]]]))["keypoints"]
+    np.testing.assert_allclose(out[0, 0], [[-0.5, -1.0], [0.2, 0.4]], atol=1e-7)
+    kept_x = Project2D(flip_x=False)(sample_of([[[[0.5, 1.0, 3.0]]]]))["keypoints"]
+    np.testing.assert_allclose(kept_x[0, 0], [[0.5, -1.0]], atol=1e-7)
+    with pytest.raises(InputError, match="3D"):
+        Project2D()(sample_of([[[[1.0, 2.0]]]]))
 
 
 def test_random_rotation_is_seedable_and_bounded():
