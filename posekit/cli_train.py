@@ -29,6 +29,8 @@ def _action_model_command(model: str, summary: str):
     @click.option("--init", type=click.Path(path_type=Path),
                   help="Checkpoint to start from (the classifier is re-created).")
     @click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the classifier.")
+    @click.option("--project-2d", is_flag=True,
+                  help="Read a 3D store's joints as their 2D camera view (for a model pre-trained on 2D joints).")
     @click.option("--label-fraction", type=float, default=1.0, show_default=True,
                   help="Train on this fraction of the labelled training clips of each class.")
     @click.option("--holdout", type=float, default=0.1, show_default=True,
@@ -42,13 +44,13 @@ def _action_model_command(model: str, summary: str):
     return command
 
 
-def _train_action_model(model, store, work_dir, config, stream, init, linear, label_fraction, epochs, holdout,
-                        batch_size, workers, seed, amp, launcher, resume):
+def _train_action_model(model, store, work_dir, config, stream, init, linear, project_2d, label_fraction, epochs,
+                        holdout, batch_size, workers, seed, amp, launcher, resume):
     from .train.api import train as run
 
     result = run(store, work_dir, model=model, config=config, init=init, launcher=launcher, resume=resume,
-                 stream=stream, epochs=epochs, linear=linear, label_fraction=label_fraction, holdout=holdout,
-                 amp=amp, seed=seed, batch_size=batch_size, num_workers=workers)
+                 stream=stream, epochs=epochs, linear=linear, project_2d=project_2d, label_fraction=label_fraction,
+                 holdout=holdout, amp=amp, seed=seed, batch_size=batch_size, num_workers=workers)
     click.echo(f"trained {model} ({stream}) on {store}: test top-1 {result['top1']:.2f}%, top-5 "
                f"{result['top5']:.2f}%, mean class {result['mean_class_acc']:.2f}% over "
                f"{result['test_split_clips']} clips\n-> {work_dir / 'metrics.json'}, {work_dir / 'best.pth'}, "

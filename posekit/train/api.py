@@ -54,11 +54,13 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
                    epochs: int | None = None, linear: bool = False, label_fraction: float = 1.0,
                    holdout: float = 0.1, test_split: str = "test", train_split: str = "train",
                    amp: bool = False, seed: int | None = None, batch_size: int | None = None,
-                   num_workers: int | None = None, model_layout: str | None = None) -> Config:
+                   num_workers: int | None = None, model_layout: str | None = None,
+                   project_2d: bool = False) -> Config:
     """The config with the store's shape, the stream transform and the command-line choices filled in.
 
     ``model_layout`` (layout JSON): feed the model this layout instead of the store's, mapping joints by name
-    (transfer from a model trained on another dataset)."""
+    (transfer from a model trained on another dataset). ``project_2d``: feed a 3D store's joints as their 2D
+    camera view (:class:`~posekit.data.transforms.Project2D`), for a model trained on 2D joints."""
     info = SkeletonStore(store)
     layout = info.layout
     remap = []
@@ -69,16 +71,19 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
         raise PosekitError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
     for split in (train_split, test_split):
         info.split(split)  # a clear error when the store lacks the split
+    if project_2d and info.coord_dims != 3:
+        raise PosekitError(f"--project-2d needs a store of 3D joints; {store} has {info.coord_dims}D joints")
     cfg.work_dir = str(work_dir)
     cfg.store = str(store)
     net = cfg.model.net
     net.setdefault("num_joints", layout.num_joints)
-    net.setdefault("in_channels", info.coord_dims)
+    net.setdefault("in_channels", 2 if project_2d else info.coord_dims)
     net["num_classes"] = len(info.classes)
     if net.get("type") == "STGCN":
         net.setdefault("layout", layout.to_dict() if layout.parents else None)
     cfg.model.frozen_backbone = linear
-    extra = [dict(type=name) for name in STREAMS[stream]]
+    extra = [dict(type="Project2D")] if project_2d else []
+    extra += [dict(type=name) for name in STREAMS[stream]]
     normalise = _normalisation(info)
     loaders = {"train_dataloader": dict(split=train_split, part="train", label_fraction=label_fraction),
                "val_dataloader": dict(split=train_split, part="holdout", label_fraction=1.0),
@@ -153,8 +158,11 @@ def train(store, work_dir, *, model: str = "unik", config=None, init=None, launc
 
     work_dir = Path(work_dir)
     if init is not None:  # a model trained on another layout keeps its joints: the store's are mapped to them
-        options.setdefault("model_layout", config_from_checkpoint(init).get("trained_on", {}).get("layout"))
+        pretrained = config_from_checkpoint(init)
+        options.setdefault("model_layout", pretrained.get("trained_on", {}).get("layout"))
     cfg = prepare_config(Config.fromfile(config_path(model, config)), store, work_dir, **options)
+    if init is not None and options.get("linear"):
+        _check_input_layer_kept(pretrained.model.net.get("in_channels"), cfg.model.net.in_channels)
     cfg.launcher = launcher
     cfg.resume = resume
     runner = Runner.from_cfg(cfg)
@@ -166,11 +174,21 @@ def train(store, work_dir, *, model: str = "unik", config=None, init=None, launc
     runner.load_checkpoint(str(best), map_location="cpu")
     metrics = runner.test()
     result = {"store": str(store), "model": cfg.model.net.type, "config": str(config_path(model, config)),
-              **{k: options.get(k) for k in ("stream", "linear", "label_fraction", "epochs")},
+              **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction", "epochs")},
               "init": str(init) if init else None, "best_checkpoint": str(work_dir / "best.pth"),
               "test_split_clips": len(runner.test_dataloader.dataset), **metrics}
     (work_dir / "metrics.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def _check_input_layer_kept(pretrained_channels, channels) -> None:
+    """Linear evaluation trains only the classifier, so the pre-trained input layer must read the store's joints."""
+    if pretrained_channels is None or pretrained_channels == channels:
+        return
+    hint = (" Add --project-2d to read the store's 3D joints as their 2D camera view."
+            if (pretrained_channels, channels) == (2, 3) else "")
+    raise PosekitError(f"--linear keeps the pre-trained backbone, whose input layer reads {pretrained_channels} "
+                       f"coordinates per joint; this store gives {channels}.{hint}")
 
 
 def _best_checkpoint(runner, work_dir: Path) -> Path:

@@ -160,3 +160,29 @@ def test_transfer_to_a_store_with_another_layout_and_classes(sample_store, tmp_p
     assert ft["net.head.fc.weight"].shape == (2, 256) and pre["net.head.fc.weight"].shape == (4, 256)
     predictions = run("predict", tmp_path / "ft/best.pth", penn_store)
     assert len(predictions.strip().splitlines()) == len(source)
+
+
+def test_linear_evaluation_of_a_2d_model_on_3d_joints_reads_their_camera_view(sample_store, tmp_path):
+    """A model pre-trained on 2D joints keeps its input layer only if the 3D store is fed as 2D (--project-2d);
+    without it --linear says what to add instead of training a classifier on a random input layer."""
+    from posekit.store import SkeletonStore
+
+    source = SkeletonStore(sample_store)
+    store_3d = tmp_path / "metric_3d.h5"
+    with StoreWriter(store_3d, "coco-17", coord_dims=3, classes=list(source.classes), coordinates="metric") as w:
+        for i in range(len(source)):
+            clip = source[i]
+            xy = clip.keypoints / 100.0  # pixels to "metres"; the image view of (-x, -y, z) is (x, y) again
+            xyz = np.concatenate([-xy, np.full(xy.shape[:-1] + (1,), 3.0, np.float32)], axis=-1)
+            w.add(Clip(id=clip.id, keypoints=xyz, label=clip.label, splits=clip.splits))
+    config = tiny_config(tmp_path)
+    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "pre", "--config", config)
+    args = ["train", "unik", "--store", store_3d, "--config", config, "--init", tmp_path / "pre/best.pth", "--linear"]
+    refused = CliRunner().invoke(main, [str(a) for a in args + ["--work-dir", tmp_path / "no"]])
+    assert refused.exit_code != 0 and "--project-2d" in refused.output
+    run(*args, "--work-dir", tmp_path / "lin", "--project-2d")
+    before = torch.load(tmp_path / "pre/best.pth", weights_only=False)["state_dict"]
+    after = torch.load(tmp_path / "lin/best.pth", weights_only=False)["state_dict"]
+    assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("net.head."))
+    out = run("eval", tmp_path / "lin/best.pth", "--store", store_3d, "--work-dir", tmp_path / "eval")
+    assert "top-1" in out and json.loads((tmp_path / "lin/metrics.json").read_text())["project_2d"] is True
