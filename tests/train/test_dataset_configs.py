@@ -1,0 +1,56 @@
+"""The shipped dataset configs on the real stores: their pipelines build, and samples have the shapes and the
+augmentations the config's comment promises (skipped without ../shared/data)."""
+import numpy as np
+from mmengine.config import Config
+
+from posekit.convert import convert
+from posekit.train.api import config_path, prepare_config
+from posekit.train.datasets import StoreClips
+from tests.conftest import real_file
+
+
+def _datasets(config, fmt, source, tmp_path, stream="joint"):
+    store = tmp_path / "store.h5"
+    convert(fmt, [real_file(source)], store, progress=False)
+    cfg = prepare_config(Config.fromfile(config_path("unik", config)), store, tmp_path / "run", stream=stream)
+    build = {name: {k: v for k, v in cfg[name].dataset.items() if k != "type"}
+             for name in ("train_dataloader", "test_dataloader")}
+    return cfg, StoreClips(**build["train_dataloader"]), StoreClips(**build["test_dataloader"])
+
+
+def test_nw_ucla_config_samples_52_frames_and_rotates_only_about_x_and_y(tmp_path):
+    cfg, train, test = _datasets("unik/unik_1xb16-joint_nw-ucla.py", "nw-ucla", "actions/nw_ucla", tmp_path)
+    assert len(test) == 464 and len(train) == round(1020 * 0.9)  # cross-view test; 10% of train held out
+    a, b = test[0]["keypoints"], test[0]["keypoints"]
+    assert a.shape == (3, 52, 20, 1) and np.array_equal(a, b)  # test: the segments' middles, deterministic
+    # Centred on the first frame's spine, before any rotation: the test input's frame-0 spine is the origin
+    # whenever frame 0 is among the sampled frames (clips of at most 52 frames start there).
+    short = next(i for i in range(len(test)) if test.store.lengths[test.indices[i]] <= 52)
+    np.testing.assert_allclose(test[short]["keypoints"][:, 0, 1, 0], 0.0, atol=1e-6)
+    rotation = next(t for t in train.transform.transforms if type(t).__name__ == "RandomRotation")
+    for _ in range(20):  # R = Ry Rx, no roll about z: the new height never takes a part of x
+        r = rotation.matrix(3)
+        assert r[1, 0] == 0.0 and abs(r[1, 1]) < 1
+    first, second = train[0]["keypoints"], train[0]["keypoints"]
+    assert first.shape == (3, 52, 20, 1) and not np.array_equal(first, second)
+
+
+def test_penn_action_config_crops_48_frames_and_mirrors_with_left_and_right_swapped(tmp_path):
+    cfg, train, test = _datasets("unik/unik_1xb16-joint_penn-action.py", "penn-action",
+                                 "actions/penn_action/labels", tmp_path)
+    assert cfg.train_cfg.max_epochs == 60 and len(test) == 1068
+    assert train[0]["keypoints"].shape == (2, 48, 13, 1)
+    clip = test.store.lengths[test.indices[0]]
+    assert test[0]["keypoints"].shape == (2, clip, 13, 1)  # every frame at test
+    flip = next(t for t in train.transform.transforms if type(t).__name__ == "RandomFlip")
+    joints = list(train.layout.joints)
+    assert joints[flip.order[joints.index("left_wrist")]] == "right_wrist" and flip.order[joints.index("head")] == \
+        joints.index("head")
+
+
+def test_nw_ucla_bone_stream_comes_after_the_sampling(tmp_path):
+    _, _, test = _datasets("unik/unik_1xb16-joint_nw-ucla.py", "nw-ucla", "actions/nw_ucla", tmp_path, "bone")
+    bones = test[0]["keypoints"]
+    spine = test.layout.joints.index("spine")  # the layout's root: its own parent, so its bone is zero
+    assert bones.shape == (3, 52, 20, 1) and np.allclose(bones[:, :, spine], 0.0)
+    assert not np.allclose(bones[:, :, test.layout.joints.index("head")], 0.0)
