@@ -2,10 +2,17 @@
 
     python tools/bench_nets.py --device cuda --amp
     python tools/bench_nets.py --device cpu --iters 3 --warmup 1
+    python tools/bench_nets.py --mmaction2      # adds mmaction2's own ST-GCN (pyskl's) as a peer
 
 Defaults follow pyskl's reports: batch 16, T=100, V=25 (NTU layout), M=2, 3-D joints. Models run in turns,
 one iteration each, and each figure is batch / median iteration time, so load from other jobs on a shared
-machine hits both models alike.
+machine hits every model alike.
+
+``--mmaction2`` needs mmaction2 beside the pinned stack, which install.sh leaves out (a benchmark peer, not a
+dependency): ``.venv/bin/pip install --no-deps mmaction2==1.2.0 einops==0.8.2``. 1.2.0 is the release that
+accepts the pinned mmcv 2.1 (1.1.0 refuses it), but its wheel lacks ``mmaction/models/localizers/drn``
+(open-mmlab/mmaction2#2714), so ``mmaction.models`` cannot be imported whole: only the ST-GCN backbone, its
+head and the losses the head needs are loaded.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import shlex
 import statistics
 import sys
 import time
+import types
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
@@ -38,6 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--iters", type=int, default=20, help="timed iterations per model and mode")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--mmaction2", action="store_true", help="also time mmaction2's STGCN + GCNHead (ntu-25 only)")
     return p.parse_args(argv)
 
 
@@ -74,6 +83,36 @@ def make_steps(model, x, y, args):
     return {"train": train, "infer": infer}
 
 
+class MMAction2STGCN(torch.nn.Module):
+    """mmaction2's ST-GCN (the pyskl network: 'stgcn_spatial' graph, 10 blocks) and GCNHead on our (N, C, T, V, M)."""
+
+    def __init__(self, channels: int, classes: int):
+        super().__init__()
+        stgcn, gcn_head = _import_mmaction2()
+        self.backbone = stgcn(graph_cfg=dict(layout="nturgb+d", mode="stgcn_spatial"), in_channels=channels)
+        self.head = gcn_head(classes, 256)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x.permute(0, 4, 2, 3, 1).contiguous()))  # mmaction2 reads (N, M, T, V, C)
+
+
+def _import_mmaction2():
+    import importlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("mmaction")
+    if spec is None:
+        sys.exit("bench_nets: --mmaction2 needs mmaction2: .venv/bin/pip install --no-deps mmaction2==1.2.0 einops==0.8.2")
+    # A bare package object stands in for mmaction.models, whose __init__ imports the missing localizers.drn.
+    models = types.ModuleType("mmaction.models")
+    models.__path__ = [os.path.join(spec.submodule_search_locations[0], "models")]
+    sys.modules["mmaction.models"] = models
+    importlib.import_module("mmaction.models.losses")  # registers the CrossEntropyLoss GCNHead builds
+    from mmaction.models.backbones.stgcn import STGCN as MMAction2Backbone
+    from mmaction.models.heads.gcn_head import GCNHead
+    return MMAction2Backbone, GCNHead
+
+
 def run(args) -> dict:
     layout = get_layout(args.layout)
     v = layout.num_joints
@@ -81,6 +120,10 @@ def run(args) -> dict:
         "UNIK": UNIK(args.channels, v, args.persons, args.classes),
         "ST-GCN": STGCN(layout, args.channels, args.persons, args.classes),
     }
+    if args.mmaction2:
+        if args.layout != "ntu-25":
+            sys.exit("bench_nets: --mmaction2 builds mmaction2's NTU graph: use --layout ntu-25")
+        models["mmaction2 ST-GCN"] = MMAction2STGCN(args.channels, args.classes)
     x = torch.randn(args.batch, args.channels, args.frames, v, args.persons, device=args.device)
     y = torch.randint(args.classes, (args.batch,), device=args.device)
     steps = {name: make_steps(m.to(args.device), x, y, args) for name, m in models.items()}
@@ -123,8 +166,12 @@ def table(args, results: dict, command: str) -> str:
     ]
     for name, r in results.items():
         rows.append(f"| {name} | {r['params'] / 1e6:.2f} | {r['train']:.1f} | {r['infer']:.1f} |")
-    rows.append(f"| UNIK / ST-GCN | {unik['params'] / stgcn['params']:.2f} | "
-                f"{unik['train'] / stgcn['train']:.2f} | {unik['infer'] / stgcn['infer']:.2f} |")
+    ratios = [("UNIK / ST-GCN", unik, stgcn)]
+    if "mmaction2 ST-GCN" in results:
+        ratios.append(("ST-GCN / mmaction2 ST-GCN", stgcn, results["mmaction2 ST-GCN"]))
+    for label, a, b in ratios:
+        rows.append(f"| {label} | {a['params'] / b['params']:.2f} | {a['train'] / b['train']:.2f} | "
+                    f"{a['infer'] / b['infer']:.2f} |")
     return "\n".join(rows)
 
 
