@@ -194,6 +194,24 @@ class ScaleNormalise:
 
 
 # -- time -------------------------------------------------------------------------------------------------------
+class MinMaxNormalise:
+    """Scale each coordinate axis so that the clip's range on it, over all frames, persons and joints, is [-1, 1]
+    (CTR-GCN's N-UCLA feeder, after its camera-view rotation). Axes are scaled separately, so body size and how
+    far an action reaches no longer matter; an axis with no spread or no valid value is left as it is."""
+
+    def __call__(self, sample):
+        x = sample["keypoints"]
+        flat = x.reshape(-1, x.shape[-1])
+        with _quiet():
+            low, high = np.nanmin(flat, axis=0), np.nanmax(flat, axis=0)
+        span = high - low
+        usable = np.isfinite(span) & (span > 0)
+        scale = np.where(usable, 2 / np.where(usable, span, 1), 1)
+        offset = np.where(usable, low, 0)
+        sample["keypoints"] = ((x - offset) * scale - usable).astype(np.float32)
+        return sample
+
+
 class RandomTemporalCrop(RandomTransform):
     """A random window of ``length`` frames (training); shorter clips are kept whole (pad later if needed)."""
 
@@ -492,8 +510,8 @@ class FormatCTVM:
 ToTensor = FormatCTVM
 
 TRANSFORMS = {cls.__name__: cls for cls in (
-    NormalizeImage2D, CentreSkeleton, ScaleNormalise, RandomTemporalCrop, UniformSample, ReplayPad, ResizeTime,
-    SelectPersons, RemapLayout, Project2D, JointToBone, JointMotion, BoneMotion, RandomRotation, RandomScale,
+    NormalizeImage2D, CentreSkeleton, ScaleNormalise, MinMaxNormalise, RandomTemporalCrop, UniformSample, ReplayPad,
+    ResizeTime, SelectPersons, RemapLayout, Project2D, JointToBone, JointMotion, BoneMotion, RandomRotation, RandomScale,
     RandomFlip, FormatCTVM)}
 TRANSFORMS["ToTensor"] = FormatCTVM
 

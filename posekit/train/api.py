@@ -114,7 +114,7 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
     return cfg
 
 
-NORMALISATIONS = ("NormalizeImage2D", "CentreSkeleton", "ScaleNormalise")
+NORMALISATIONS = ("NormalizeImage2D", "CentreSkeleton", "ScaleNormalise", "MinMaxNormalise")
 
 
 def _normalisation(store: SkeletonStore) -> list[dict]:

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from posekit.data.transforms import (BoneMotion, CentreSkeleton, Compose, FormatCTVM, JointMotion, JointToBone,
+                                     MinMaxNormalise,
                                      NormalizeImage2D, Project2D, RandomFlip, RandomRotation, RandomScale, RandomTemporalCrop,
                                      ReplayPad, ResizeTime, ScaleNormalise, SelectPersons, UniformSample,
                                      build_transforms)
@@ -192,6 +193,15 @@ def test_scale_normalise_by_torso_with_a_derived_neck():
     kp[0, 0, coco.index("right_hip")] = [1, 4]  # neck (0, 0), mid-hip (0, 4): torso 4
     out = ScaleNormalise(coco)(sample_of(kp))["keypoints"]
     np.testing.assert_allclose(out[0, 0, coco.index("left_hip")], [-0.25, 1])
+
+
+def test_min_max_normalise_maps_each_axis_range_to_minus_one_one():
+    x = np.array([[[[0.0, 2.0, 5.0], [4.0, 2.0, 7.0]]], [[[2.0, 2.0, np.nan], [1.0, 2.0, 6.0]]]], np.float32)
+    out = MinMaxNormalise()({"keypoints": x})["keypoints"]  # (T=2, M=1, V=2, C=3)
+    # x: range 0..4 -> (v - 0) * 2/4 - 1; y has no spread and is kept; z: range 5..7, the NaN stays NaN
+    np.testing.assert_allclose(out[..., 0].ravel(), [-1.0, 1.0, 0.0, -0.5])
+    np.testing.assert_allclose(out[..., 1].ravel(), [2.0, 2.0, 2.0, 2.0])
+    np.testing.assert_allclose(out[..., 2].ravel(), [-1.0, 1.0, np.nan, 0.0])
 
 
 def test_random_flip_swaps_left_and_right():
