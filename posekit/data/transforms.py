@@ -193,7 +193,6 @@ class ScaleNormalise:
         return sample
 
 
-# -- time -------------------------------------------------------------------------------------------------------
 class MinMaxNormalise:
     """Scale each coordinate axis so that the clip's range on it, over all frames, persons and joints, is [-1, 1]
     (CTR-GCN's N-UCLA feeder, after its camera-view rotation). Axes are scaled separately, so body size and how
@@ -212,6 +211,7 @@ class MinMaxNormalise:
         return sample
 
 
+# -- time -------------------------------------------------------------------------------------------------------
 class RandomTemporalCrop(RandomTransform):
     """A random window of ``length`` frames (training); shorter clips are kept whole (pad later if needed)."""
 

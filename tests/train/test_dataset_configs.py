@@ -27,8 +27,7 @@ def test_nw_ucla_config_samples_52_frames_rotates_only_about_x_and_y_and_min_max
     np.testing.assert_allclose(a.reshape(3, -1).max(1), 1.0, atol=1e-6)
     rotation = next(t for t in train.transform.transforms if type(t).__name__ == "RandomRotation")
     for _ in range(20):  # R = Ry Rx, no roll about z: the new height never takes a part of x
-        r = rotation.matrix(3)
-        assert r[1, 0] == 0.0 and abs(r[1, 1]) < 1
+        assert rotation.matrix(3)[1, 0] == 0.0
     first, second = train[0]["keypoints"], train[0]["keypoints"]
     assert first.shape == (3, 52, 20, 1) and not np.array_equal(first, second)
 
