@@ -5,7 +5,7 @@ from mmengine.config import Config
 
 from posekit.convert import convert
 from posekit.train.api import config_path, prepare_config
-from posekit.train.datasets import StoreClips
+from posekit.train.registry import DATASETS
 from tests.conftest import real_file
 
 
@@ -13,9 +13,8 @@ def _datasets(config, fmt, source, tmp_path, stream="joint"):
     store = tmp_path / "store.h5"
     convert(fmt, [real_file(source)], store, progress=False)
     cfg = prepare_config(Config.fromfile(config_path("unik", config)), store, tmp_path / "run", stream=stream)
-    build = {name: {k: v for k, v in cfg[name].dataset.items() if k != "type"}
-             for name in ("train_dataloader", "test_dataloader")}
-    return cfg, StoreClips(**build["train_dataloader"]), StoreClips(**build["test_dataloader"])
+    # Built through the registry, as mmengine's Runner builds them for training
+    return cfg, DATASETS.build(cfg.train_dataloader.dataset), DATASETS.build(cfg.test_dataloader.dataset)
 
 
 def test_nw_ucla_config_samples_52_frames_rotates_only_about_x_and_y_and_min_max_scales(tmp_path):
