@@ -89,6 +89,8 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
                "val_dataloader": dict(split=train_split, part="holdout", label_fraction=1.0),
                "test_dataloader": dict(split=test_split, part="all", label_fraction=1.0)}
     for name, overrides in loaders.items():
+        if cfg.get(name) is None:  # a checkpoint trained with nothing held out has no validation loader
+            continue
         loader = cfg[name] = copy.deepcopy(cfg[name])  # each loader its own copy: they differ in split
         dataset = loader.dataset
         dataset.update(store=str(store), holdout=holdout, seed=cfg.randomness.get("seed", 0), **overrides)
