@@ -35,6 +35,8 @@ def _action_model_command(model: str, summary: str):
                   help="Train on this fraction of the labelled training clips of each class.")
     @click.option("--holdout", type=float, default=0.1, show_default=True,
                   help="Fraction of the training split held out to pick the best epoch (0: keep the last).")
+    @click.option("--test-clips", type=int,
+                  help="Score each test clip as the mean of this many frame samplings (default: the config's, 1).")
     @training_options()
     @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
                   help=f"'pytorch' under torchrun for DDP: torchrun --nproc-per-node N -m posekit.cli train {model} ...")
@@ -45,12 +47,13 @@ def _action_model_command(model: str, summary: str):
 
 
 def _train_action_model(model, store, work_dir, config, stream, init, linear, project_2d, label_fraction, epochs,
-                        holdout, batch_size, workers, seed, amp, launcher, resume):
+                        holdout, test_clips, batch_size, workers, seed, amp, launcher, resume):
     from .train.api import train as run
 
     result = run(store, work_dir, model=model, config=config, init=init, launcher=launcher, resume=resume,
                  stream=stream, epochs=epochs, linear=linear, project_2d=project_2d, label_fraction=label_fraction,
-                 holdout=holdout, amp=amp, seed=seed, batch_size=batch_size, num_workers=workers)
+                 holdout=holdout, test_clips=test_clips, amp=amp, seed=seed, batch_size=batch_size,
+                 num_workers=workers)
     click.echo(f"trained {model} ({stream}) on {store}: test top-1 {result['top1']:.2f}%, top-5 "
                f"{result['top5']:.2f}%, mean class {result['mean_class_acc']:.2f}% over "
                f"{result['test_split_clips']} clips\n-> {work_dir / 'metrics.json'}, {work_dir / 'best.pth'}, "
@@ -62,13 +65,16 @@ def _train_action_model(model, store, work_dir, config, stream, init, linear, pr
 @click.option("--store", required=True, type=click.Path(path_type=Path))
 @click.option("--split", default="test", show_default=True)
 @click.option("--work-dir", type=click.Path(path_type=Path), help="Where scores and plots go (default: beside CKPT).")
-def evaluate(checkpoint, store, split, work_dir):
+@click.option("--clips", type=int, help="Score each clip as the mean of this many frame samplings "
+                                        "(multi-clip testing; default: as trained).")
+def evaluate(checkpoint, store, split, work_dir, clips):
     """Score a split of a store with a trained checkpoint."""
     from .train.api import evaluate as run
 
     work_dir = work_dir or checkpoint.parent / f"eval_{store.stem}"
-    metrics = run(checkpoint, store, split=split, work_dir=work_dir)
-    click.echo(f"{checkpoint} on {store} [{split}]: top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, "
+    metrics = run(checkpoint, store, split=split, work_dir=work_dir, clips=clips)
+    shown = f", {clips} clips each" if clips and clips > 1 else ""
+    click.echo(f"{checkpoint} on {store} [{split}{shown}]: top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, "
                f"mean class {metrics['mean_class_acc']:.2f}% -> {work_dir}")
 
 

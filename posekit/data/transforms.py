@@ -231,25 +231,29 @@ class UniformSample(RandomTransform):
     """pyskl's UniformSampleFrames: ``length`` frames, one from each of ``length`` equal segments.
 
     Training draws a random frame in each segment; ``test=True`` takes each segment's middle frame, so test
-    inputs are deterministic. Clips shorter than ``length`` are looped from a random (test: first) frame."""
+    inputs are deterministic. Clips shorter than ``length`` are looped from a random (test: first) frame.
+    Multi-clip testing (pyskl's ``num_clips``): a sample with ``clip = (k, K)``, set by
+    :class:`~posekit.train.datasets.StoreClips`, takes the k-th of K deterministic samplings instead, at
+    (2k+1)/2K of each segment (the middle when K is 1), and loops short clips from frame k*t/K."""
 
     def __init__(self, length: int, test: bool = False, seed: int | None = None):
         super().__init__(seed)
         self.length = length
         self.test = test
 
-    def indices(self, t: int) -> np.ndarray:
+    def indices(self, t: int, clip: tuple[int, int] = (0, 1)) -> np.ndarray:
         n = self.length
+        k, num_clips = clip
         if t < n:
-            start = 0 if self.test else int(self.rng.integers(0, t))
+            start = k * t // num_clips if self.test else int(self.rng.integers(0, t))
             return np.arange(start, start + n) % t
         bounds = np.arange(n + 1) * t // n
         sizes = np.diff(bounds)
-        offset = sizes // 2 if self.test else self.rng.integers(0, sizes)
+        offset = sizes * (2 * k + 1) // (2 * num_clips) if self.test else self.rng.integers(0, sizes)
         return bounds[:-1] + offset
 
     def __call__(self, sample):
-        return _take_frames(sample, self.indices(len(sample["keypoints"])))
+        return _take_frames(sample, self.indices(len(sample["keypoints"]), sample.get("clip", (0, 1))))
 
 
 class ReplayPad:

@@ -55,12 +55,14 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
                    holdout: float = 0.1, test_split: str = "test", train_split: str = "train",
                    amp: bool = False, seed: int | None = None, batch_size: int | None = None,
                    num_workers: int | None = None, model_layout: str | None = None,
-                   project_2d: bool = False) -> Config:
+                   project_2d: bool = False, test_clips: int | None = None) -> Config:
     """The config with the store's shape, the stream transform and the command-line choices filled in.
 
     ``model_layout`` (layout JSON): feed the model this layout instead of the store's, mapping joints by name
     (transfer from a model trained on another dataset). ``project_2d``: feed a 3D store's joints as their 2D
-    camera view (:class:`~posekit.data.transforms.Project2D`), for a model trained on 2D joints."""
+    camera view (:class:`~posekit.data.transforms.Project2D`), for a model trained on 2D joints.
+    ``test_clips`` K: score each test clip as the mean of K deterministic samplings (multi-clip testing), which
+    needs a test pipeline that samples frames (``UniformSample`` with ``test=True``)."""
     info = SkeletonStore(store)
     layout = info.layout
     remap = []
@@ -103,6 +105,8 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
         if num_workers is not None:
             loader.num_workers = num_workers
             loader.persistent_workers = num_workers > 0
+    if test_clips is not None:
+        _set_test_clips(cfg.test_dataloader.dataset, test_clips)
     if holdout <= 0:  # nothing held out: select nothing, keep the last epoch
         cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
         cfg.default_hooks.checkpoint.save_best = None
@@ -125,6 +129,15 @@ def _normalisation(store: SkeletonStore) -> list[dict]:
     if store.coordinates == "pixel" and (store.column("image_size") > 0).all():
         return [dict(type="NormalizeImage2D")]
     return [dict(type="CentreSkeleton")]
+
+
+def _set_test_clips(dataset: dict, num_clips: int) -> None:
+    if num_clips < 1:
+        raise PosekitError(f"the number of test clips must be at least 1, got {num_clips}")
+    if num_clips > 1 and not any(t["type"] == "UniformSample" and t.get("test") for t in dataset.pipeline):
+        raise PosekitError("multi-clip testing needs a test pipeline that samples frames "
+                           "(dict(type='UniformSample', length=T, test=True)); this config tests whole clips")
+    dataset.num_clips = num_clips
 
 
 def _set_epochs(cfg: Config, epochs: int) -> None:
@@ -178,7 +191,7 @@ def train(store, work_dir, *, model: str = "unik", config=None, init=None, launc
     result = {"store": str(store), "model": cfg.model.net.type, "config": str(config_path(model, config)),
               **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction", "epochs")},
               "init": str(init) if init else None, "best_checkpoint": str(work_dir / "best.pth"),
-              "test_split_clips": len(runner.test_dataloader.dataset), **metrics}
+              "test_split_clips": len(runner.test_dataloader.dataset.indices), **metrics}
     (work_dir / "metrics.json").write_text(json.dumps(result, indent=1))
     return result
 
@@ -211,8 +224,9 @@ def config_from_checkpoint(checkpoint) -> Config:
     return Config.fromstring(meta["cfg"], file_format=".py")
 
 
-def evaluate(checkpoint, store, *, split: str = "test", work_dir=None) -> dict:
-    """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir."""
+def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: int | None = None) -> dict:
+    """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir.
+    ``clips``: multi-clip testing, the mean of that many samplings per clip (default: as trained)."""
     from mmengine.runner import Runner
 
 
@@ -220,13 +234,15 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None) -> dict:
     work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")
     # The checkpoint's pipelines already end with their stream transform: add none ("joint").
     cfg = prepare_config(cfg, store, work_dir, stream="joint", holdout=0.0, test_split=split,
-                         train_split=split, num_workers=0)
+                         train_split=split, num_workers=0, test_clips=clips)
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     cfg.load_from = str(checkpoint)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     (work_dir / "metrics.json").write_text(json.dumps({"checkpoint": str(checkpoint), "store": str(store),
-                                                       "split": split, **metrics}, indent=1))
+                                                       "split": split,
+                                                       "clips": cfg.test_dataloader.dataset.get("num_clips", 1),
+                                                       **metrics}, indent=1))
     return metrics
 
 

@@ -17,16 +17,22 @@ class StoreClips(StoreDataset):
 
     ``part``: ``all`` (the whole split), ``train`` (the split less the hold-out) or ``holdout`` (``holdout`` of
     each class, drawn with ``seed``). ``label_fraction`` < 1 then keeps that fraction of each class of the part
-    (at least one clip), for semi-supervised transfer (fine-tuning with 10% of the labels)."""
+    (at least one clip), for semi-supervised transfer (fine-tuning with 10% of the labels).
+    ``num_clips`` K > 1 (multi-clip testing): each clip is read K times in a row, its k-th read tagged
+    ``clip = (k, K)`` for the test-mode :class:`~posekit.data.transforms.UniformSample`;
+    :class:`~posekit.train.metric.ClipAccuracy` averages the K scores of a clip id."""
 
     def __init__(self, store: str, split: str | None = None, pipeline=None, part: str = "all",
                  holdout: float = 0.0, label_fraction: float = 1.0, seed: int = 0,
-                 fields=("keypoints", "scores")):
+                 fields=("keypoints", "scores"), num_clips: int = 1):
         super().__init__(store, split=split, transform=pipeline, fields=fields)
         if part not in ("all", "train", "holdout"):
             raise ValueError(f"part must be all, train or holdout, got {part!r}")
         if not 0 < label_fraction <= 1 or not 0 <= holdout < 1:
             raise ValueError("label_fraction must be in (0, 1] and holdout in [0, 1)")
+        if num_clips < 1:
+            raise ValueError(f"num_clips must be at least 1, got {num_clips}")
+        self.num_clips = num_clips
         labels = self.store.labels
         if part != "all" and holdout > 0:
             held = fraction_per_class(self.indices, labels, holdout, seed)
@@ -34,6 +40,15 @@ class StoreClips(StoreDataset):
         if label_fraction < 1:
             self.indices = fraction_per_class(self.indices, labels, label_fraction, seed + 1)
         self.metainfo = {"classes": tuple(self.store.classes)}  # what mmengine's evaluator and visualiser read
+
+    def __len__(self) -> int:
+        return len(self.indices) * self.num_clips
+
+    def raw(self, i: int) -> dict:
+        sample = super().raw(i // self.num_clips)
+        if self.num_clips > 1:
+            sample["clip"] = (i % self.num_clips, self.num_clips)
+        return sample
 
 
 def fraction_per_class(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:

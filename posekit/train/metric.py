@@ -12,8 +12,9 @@ from .registry import METRICS
 
 @METRICS.register_module()
 class ClipAccuracy(BaseMetric):
-    """Accuracy over clips. With ``out_dir``, also writes ``scores.pkl`` ({clip id: scores}, for
-    ``posekit fuse``) and ``confusion.png`` there, and keeps the last results in ``self.last``."""
+    """Accuracy over clips, the scores of a clip id seen several times (multi-clip testing) averaged. With
+    ``out_dir``, also writes ``scores.pkl`` ({clip id: scores}, for ``posekit fuse``) and ``confusion.png``
+    there, and keeps the last results in ``self.last``."""
 
     default_prefix = ""
 
@@ -29,9 +30,7 @@ class ClipAccuracy(BaseMetric):
             self.results.append((sample["id"], sample["label"], sample["scores"].cpu().numpy()))
 
     def compute_metrics(self, results) -> dict:
-        ids = [r[0] for r in results]
-        labels = np.array([r[1] for r in results])
-        scores = np.stack([r[2] for r in results])
+        ids, labels, scores = average_per_clip(results)
         metrics = accuracy(scores, labels, self.topk)
         self.last = {"ids": ids, "labels": labels, "scores": scores, "metrics": metrics}
         if self.out_dir:
@@ -43,6 +42,16 @@ class ClipAccuracy(BaseMetric):
 
             confusion_png(labels, scores.argmax(1), out / "confusion.png", self.class_names)
         return metrics
+
+
+def average_per_clip(results) -> tuple[list, np.ndarray, np.ndarray]:
+    """(id, label, scores) triples -> ids in first-seen order, their labels, and the mean scores of each id."""
+    rows: dict = {}
+    for clip_id, label, scores in results:
+        rows.setdefault(clip_id, (label, []))[1].append(scores)
+    ids = list(rows)
+    labels = np.array([rows[i][0] for i in ids])
+    return ids, labels, np.stack([np.mean(rows[i][1], axis=0) for i in ids])
 
 
 def accuracy(scores: np.ndarray, labels: np.ndarray, topk=(1, 5)) -> dict:

@@ -134,6 +134,18 @@ def test_uniform_sample_indices():
     assert out.tolist() == [1, 3, 5, 7, 9]
 
 
+def test_uniform_sample_multi_clip_test_takes_the_kth_of_k_samplings():
+    test = UniformSample(5, test=True)
+    assert test.indices(10, (0, 2)).tolist() == [0, 2, 4, 6, 8]  # 2*1//4 = 0 into each 2-frame segment
+    assert test.indices(10, (1, 2)).tolist() == [1, 3, 5, 7, 9]  # 2*3//4 = 1
+    assert test.indices(15, (2, 3)).tolist() == [2, 5, 8, 11, 14]  # 3*5//6 = 2 into each 3-frame segment
+    assert test.indices(10, (0, 1)).tolist() == test.indices(10).tolist()  # one clip: the middles
+    assert test.indices(3, (1, 3)).tolist() == [1, 2, 0, 1, 2]  # short clip looped from frame 1*3//3
+    sample = frames_valued(10)
+    sample["clip"] = (1, 2)
+    assert test(sample)["keypoints"][:, 0, 0, 0].tolist() == [1, 3, 5, 7, 9]
+
+
 def test_random_temporal_crop_keeps_a_contiguous_window():
     out = RandomTemporalCrop(4, seed=3)(frames_valued(10))["keypoints"][:, 0, 0, 0]
     assert len(out) == 4 and np.all(np.diff(out) == 1) and 0 <= out[0] <= 6

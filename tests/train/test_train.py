@@ -7,12 +7,16 @@ import torch
 from click.testing import CliRunner
 
 from posekit.cli import main
+from posekit.data import collate_clips
+from posekit.data.transforms import UniformSample
+from posekit.nets.registry import MODELS
 from posekit.demo import write_sample_files
 from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
 from posekit.store import Clip, StoreWriter
-from posekit.train.datasets import fraction_per_class
+from posekit.train.api import config_from_checkpoint
+from posekit.train.datasets import StoreClips, fraction_per_class
 from posekit.train.fusion import fuse
-from posekit.train.metric import accuracy
+from posekit.train.metric import accuracy, average_per_clip
 
 
 def test_accuracy_by_hand():
@@ -25,6 +29,13 @@ def test_accuracy_by_hand():
     assert got["top1"] == pytest.approx(50.0)
     assert got["top2"] == pytest.approx(100.0)
     assert got["mean_class_acc"] == pytest.approx((1 + 0 + 0.5) / 3 * 100)
+
+
+def test_average_per_clip_means_the_scores_of_an_id_in_first_seen_order():
+    results = [("a", 0, np.array([0.2, 0.8])), ("b", 1, np.array([0.6, 0.4])), ("a", 0, np.array([0.6, 0.4]))]
+    ids, labels, scores = average_per_clip(results)
+    assert ids == ["a", "b"] and labels.tolist() == [0, 1]
+    np.testing.assert_allclose(scores, [[0.4, 0.6], [0.6, 0.4]])
 
 
 def test_fraction_per_class_is_stratified_and_keeps_every_class():
@@ -122,6 +133,52 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     out = run("predict", tmp_path / "joint/best.pth", one, "--format", "npz")
     clip_id, predicted = out.splitlines()[0].split("\t")[:2]
     assert clip_id == one.stem and predicted in ACTIONS
+
+
+def test_store_clips_reads_each_clip_once_per_test_sampling(sample_store):
+    pipeline = [dict(type="SelectPersons", num=1), dict(type="UniformSample", length=8, test=True)]
+    single = StoreClips(str(sample_store), split="test", pipeline=pipeline)
+    multi = StoreClips(str(sample_store), split="test", pipeline=pipeline, num_clips=3)
+    assert len(multi) == 3 * len(single) == 12
+    assert [multi[i]["id"] for i in range(3)] == [single[0]["id"]] * 3
+    frames = StoreClips(str(sample_store), split="test", pipeline=pipeline[:1])[0]["keypoints"]  # (C, T, V, M)
+    for k in range(3):
+        expected = frames[:, UniformSample(8, test=True).indices(frames.shape[1], (k, 3))]
+        torch.testing.assert_close(multi[k]["keypoints"], expected)
+
+
+def test_multi_clip_eval_averages_samplings_and_needs_a_sampling_test_pipeline(sample_store, tmp_path):
+    config = tiny_config(tmp_path)
+    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "whole", "--config", config,
+        "--epochs", "1", "--holdout", "0")
+    result = CliRunner().invoke(main, ["eval", str(tmp_path / "whole/best.pth"), "--store", str(sample_store),
+                                       "--clips", "2"])
+    assert result.exit_code != 0 and "needs a test pipeline that samples frames" in result.output
+    sampled = tmp_path / "sampled.py"
+    sampled.write_text(f'_base_ = ["{config}"]\n'
+                       'test_dataloader = dict(dataset=dict(pipeline=[dict(type="SelectPersons", num=1), '
+                       'dict(type="UniformSample", length=8, test=True)]))\n'
+                       'optim_wrapper = dict(optimizer=dict(lr=0.001))\n')  # scores short of one-hot
+    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "s", "--config", sampled,
+        "--epochs", "1", "--holdout", "0", "--test-clips", "3")
+    trained = json.loads((tmp_path / "s/metrics.json").read_text())
+    assert trained["test_split_clips"] == 4
+    run("eval", tmp_path / "s/best.pth", "--store", sample_store, "--work-dir", tmp_path / "e3")  # as trained
+    evaluated = json.loads((tmp_path / "e3/metrics.json").read_text())
+    assert evaluated["clips"] == 3 and evaluated["top1"] == pytest.approx(trained["top1"])
+    run("eval", tmp_path / "s/best.pth", "--store", sample_store, "--work-dir", tmp_path / "e2", "--clips", 2)
+    with open(tmp_path / "e2/scores.pkl", "rb") as f:
+        fused = pickle.load(f)
+    cfg = config_from_checkpoint(tmp_path / "s/best.pth")
+    dataset = StoreClips(str(sample_store), split="test", pipeline=cfg.test_dataloader.dataset.pipeline, num_clips=2)
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(torch.load(tmp_path / "s/best.pth", weights_only=False)["state_dict"])
+    with torch.no_grad():
+        batch = collate_clips([dataset[i] for i in range(len(dataset))])
+        scores = model.eval()(batch["keypoints"], batch["label"], mode="tensor").softmax(1).numpy()
+    assert not np.allclose(scores[0::2], scores[1::2], atol=1e-4)  # the two samplings score differently
+    assert fused["ids"] == batch["id"][0::2]
+    np.testing.assert_allclose(fused["scores"], (scores[0::2] + scores[1::2]) / 2, rtol=1e-4, atol=1e-6)
 
 
 def test_linear_evaluation_trains_only_the_classifier(sample_store, tmp_path):
