@@ -35,7 +35,7 @@ def _action_model_command(model: str, summary: str):
                   help="Train on this fraction of the labelled training clips of each class.")
     @click.option("--holdout", type=float, default=0.1, show_default=True,
                   help="Fraction of the training split held out to pick the best epoch (0: keep the last).")
-    @click.option("--test-clips", type=int,
+    @click.option("--test-clips", type=click.IntRange(min=1),
                   help="Score each test clip as the mean of this many frame samplings (default: the config's, 1).")
     @training_options()
     @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
@@ -65,8 +65,8 @@ def _train_action_model(model, store, work_dir, config, stream, init, linear, pr
 @click.option("--store", required=True, type=click.Path(path_type=Path))
 @click.option("--split", default="test", show_default=True)
 @click.option("--work-dir", type=click.Path(path_type=Path), help="Where scores and plots go (default: beside CKPT).")
-@click.option("--clips", type=int, help="Score each clip as the mean of this many frame samplings "
-                                        "(multi-clip testing; default: as trained).")
+@click.option("--clips", type=click.IntRange(min=1),
+              help="Score each clip as the mean of this many frame samplings (default: as trained).")
 def evaluate(checkpoint, store, split, work_dir, clips):
     """Score a split of a store with a trained checkpoint."""
     from .train.api import evaluate as run

@@ -132,8 +132,6 @@ def _normalisation(store: SkeletonStore) -> list[dict]:
 
 
 def _set_test_clips(dataset: dict, num_clips: int) -> None:
-    if num_clips < 1:
-        raise PosekitError(f"the number of test clips must be at least 1, got {num_clips}")
     if num_clips > 1 and not any(t["type"] == "UniformSample" and t.get("test") for t in dataset.pipeline):
         raise PosekitError("multi-clip testing needs a test pipeline that samples frames "
                            "(dict(type='UniformSample', length=T, test=True)); this config tests whole clips")

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from posekit.cli import main
 from posekit.data import collate_clips
 from posekit.data.transforms import UniformSample
-from posekit.nets.registry import MODELS
 from posekit.demo import write_sample_files
+from posekit.nets.registry import MODELS
 from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
 from posekit.store import Clip, StoreWriter
 from posekit.train.api import config_from_checkpoint
