@@ -16,7 +16,7 @@ def training_options(*, batch_size: bool = True, resume_help: str = RESUME_HELP)
     options += [
         click.option("--workers", type=int, help="DataLoader workers (default: the config's)."),
         click.option("--seed", type=int, help="Random seed (default: the config's)."),
-        click.option("--amp", is_flag=True, help="Mixed precision on a CUDA GPU."),
+        click.option("--amp", is_flag=True, help="Mixed precision: float16 on a CUDA GPU, bfloat16 on the CPU."),
         click.option("--resume", is_flag=True, help=resume_help),
     ]
 

@@ -5,4 +5,4 @@ from ..compat import ensure_torchvision_importable
 
 ensure_torchvision_importable()  # mmengine's runner imports torchvision; the CPU build needs its op schemas
 
-from . import datasets, metric, recognizer  # noqa: E402,F401  (registration)
+from . import cpu_amp, datasets, metric, recognizer  # noqa: E402,F401  (registration)

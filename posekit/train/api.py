@@ -19,6 +19,7 @@ from ..compat import allow_full_checkpoint_load
 from ..errors import PosekitError
 from ..layouts import Layout
 from ..store import SkeletonStore
+from .cpu_amp import cpu_supports_bfloat16
 
 allow_full_checkpoint_load()
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -32,9 +33,17 @@ def set_seed_and_amp(cfg: Config, seed: int | None, amp: bool) -> None:
     if seed is not None:
         cfg.randomness.seed = seed
     if amp:
-        if not torch.cuda.is_available():
-            raise PosekitError("--amp needs a CUDA GPU; none is visible to torch")
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.type = amp_optim_wrapper()
+
+
+def amp_optim_wrapper() -> str:
+    """float16 with loss scaling on a CUDA GPU, else bfloat16 on a CPU with bfloat16 kernels."""
+    if torch.cuda.is_available():
+        return "AmpOptimWrapper"
+    if not cpu_supports_bfloat16():
+        raise PosekitError("--amp needs a CUDA GPU or a CPU with bfloat16 kernels (AVX512-BF16 or AMX); "
+                           "this machine has neither: train without --amp")
+    return "CPUBFloat16OptimWrapper"
 
 
 def config_path(model: str, config: str | Path | None) -> Path:
