@@ -228,14 +228,15 @@ def config_from_checkpoint(checkpoint) -> Config:
     meta = torch.load(checkpoint, map_location="cpu", weights_only=False).get("meta", {})
     if "cfg" not in meta:
         raise PosekitError(f"{checkpoint}: no training config inside; was it written by posekit train?")
-    return Config.fromstring(meta["cfg"], file_format=".py")
+    # Named, because the Runner saves the config under its file name: fromstring's is a random temporary one.
+    return Config(Config.fromstring(meta["cfg"], file_format=".py").to_dict(), cfg_text=meta["cfg"],
+                  filename="checkpoint_config.py")
 
 
 def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: int | None = None) -> dict:
     """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir.
     ``clips``: multi-clip testing, the mean of that many samplings per clip (default: as trained)."""
     from mmengine.runner import Runner
-
 
     cfg = config_from_checkpoint(checkpoint)
     work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")

@@ -119,6 +119,7 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     out = run("eval", tmp_path / "bone/best.pth", "--store", sample_store, "--work-dir", tmp_path / "eval")
     evaluated = json.loads((tmp_path / "eval/metrics.json").read_text())
     trained = json.loads((tmp_path / "bone/metrics.json").read_text())
+    assert (tmp_path / "eval/checkpoint_config.py").is_file() and not list((tmp_path / "eval").glob("tmp*.py"))
     assert evaluated["top1"] == pytest.approx(trained["top1"])  # the same model, stream and clips
     with open(tmp_path / "eval/scores.pkl", "rb") as f, open(tmp_path / "bone/scores.pkl", "rb") as g:
         again, first = pickle.load(f), pickle.load(g)
