@@ -111,7 +111,7 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
         assert "test top-1" in out
         metrics = json.loads((tmp_path / stream / "metrics.json").read_text())
         assert {"top1", "top5", "mean_class_acc"} <= set(metrics) and metrics["test_split_clips"] == 4
-        assert metrics["stream"] == stream
+        assert metrics["stream"] == stream and metrics["precision"] == "OptimWrapper"
         for name in ("best.pth", "scores.pkl", "confusion.png"):
             assert (tmp_path / stream / name).is_file()
     out = run("fuse", tmp_path / "joint/scores.pkl", tmp_path / "bone/scores.pkl", "-o", tmp_path / "fused.pkl")
