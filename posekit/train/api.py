@@ -198,7 +198,8 @@ def train(store, work_dir, *, model: str = "unik", config=None, init=None, launc
     result = {"store": str(store), "model": cfg.model.net.type, "config": str(config_path(model, config)),
               **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction", "epochs")},
               "init": str(init) if init else None, "seed": cfg.randomness.get("seed"),
-              "precision": cfg.optim_wrapper.get("type", "OptimWrapper"),  # OptimWrapper is float32; the others are --amp's
+              # OptimWrapper trains in float32; the others are --amp's
+              "precision": cfg.optim_wrapper.get("type", "OptimWrapper"),
               "best_checkpoint": str(work_dir / "best.pth"),
               "test_split_clips": len(runner.test_dataloader.dataset.indices), **metrics}
     (work_dir / "metrics.json").write_text(json.dumps(result, indent=1))
