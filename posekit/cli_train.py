@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 
 import click
@@ -82,22 +81,22 @@ def evaluate(checkpoint, store, split, work_dir, clips):
 @click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", help="Format of SOURCE when it is not a store (as for posekit convert).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="JSON file for the predictions.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="File for the predictions: .json (with the top-5) or .csv.")
 def predict(checkpoint, source, fmt, output):
     """Label every clip of a store, or of a skeleton file of --format."""
     from .convert import as_store
     from .train.api import predict as run
+    from .train.predictions import check_predictions_path, write_predictions
 
+    if output:
+        check_predictions_path(output)  # before the work, not after it
     with as_store(source, fmt) as store:
         results = run(checkpoint, store)
     for r in results:
         click.echo(f"{r['id']}\t{r['predicted']}\t{r['probability']:.3f}")
     if output:
-        from .store import atomic_path
-
-        with atomic_path(output) as tmp:
-            tmp.write_text(json.dumps(results, indent=1))
-        click.echo(f"{len(results)} predictions -> {output}")
+        click.echo(f"{len(results)} predictions -> {write_predictions(results, output)}")
 
 
 @click.command()

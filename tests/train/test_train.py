@@ -1,3 +1,4 @@
+import csv
 import json
 import pickle
 
@@ -129,6 +130,15 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     predictions = json.loads((tmp_path / "pred.json").read_text())
     assert len(predictions) == 24 and predictions[0]["predicted"] in ACTIONS
     assert sum(p for _, p in predictions[0]["top5"]) == pytest.approx(1.0, abs=1e-5)
+    run("predict", tmp_path / "joint/best.pth", sample_store, "-o", tmp_path / "pred.csv")
+    with open(tmp_path / "pred.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["id"] for r in rows] == [p["id"] for p in predictions]  # the same labels as the JSON, as a table
+    assert rows[0]["top5_classes"].split("|") == [name for name, _ in predictions[0]["top5"]]
+    assert float(rows[0]["probability"]) == pytest.approx(predictions[0]["probability"], abs=1e-6)
+    refused = CliRunner().invoke(main, ["predict", str(tmp_path / "joint/best.pth"), str(sample_store),
+                                        "-o", str(tmp_path / "pred.txt")])
+    assert refused.exit_code != 0 and ".json or .csv" in refused.output and not (tmp_path / "pred.txt").exists()
     write_sample_files(tmp_path / "npz", clips_per_action=1)  # a skeleton file, converted on the fly
     one = sorted((tmp_path / "npz").glob("*.npz"))[0]
     out = run("predict", tmp_path / "joint/best.pth", one, "--format", "npz")
