@@ -148,7 +148,8 @@ def _set_test_clips(dataset: dict, num_clips: int) -> None:
 
 
 def _set_epochs(cfg: Config, epochs: int) -> None:
-    """Shorten or stretch the schedule: milestones and warm-up scale with the number of epochs."""
+    """Shorten or stretch the schedule: milestones scale with the number of epochs; a warm-up shrinks with a
+    shorter schedule but keeps its length in a longer one (it only has to get past the first noisy steps)."""
     ratio = epochs / cfg.train_cfg.max_epochs
     cfg.train_cfg.max_epochs = epochs
     cfg.train_cfg.val_interval = max(1, min(cfg.train_cfg.get("val_interval", 1), epochs))
