@@ -248,7 +248,8 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: in
     cfg = prepare_config(cfg, store, work_dir, stream="joint", holdout=0.0, test_split=split,
                          train_split=split, num_workers=0, test_clips=clips)
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
-    cfg.load_from = str(checkpoint)
+    # A checkpoint from a resumed run carries resume=True, which would make test() look for a training loop.
+    cfg.load_from, cfg.resume = str(checkpoint), False
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     (work_dir / "metrics.json").write_text(json.dumps({"checkpoint": str(checkpoint), "store": str(store),

@@ -146,6 +146,20 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     assert clip_id == one.stem and predicted in ACTIONS
 
 
+def test_a_resumed_run_continues_from_its_last_epoch_and_its_checkpoint_evaluates(sample_store, tmp_path):
+    config, work = tiny_config(tmp_path), tmp_path / "run"
+    run("train", "unik", "--store", sample_store, "--work-dir", work, "--config", config, "--epochs", "1",
+        "--holdout", "0")
+    run("train", "unik", "--store", sample_store, "--work-dir", work, "--config", config, "--epochs", "2",
+        "--holdout", "0", "--resume")
+    logs = "".join(p.read_text() for p in work.glob("*/*.log"))
+    assert "resumed epoch: 1," in logs  # epoch 2 trained on top of epoch 1, not from scratch
+    assert torch.load(work / "best.pth", weights_only=False)["meta"]["epoch"] == 2
+    run("eval", work / "best.pth", "--store", sample_store, "--work-dir", tmp_path / "eval")
+    evaluated = json.loads((tmp_path / "eval/metrics.json").read_text())
+    assert evaluated["top1"] == pytest.approx(json.loads((work / "metrics.json").read_text())["top1"])
+
+
 def test_store_clips_reads_each_clip_once_per_test_sampling(sample_store):
     pipeline = [dict(type="SelectPersons", num=1), dict(type="UniformSample", length=8, test=True)]
     single = StoreClips(str(sample_store), split="test", pipeline=pipeline)
