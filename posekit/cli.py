@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from .errors import PosekitError
+from .outputs import refuse_existing
 
 
 class _Group(click.Group):
@@ -53,8 +54,7 @@ def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, extra,
     """Import skeleton files of FORMAT (files or folders) into a new store."""
     from .convert import convert as run
 
-    if output.exists() and not force:
-        raise PosekitError(f"{output}: exists; use --force to replace it or choose another -o")
+    refuse_existing(output, force=force)
     options = {k: v for k, v in dict(max_persons=max_persons, fps=fps).items() if v is not None}
     for item in extra:
         key, sep, value = item.partition("=")

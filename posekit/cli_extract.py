@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from .errors import PosekitError
+from .outputs import refuse_existing
 
 
 @click.command()
@@ -31,8 +32,7 @@ def extract(videos, output, experts, device, max_persons, workers, layout, max_f
     from .extract import extract as run
     from .layouts import get_layout
 
-    if output.exists() and not force:
-        raise PosekitError(f"{output}: exists; use --force to replace it or choose another -o")
+    refuse_existing(output, force=force)
     if device != "cpu" and not device.startswith("cuda"):
         raise PosekitError(f"--device {device!r}: use cpu or cuda (cuda:N)")
     try:

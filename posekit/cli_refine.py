@@ -5,12 +5,7 @@ from pathlib import Path
 
 import click
 
-from .errors import PosekitError
-
-
-def _new_file(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise PosekitError(f"{path}: exists; use --force to replace it or choose another -o")
+from .outputs import refuse_existing
 
 
 @click.command()
@@ -38,7 +33,7 @@ def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force, t
     """Fuse the experts' poses of every tracked person of a proposals store with SST-A."""
     from pose_refine.refine import refine_store
 
-    _new_file(output, force)
+    refuse_existing(output, force=force)
     summary = refine_store(proposals, output, gamma=gamma, max_persons=max_persons, drop_low=drop_low,
                            report_dir=report_dir)
     report = summary["report"]
@@ -81,7 +76,7 @@ def show(store_path, video, output, clip, force):
     """Draw a store's skeletons, track ids and confidence on the frames of their video."""
     from .show import show as run
 
-    _new_file(output, force)
+    refuse_existing(output, force=force)
     summary = run(store_path, video, output, clip=clip)
     beyond = summary["store_frames_beyond_video"]
     click.echo(f"drew {', '.join(summary['clips'])} on {summary['drawn']} of {summary['frames']} frames of {video}"

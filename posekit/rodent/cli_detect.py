@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from ..errors import PosekitError
+from ..outputs import refuse_existing
 
 
 @click.command()
@@ -29,8 +30,7 @@ def detect(inputs, output, model, save_model, rounds, device, max_animals, iters
     frames in name order). Without --model, a detector is trained on INPUTS from motion alone and saved."""
     from .detect import run
 
-    if output.exists() and not force:
-        raise PosekitError(f"{output}: exists; use --force to replace it or choose another -o")
+    refuse_existing(output, force=force)
     if size % 4:
         raise PosekitError(f"--size {size}: must be a multiple of 4 (the detector's output stride)")
     if model is not None and save_model is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..cli_options import training_options
+from ..outputs import refuse_existing
 
 
 @click.command()
@@ -43,9 +44,7 @@ def kinematics(source, output, fmt, min_confidence, max_gap, smoother, window, b
     options = Options(min_confidence=min_confidence, max_gap=max_gap, smoother=smoother, window=window,
                       body_centre=tuple(j.strip() for j in body_centre.split(",")) if body_centre else (),
                       head=head, tail=tail, fps=fps, moving_speed=moving_speed, table_format=table_format)
-    existing = [str(p) for p in outputs(output, table_format).values() if p.exists()]
-    if existing and not force:
-        raise PosekitError(f"{existing[0]}: exists; use --force to replace it or choose another -o")
+    refuse_existing(*outputs(output, table_format).values(), force=force)
     with as_store(source, fmt) as store:
         result = run(store, output, options, source=source)
     heading = f"heading {result['head']} <- {result['tail']}" if result["head"] else "no heading (give --head)"

@@ -7,15 +7,9 @@ from pathlib import Path
 import click
 
 from ..cli_options import training_options
+from ..outputs import refuse_existing
 
 CONVENTION_NAMES = ("screen", "screen-y-up", "paper", "paper-y-up")
-
-
-def _refuse_existing(path: Path, force: bool) -> None:
-    from ..errors import PosekitError
-
-    if path.exists() and not force:
-        raise PosekitError(f"{path}: exists; use --force to replace it or choose another -o")
 
 
 @click.command()
@@ -34,7 +28,7 @@ def label(store, output, horizon, radius, convention, image_size, force):
     """Label every frame of STORE with where the animal is HORIZON seconds later: up, down, left, right or middle."""
     from .ratpose import label_store
 
-    _refuse_existing(output, force)
+    refuse_existing(output, force=force)
     counts = label_store(store, output, horizon=horizon, radius=radius, convention=convention,
                          image_size=image_size)
     summary = ", ".join(f"{name} {n}" for name, n in counts.items())
@@ -54,7 +48,7 @@ def arena(output, sessions, seconds, fps, size, seed, force):
     """Generate a synthetic RatPose-style benchmark: 5 scenarios x 6 rats x SESSIONS, positions and frames."""
     from .arena import generate
 
-    _refuse_existing(output, force)
+    refuse_existing(output, force=force)
     summary = generate(output, sessions=sessions, seconds=seconds, fps=fps, size=size, seed=seed)
     click.echo(f"generated {summary['clips']} sessions, {summary['frames']} frames of {size}x{size} px "
                f"-> {summary['store']} (positions, boxes, scenario/session/individual in /clips/text), "
