@@ -56,8 +56,9 @@ def expand(sources, suffixes: tuple[str, ...]) -> list[Path]:
 
 
 def fail(path, problem: str) -> InputError:
-    """The one-line error for a file that cannot be read: ``raise fail(path, "truncated header")``."""
-    return InputError(f"{path}: {problem}")
+    """The one-line error for a file that cannot be read: ``raise fail(path, "truncated header")``. A library's
+    message spanning lines (PyTables' HDF5 back trace) is joined into one."""
+    return InputError(f"{path}: {' '.join(problem.split())}")
 
 
 def iter_files(files: list[Path], read_one: Callable[[Path], Iterator[Clip]]) -> Iterator[Clip]:

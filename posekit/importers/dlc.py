@@ -1,4 +1,5 @@
-"""DeepLabCut predictions and labelled data (.h5 written by pandas, or .csv with 3-4 header rows).
+"""DeepLabCut predictions and labelled data (.h5 written by pandas, read without pandas: see dlc_h5; or .csv with
+3-4 header rows).
 
 One clip per file (id = file stem). Persons are the individuals of a multi-animal file (one for a single-animal
 file). The layout is the individuals' body parts followed by the "unique" body parts (DLC's individual
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_rest, guarded, iter_files, register
+from .dlc_h5 import pandas_keys, read_frame
 from .named_joints import make_clip, resolve_layout
 
 SUFFIXES = (".h5", ".csv")
@@ -78,25 +80,26 @@ def _read_h5(path: Path) -> Table:
     if not h5py.is_hdf5(path):
         raise fail(path, "not an HDF5 file")
     try:
-        with pd.HDFStore(path, "r") as store:
-            keys = store.keys()
+        with h5py.File(path, "r") as f:
+            keys = pandas_keys(f)
             key = "/df_with_missing" if "/df_with_missing" in keys else keys[0] if len(keys) == 1 else None
             if key is None:
                 raise fail(path, f"not a DeepLabCut .h5 (pandas tables: {', '.join(keys) or 'none'})")
-            frame = store.select(key)
-    except (OSError, TypeError, ValueError) as e:  # pandas' way of saying "no pandas table here"
-        raise fail(path, f"not a DeepLabCut .h5 ({e})") from None
-    names = list(frame.columns.names)
-    if not isinstance(frame.columns, pd.MultiIndex) or names[-1] != "coords" or "bodyparts" not in names:
+            frame = read_frame(path, f[key])
+    except (OSError, RuntimeError) as e:  # h5py's one-line message: truncated file, bad symbol table...
+        raise fail(path, f"damaged HDF5 file ({e})") from None
+    names = frame.names
+    if len(names) < 2 or names[-1] != "coords" or "bodyparts" not in names:
         raise fail(path, f"not a DeepLabCut table (column levels {names}, "
                          "expected scorer/[individuals/]bodyparts/coords)")
-    level = {name: frame.columns.get_level_values(name) for name in ("bodyparts", "coords", "individuals")
-             if name in names}
-    individuals = level.get("individuals", [""] * frame.shape[1])
+    level = {name: [column[names.index(name)] for column in frame.columns]
+             for name in ("bodyparts", "coords", "individuals") if name in names}
+    individuals = level.get("individuals", [""] * len(frame.columns))
     columns = [(str(i), str(b), str(c)) for i, b, c in zip(individuals, level["bodyparts"], level["coords"])]
     index = [Path(*map(str, row)).as_posix() if isinstance(row, tuple) else row for row in frame.index]
     _check_coords(path, columns)
-    return Table(str(frame.columns.get_level_values(0)[0]), columns, frame.to_numpy(np.float64), index)
+    scorer = str(frame.columns[0][0]) if frame.columns else ""
+    return Table(scorer, columns, frame.values, index)
 
 
 def _read_csv(path: Path) -> Table:
@@ -119,6 +122,8 @@ def _read_csv(path: Path) -> Table:
     body = pd.read_csv(io.StringIO(text), header=None, skiprows=coords_row + 1, names=range(width),
                        index_col=list(range(first)), skip_blank_lines=True)
     index = [Path(*map(str, row)).as_posix() if isinstance(row, tuple) else row for row in body.index]
+    if body.empty:
+        raise fail(path, "no rows below the header")
     if not all(pd.api.types.is_numeric_dtype(d) for d in body.dtypes):
         raise fail(path, "non-numeric values among the coordinates")
     scorer = header[0][first] if len(header[0]) > first else ""

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..layouts import get_layout
+from ..safe_pickle import load_pickle
 from ..store import Clip
 from .base import ImportedDataset, expand, fail, iter_files, register
-from .pyskl import load_pickle
 
 CLASSES = ["pick up with one hand", "pick up with two hands", "drop trash", "walk around", "sit down",
            "stand up", "donning", "doffing", "throw", "carry"]

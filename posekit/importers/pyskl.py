@@ -12,38 +12,17 @@ arrays, so a foreign or hostile pickle is refused instead of executed.
 """
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
 from ..layouts import Layout, get_layout
+from ..safe_pickle import load_pickle
 from ..store import Clip
 from .base import ImportedDataset, expand, fail, register
 
 LAYOUT_BY_JOINTS = {13: "penn-13", 17: "coco-17", 18: "openpose-18", 20: "kinect-v1-20", 25: "ntu-25"}
-_SAFE_GLOBALS = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-                 ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
-                 ("numpy._core.multiarray", "scalar"), ("numpy.core.numeric", "_frombuffer"),
-                 ("numpy._core.numeric", "_frombuffer"), ("collections", "OrderedDict"),
-                 ("_codecs", "encode")}  # protocol 2 pickles spell bytes through _codecs.encode
-
-
-class _ArraysOnly(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) in _SAFE_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only containers and numpy arrays)")
-
-
-def load_pickle(path: Path):
-    """Unpickle a data file without running arbitrary code; errors name the file."""
-    try:
-        with open(path, "rb") as f:
-            return _ArraysOnly(f).load()
-    except Exception as e:  # truncated, foreign or hostile: all are an unreadable input
-        raise InputError(f"{path}: not a readable data pickle ({type(e).__name__}: {e})") from None
 
 
 @register("pyskl", suffixes=(".pkl", ".pickle"))

@@ -21,7 +21,9 @@ def kinematics_png(tracks: list[tuple[str, pd.DataFrame]], path: str | Path, *, 
     shown = tracks[:MAX_ROWS]
     fig, axes = plt.subplots(len(shown), 2, figsize=(12, 4.2 * len(shown)), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1.6]})
-    top = np.nanpercentile(np.concatenate([t["speed"].to_numpy() for _, t in shown]), 99) or 1.0
+    speeds = np.concatenate([t["speed"].to_numpy() for _, t in shown])
+    speeds = speeds[np.isfinite(speeds)]  # a one-frame track has no speed at all
+    top = (np.percentile(speeds, 99) if len(speeds) else 0.0) or 1.0
     for (title, table), (left, right) in zip(shown, axes):
         title = title if len(title) <= 40 else f"{title[:18]}...{title[-19:]}"
         xy = table[["x", "y"]].to_numpy()

@@ -6,18 +6,25 @@ import pickle
 import numpy as np
 
 from ..errors import InputError
+from ..safe_pickle import load_pickle
 from ..store import atomic_path
 from .metric import accuracy
 
 
 def load_scores(path) -> dict:
+    """A scores.pkl of ``posekit eval`` / ``train``, read without running code (a hostile pickle is refused)."""
+    data = load_pickle(path)
     try:
-        with open(path, "rb") as f:
-            data = pickle.load(f)
-        return {"ids": list(data["ids"]), "labels": np.asarray(data["labels"]), "scores": np.asarray(data["scores"]),
-                "classes": data.get("classes")}
-    except (OSError, pickle.UnpicklingError, KeyError, TypeError, EOFError) as e:
+        run = {"ids": list(data["ids"]), "labels": np.asarray(data["labels"]), "scores": np.asarray(data["scores"]),
+               "classes": data.get("classes")}
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as e:
         raise InputError(f"{path}: not a posekit scores file ({type(e).__name__}: {e})") from None
+    scores, labels, count = run["scores"], run["labels"], len(run["ids"])
+    if scores.ndim != 2 or scores.dtype.kind not in "fiu" or len(scores) != count or labels.shape != (count,) \
+            or labels.dtype.kind not in "iu":
+        raise InputError(f"{path}: not a posekit scores file (scores {scores.dtype} {scores.shape}, labels "
+                         f"{labels.dtype} {labels.shape} for {count} clip ids)")
+    return run
 
 
 def fuse(paths, output=None, weights=None) -> dict:

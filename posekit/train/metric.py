@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from ..store import atomic_path
 from .registry import METRICS
 
 
@@ -36,7 +37,8 @@ class ClipAccuracy(BaseMetric):
         if self.out_dir:
             out = Path(self.out_dir)
             out.mkdir(parents=True, exist_ok=True)
-            with open(out / "scores.pkl", "wb") as f:
+            # dicts, lists and arrays only: `posekit fuse` reads them back with posekit.safe_pickle
+            with atomic_path(out / "scores.pkl") as tmp, open(tmp, "wb") as f:
                 pickle.dump({"ids": ids, "labels": labels, "scores": scores, "classes": self.class_names}, f)
             from ..plots import confusion_png
 

@@ -1,5 +1,8 @@
 """DeepLabCut reader: real prediction and labelled-data files, header variants, layouts, malformed files."""
 import json
+import pickle
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -8,9 +11,10 @@ import pytest
 
 from posekit.convert import convert
 from posekit.errors import InputError
-from posekit.importers.dlc import read_dlc
+from posekit.importers.dlc import UNIQUE, read_dlc, read_table
 from posekit.store import SkeletonStore, StoreWriter
 from tests.conftest import real_file
+from tests.crafted import CreatesMarker, assert_one_line_error, dlc_frame, hostile_dlc_h5
 
 BSOID = "animal/bsoid_dlc/raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000"
 LABELLED = "animal/sleap/dlc/labeled-data/video/"
@@ -184,3 +188,106 @@ def test_h5_that_is_not_a_dlc_table_names_the_file(tmp_path):
     text.write_text("scorer,S\n")
     with pytest.raises(InputError, match=r"text\.h5: not an HDF5 file$"):
         read_dlc([text])
+
+
+def _pandas_readers_forbidden(monkeypatch):
+    """pandas.read_hdf and PyTables unpickle what a file holds: make any use of them fail the test."""
+    import tables
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a user's .h5 was opened with pandas / PyTables")
+    for owner, name in ((pd, "read_hdf"), (pd, "HDFStore"), (tables, "open_file")):
+        monkeypatch.setattr(owner, name, forbidden)
+
+
+def test_real_h5_is_read_without_pandas_to_exactly_pandas_numbers(monkeypatch):
+    h5 = real_file(BSOID + ".h5")  # pandas "table" layout, written by DLC 2.x under pandas 0.15
+    frame = pd.read_hdf(h5)  # trusted here: the project's own sample file
+    _pandas_readers_forbidden(monkeypatch)
+    table = read_table(h5)
+    assert table.scorer == frame.columns.get_level_values("scorer")[0]
+    assert table.columns == [("",) + tuple(c[1:]) for c in frame.columns]
+    np.testing.assert_array_equal(table.values, frame.to_numpy(np.float64))
+    assert table.index == list(frame.index)
+
+
+@pytest.mark.parametrize("layout", ["fixed", "table"])
+@pytest.mark.parametrize("rows", ["numbers", "image paths", "image path levels"])
+def test_both_pandas_layouts_are_read_without_pandas(tmp_path, monkeypatch, layout, rows):
+    if layout == "table" and rows == "image path levels":
+        pytest.skip("pandas cannot write row and column MultiIndexes in the table layout")
+    parts = [(animal, part) for animal in ("m1", "m2") for part in ("nose", "tail")] + [(UNIQUE, "corner")]
+    columns = pd.MultiIndex.from_tuples([("S", animal, part, coord) for animal, part in parts for coord in "xy"],
+                                        names=["scorer", "individuals", "bodyparts", "coords"])
+    frame = pd.DataFrame(np.arange(2 * 10, dtype=np.float64).reshape(2, 10), columns=columns)
+    frame[("S", "m2", "tail", "y")] = frame[("S", "m2", "tail", "y")].astype(np.int64)  # a second block
+    frame.iloc[1, 0] = np.nan
+    images = ["labeled-data/v/img007.png", "labeled-data/v/img009.png"]
+    if rows == "image paths":
+        frame.index = images
+    elif rows == "image path levels":
+        frame.index = pd.MultiIndex.from_tuples([tuple(image.split("/")) for image in images])
+    path = tmp_path / "CollectedData_S.h5"
+    frame.to_hdf(path, key="df_with_missing", format=layout, mode="w")
+    _pandas_readers_forbidden(monkeypatch)
+    dataset = read_dlc([path])
+    clip = only_clip(dataset)
+    assert dataset.layout.joints == ("nose", "tail", "corner") and dataset.provenance["scorer"] == "S"
+    assert clip.keypoints.shape == (2, 2, 3, 2)  # frames, individuals m1 and m2, joints, xy
+    np.testing.assert_array_equal(clip.keypoints[0, 1, :2], [[4, 5], [6, 7]])
+    np.testing.assert_array_equal(clip.keypoints[0, 0, 2], [8, 9])  # the unique body part is person 0's
+    assert np.isnan(clip.keypoints[:, 1, 2]).all()
+    assert np.isnan(clip.keypoints[1, 0, 0, 0]) and clip.keypoints[1, 0, 0, 1] == 11
+    np.testing.assert_array_equal(clip.keypoints[1, 1, 1], [16, 17])
+    np.testing.assert_array_equal(clip.frame_index, [0, 1] if rows == "numbers" else [7, 9])
+
+
+def _convert(*args):
+    from click.testing import CliRunner
+
+    from posekit.cli import main
+    return CliRunner().invoke(main, ["convert", "dlc", *map(str, args)])
+
+
+def test_an_object_column_is_refused_without_unpickling_it(tmp_path):
+    marker = tmp_path / "ran"
+    evil = hostile_dlc_h5(tmp_path / "evil.h5", marker)
+    result = _convert(evil, "-o", tmp_path / "out.h5")
+    assert_one_line_error(result)
+    assert "evil.h5: object column: posekit reads only numeric DLC tables" in result.output
+    assert not marker.exists() and not (tmp_path / "out.h5").exists()
+
+
+def test_a_pickled_attribute_that_calls_code_is_refused(tmp_path):
+    """PyTables unpickles attributes that look like pickles; pandas' "table" layout keeps its columns in one."""
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.h5"
+    dlc_frame().to_hdf(evil, key="df_with_missing", format="table", mode="w")
+    with h5py.File(evil, "a") as f:
+        f["df_with_missing"].attrs["non_index_axes"] = np.bytes_(pickle.dumps([(1, [CreatesMarker(marker)])], 0))
+    result = _convert(evil, "-o", tmp_path / "out.h5")
+    assert_one_line_error(result)
+    assert "evil.h5: attribute non_index_axes is not plain data" in result.output and "refusing" in result.output
+    assert not marker.exists()
+
+
+def test_a_truncated_h5_is_one_line_without_an_hdf5_back_trace(tmp_path):
+    whole = tmp_path / "whole.h5"
+    dlc_frame(rows=2000).to_hdf(whole, key="df_with_missing", format="table", mode="w")
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    # a child process: HDF5's C library would print its diagnostics on file descriptor 2, past CliRunner
+    child = subprocess.run([sys.executable, "-c", "from posekit.cli import main; main()", "convert", "dlc", str(cut),
+                            "-o", str(tmp_path / "out.h5")], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 2
+    lines = child.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"posekit: error: {cut}: damaged HDF5 file (") and \
+        "truncated file" in lines[0], child.stderr
+    assert "HDF5-DIAG" not in child.stderr + child.stdout
+
+
+def test_a_csv_without_rows_names_the_file(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("scorer,S,S,S\nbodyparts,A,A,A\ncoords,x,y,likelihood\n")
+    with pytest.raises(InputError, match=r"empty\.csv: no rows below the header$"):
+        read_dlc([empty])

@@ -8,6 +8,7 @@ from posekit.layouts import Layout
 from posekit.rodent.kinematics import body_centre, per_minute, summary, track_kinematics, unwrap_valid
 from posekit.store import Clip, SkeletonStore, StoreWriter
 from tests.conftest import real_file
+from tests.crafted import assert_one_line_error, dlc_frame, hostile_dlc_h5
 
 BSOID = "animal/bsoid_dlc/raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5"
 VAME = "animal/vame_sample/tests_project_sample_data__cropped_video.csv"
@@ -133,3 +134,31 @@ def test_a_file_with_no_usable_joint_writes_nothing(tmp_path):
                                        "--min-confidence", "1.5"])  # every joint scores below 1.5
     assert result.exit_code == 2 and "no animal has a body centre" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5"]
+
+
+def test_a_hostile_dlc_h5_is_refused_without_running_its_code(tmp_path):
+    marker = tmp_path / "ran"
+    evil = hostile_dlc_h5(tmp_path / "evil.h5", marker)
+    result = CliRunner().invoke(main, ["rodent", "kinematics", str(evil), "--format", "dlc", "--fps", "30",
+                                       "-o", str(tmp_path / "out")])
+    assert_one_line_error(result)
+    assert "evil.h5: object column" in result.output
+    assert not marker.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["evil.h5"]
+
+
+def test_a_one_row_dlc_csv_gives_a_track_without_speed(tmp_path):
+    source = tmp_path / "one.csv"
+    dlc_frame(rows=1).to_csv(source)  # snout (0, 1) and tailbase (3, 4), likelihoods 2 and 5
+    result = CliRunner().invoke(main, ["rodent", "kinematics", str(source), "--format", "dlc", "--fps", "30",
+                                       "-o", str(tmp_path / "k")])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "k_kinematics.csv")
+    assert len(table) == 1 and table[["x", "y"]].iloc[0].tolist() == [1.5, 2.5] and table["speed"].isna().all()
+    totals = pd.read_csv(tmp_path / "k_summary.csv").iloc[0]
+    assert totals["path_length"] == 0 and totals["unknown_s"] == pytest.approx(1 / 30)
+    assert (tmp_path / "k.png").stat().st_size > 0
+    every_point_doubtful = CliRunner().invoke(main, ["rodent", "kinematics", str(source), "--format", "dlc",
+                                                     "--fps", "30", "--min-confidence", "6",
+                                                     "-o", str(tmp_path / "d")])
+    assert_one_line_error(every_point_doubtful)
+    assert "no animal has a body centre" in every_point_doubtful.output
