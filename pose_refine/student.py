@@ -9,7 +9,9 @@ with the anchor-pose classification branch (models/ssta_prs/, pose_refine.studen
     WORK_DIR/student.pth          the weights and dataset meta (no optimiser state)
     WORK_DIR/expert.json          {"type": "mmpose", "name": "student", "config": ..., "checkpoint": ...}
 
-so ``mmpose.apis.init_model(config, checkpoint)`` and ``posekit extract --experts WORK_DIR/expert.json`` load it.
+so ``posekit extract --experts WORK_DIR/expert.json`` loads it, as does ``mmpose.apis.init_model(config,
+checkpoint)`` under ``posekit.checkpoints.allowed_globals()`` (torch's weights-only loading needs it for the numpy
+arrays of the dataset meta). The config inside ``student.pth`` is JSON (posekit.checkpoints), never Python text.
 Offline there are no pretrained weights: the student starts from ``checkpoint`` when given (any mmpose
 checkpoint; weights whose shapes differ are left as initialised), else from scratch.
 """
@@ -18,14 +20,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from posekit.compat import allow_full_checkpoint_load, ensure_mmpose_importable
+from posekit.compat import ensure_mmpose_importable
 from posekit.errors import PosekitError
 from posekit.layouts import Layout
 from posekit.store import SkeletonStore, atomic_path
+from posekit.zoo import models_dir
 
 from .pseudo_labels import LABELS_FILE, export_coco
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+MODELS_DIR = models_dir()
 DEFAULT_CONFIG = MODELS_DIR / "ssta_prs" / "rtmpose-t_ssta-prs_1xb32-128x128.py"
 LAST_ITERATIONS = 50  # the final losses reported are means over this many last iterations
 SIGMA = 0.07  # OKS sigma per joint; only OKS metrics read it and posekit computes none, so one value for all
@@ -34,15 +37,16 @@ SIGMA = 0.07  # OKS sigma per joint; only OKS metrics read it and posekit comput
 def train_student(refined_store, work_dir, *, gamma: float = 0.18, anchors: int = 20, config=None,
                   checkpoint=None, epochs: int | None = None, device: str = "cpu", images=None,
                   anchor_loss_weight: float | None = None, batch_size: int | None = None, amp: bool = False,
-                  seed: int = 0) -> dict:
+                  seed: int = 0, trust_checkpoint: bool = False) -> dict:
     """Pseudo-label ``refined_store`` and train the student in ``work_dir``; returns the paths and the final
-    losses and accuracies (means over the last 50 iterations)."""
+    losses and accuracies (means over the last 50 iterations). ``trust_checkpoint``: start from ``checkpoint``
+    even if loading it needs full unpickling (posekit.checkpoints)."""
     import torch
     from mmengine.config import Config
 
+    from posekit import checkpoints
+
     ensure_mmpose_importable()
-    allow_full_checkpoint_load()
-    from mmengine.runner import Runner
 
     if device not in ("cpu", "cuda"):
         raise PosekitError(f"device must be 'cpu' or 'cuda', got {device!r}")
@@ -70,9 +74,11 @@ def train_student(refined_store, work_dir, *, gamma: float = 0.18, anchors: int 
     training.test_dataloader = training.test_cfg = training.test_evaluator = None  # nothing to test against
     if amp:
         training.optim_wrapper.type = "AmpOptimWrapper"  # torch.autocast on the GPU
-    runner = Runner.from_cfg(training)
+    runner = checkpoints.build_runner(training)
     runner.model.to(device)  # mmengine moves the model to any GPU it sees; the caller decides
-    runner.train()
+    # load_from: the Runner loads it; it never reads the config inside (mmpose checkpoints hold Python text)
+    with checkpoints.mmengine_loads(checkpoint, trust=trust_checkpoint, config_ignored=True):
+        runner.train()
     losses = {name.removeprefix("train/"): float(runner.message_hub.get_scalar(name).mean(LAST_ITERATIONS))
               for name in runner.message_hub.log_scalars if name.split("/")[-1].startswith(("loss", "acc"))}
     student = _save_weights(runner, work_dir / "student.pth")
@@ -139,8 +145,10 @@ def _save_weights(runner, path: Path) -> Path:
     """The last epoch's weights and meta (what init_model reads), without the optimiser state."""
     import torch
 
+    from posekit import checkpoints
+
     source = runner.message_hub.get_info("last_ckpt") or str(Path(runner.work_dir) / f"epoch_{runner.epoch}.pth")
-    state = torch.load(source, map_location="cpu", weights_only=False)
+    state = checkpoints.load(source)
     with atomic_path(path) as tmp:
         torch.save({"state_dict": state["state_dict"], "meta": state.get("meta", {})}, tmp)
     for full in Path(runner.work_dir).glob("*.pth"):  # with optimiser state, 3x the size; the logs stay

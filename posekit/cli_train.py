@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .cli_options import training_options
+from .cli_options import training_options, trust_checkpoint_option
+from .outputs import force_option, refuse_existing
 
 STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
 
@@ -27,6 +28,8 @@ def _action_model_command(model: str, summary: str):
     @click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True)
     @click.option("--init", type=click.Path(path_type=Path),
                   help="Checkpoint to start from (the classifier is re-created).")
+    @click.option("--allow-partial-init", is_flag=True,
+                  help="Train even if --init fills only part of the backbone (the rest starts from scratch).")
     @click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the classifier.")
     @click.option("--project-2d", is_flag=True,
                   help="Read a 3D store's joints as their 2D camera view (for a model pre-trained on 2D joints).")
@@ -38,21 +41,27 @@ def _action_model_command(model: str, summary: str):
                   help="Score each test clip as the mean of this many frame samplings (default: the config's, 1).")
     @training_options()
     @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
-                  help=f"'pytorch' under torchrun for DDP: torchrun --nproc-per-node N -m posekit.cli train {model} ...")
+                  help=f"'pytorch' under torchrun for DDP: "
+                       f"torchrun --nproc-per-node N -m posekit.cli train {model} ...")
     def command(**options):
         _train_action_model(model, **options)
 
     return command
 
 
-def _train_action_model(model, store, work_dir, config, stream, init, linear, project_2d, label_fraction, epochs,
-                        holdout, test_clips, batch_size, workers, seed, amp, launcher, resume):
+def _train_action_model(model, store, work_dir, config, stream, init, allow_partial_init, linear, project_2d,
+                        label_fraction, epochs, holdout, test_clips, batch_size, workers, seed, amp, launcher, resume,
+                        trust_checkpoint):
     from .train.api import train as run
 
     result = run(store, work_dir, model=model, config=config, init=init, launcher=launcher, resume=resume,
-                 stream=stream, epochs=epochs, linear=linear, project_2d=project_2d, label_fraction=label_fraction,
-                 holdout=holdout, test_clips=test_clips, amp=amp, seed=seed, batch_size=batch_size,
-                 num_workers=workers)
+                 trust_checkpoint=trust_checkpoint, allow_partial_init=allow_partial_init, stream=stream,
+                 epochs=epochs, linear=linear, project_2d=project_2d, label_fraction=label_fraction, holdout=holdout,
+                 test_clips=test_clips, amp=amp, seed=seed, batch_size=batch_size, num_workers=workers)
+    if init is not None:
+        tensors = result["init_tensors"]
+        click.echo(f"initialised from {init}: {tensors['loaded']} of {tensors['expected']} backbone tensors loaded "
+                   "(the classifier re-created)")
     click.echo(f"trained {model} ({stream}) on {store}: test top-1 {result['top1']:.2f}%, top-5 "
                f"{result['top5']:.2f}%, mean class {result['mean_class_acc']:.2f}% over "
                f"{result['test_split_clips']} clips\n-> {work_dir / 'metrics.json'}, {work_dir / 'best.pth'}, "
@@ -66,12 +75,13 @@ def _train_action_model(model, store, work_dir, config, stream, init, linear, pr
 @click.option("--work-dir", type=click.Path(path_type=Path), help="Where scores and plots go (default: beside CKPT).")
 @click.option("--clips", type=click.IntRange(min=1),
               help="Score each clip as the mean of this many frame samplings (default: as trained).")
-def evaluate(checkpoint, store, split, work_dir, clips):
+@trust_checkpoint_option()
+def evaluate(checkpoint, store, split, work_dir, clips, trust_checkpoint):
     """Score a split of a store with a trained checkpoint."""
     from .train.api import evaluate as run
 
     work_dir = work_dir or checkpoint.parent / f"eval_{store.stem}"
-    metrics = run(checkpoint, store, split=split, work_dir=work_dir, clips=clips)
+    metrics = run(checkpoint, store, split=split, work_dir=work_dir, clips=clips, trust_checkpoint=trust_checkpoint)
     shown = f", {clips} clips each" if clips and clips > 1 else ""
     click.echo(f"{checkpoint} on {store} [{split}{shown}]: top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, "
                f"mean class {metrics['mean_class_acc']:.2f}% -> {work_dir}")
@@ -83,16 +93,19 @@ def evaluate(checkpoint, store, split, work_dir, clips):
 @click.option("--format", "fmt", help="Format of SOURCE when it is not a store (as for posekit convert).")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="File for the predictions: .json (with the top-5) or .csv.")
-def predict(checkpoint, source, fmt, output):
+@force_option()
+@trust_checkpoint_option()
+def predict(checkpoint, source, fmt, output, force, trust_checkpoint):
     """Label every clip of a store, or of a skeleton file of --format."""
     from .convert import as_store
     from .train.api import predict as run
     from .train.predictions import check_predictions_path, write_predictions
 
-    if output:
-        check_predictions_path(output)  # before the work, not after it
+    if output:  # before the work, not after it
+        check_predictions_path(output)
+        refuse_existing(output, force=force)
     with as_store(source, fmt) as store:
-        results = run(checkpoint, store)
+        results = run(checkpoint, store, trust_checkpoint=trust_checkpoint)
     for r in results:
         click.echo(f"{r['id']}\t{r['predicted']}\t{r['probability']:.3f}")
     if output:
@@ -103,10 +116,12 @@ def predict(checkpoint, source, fmt, output):
 @click.argument("scores", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @click.option("--weights", help="Comma-separated weight per score file (default: equal).")
-def fuse(scores, output, weights):
+@force_option()
+def fuse(scores, output, weights, force):
     """Fuse per-clip scores of several streams (e.g. joint + bone), matched by clip id."""
     from .train.fusion import fuse as run
 
+    refuse_existing(output, force=force)
     weights = [float(w) for w in weights.split(",")] if weights else None
     result = run(scores, output, weights)
     accuracy = (f": top-1 {result['top1']:.2f}%, top-5 {result['top5']:.2f}%, mean class "
@@ -120,7 +135,7 @@ _action_model_command("stgcn", "ST-GCN baseline with a fixed skeleton graph, tra
 
 # Modules (relative to posekit) whose TRAIN_COMMANDS join `posekit train` (models that are not action recognisers
 # on stores, e.g. the rodent branch's); each imports heavy dependencies on use.
-TRAIN_COMMAND_MODULES: tuple[str, ...] = ("rodent.cli_kinematics", "rodent.cli_ratpose")
+TRAIN_COMMAND_MODULES: tuple[str, ...] = ("rodent.cli_kinematics", "rodent.cli_ratpose", "cli_synth")
 
 for _module in TRAIN_COMMAND_MODULES:
     for _command in importlib.import_module(f"posekit.{_module}").TRAIN_COMMANDS:

@@ -5,7 +5,6 @@ Python-level models and transforms work; calling a compiled op then raises, nami
 from __future__ import annotations
 
 import importlib.machinery
-import os
 import sys
 import types
 
@@ -34,13 +33,6 @@ def ensure_torchvision_importable() -> None:
     _library = torch.library.Library("torchvision", "DEF")  # kept alive: the schemas live as long as it does
     for name, schema in missing.items():
         _library.define(schema)
-
-
-def allow_full_checkpoint_load() -> None:
-    """mmengine checkpoints carry their config, message hub and numpy values beside the weights; torch >= 2.6
-    loads weights only by default and refuses them. posekit loads checkpoints it wrote, or that the user names:
-    like any pickle, load only checkpoints you trust (docs/training.md says so)."""
-    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
 
 def ensure_mmpose_importable() -> None:

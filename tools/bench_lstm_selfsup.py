@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import torch
 
+from posekit import checkpoints
 from posekit.layouts import Layout
 from posekit.rodent import selfsup
 from posekit.rodent.crops import store_tracks
@@ -178,7 +179,7 @@ def main() -> None:
                            hidden=args.hidden, seq_len=args.seq_len, stride=args.stride, seed=args.seed,
                            progress=False)
     train_seconds = time.perf_counter() - started
-    trained = torch.load(result["checkpoint"], map_location="cpu", weights_only=False)["state_dict"]
+    trained = checkpoints.load(result["checkpoint"])["state_dict"]
 
     from mmengine.config import Config
 

@@ -65,12 +65,14 @@ def arena(output, sessions, seconds, fps, size, seed, force):
 @click.option("--train-split", default="train_scenario", show_default=True)
 @click.option("--test-split", default="test_scenario", show_default=True)
 @training_options()
-def dmsd(store, work_dir, config, train_split, test_split, epochs, batch_size, workers, seed, amp, resume):
+def dmsd(store, work_dir, config, train_split, test_split, epochs, batch_size, workers, seed, amp, resume,
+         trust_checkpoint):
     """DMSD (seed 000): future-position prediction from video; also scores constant-velocity extrapolation."""
     from .dmsd_train import train
 
     r = train(store, work_dir, config=config, train_split=train_split, test_split=test_split, resume=resume,
-              epochs=epochs, batch_size=batch_size, workers=workers, seed=seed, amp=amp)
+              trust_checkpoint=trust_checkpoint, epochs=epochs, batch_size=batch_size, workers=workers, seed=seed,
+              amp=amp)
     cv = r["constant_velocity"]
     click.echo(f"trained {r['model']} on {store} [{train_split}] in {r['train_seconds']:.0f} s; {test_split} "
                f"({r['test_windows']} windows): top-1 {r['top1']:.2f}%, mean class {r['mean_class_acc']:.2f}% "

@@ -20,7 +20,7 @@ from mmengine.config import Config
 from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
-from ..errors import PosekitError
+from .. import checkpoints
 from ..nets.dmsd import DMSD
 from ..nets.dmsd_losses import MotionClusteringLoss, scenario_contrast_loss
 from ..nets.registry import MODELS
@@ -194,11 +194,9 @@ def prepare_config(cfg: Config, store, work_dir, *, train_split: str, test_split
 
 
 def train(store, work_dir, *, config=None, train_split: str = "train_scenario", test_split: str = "test_scenario",
-          resume: bool = False, **options) -> dict:
+          resume: bool = False, trust_checkpoint: bool = False, **options) -> dict:
     """Train, score the test split with the last epoch and the constant-velocity baseline on the same windows,
-    and write ``work_dir/metrics.json``."""
-    from mmengine.runner import Runner
-
+    and write ``work_dir/metrics.json``. ``trust_checkpoint``: resume even from a checkpoint that can run code."""
     work_dir = Path(work_dir)
     with SkeletonStore(store) as labelled:
         labelling = next((s for s in reversed(labelled.provenance) if s.get("step") == "ratpose-label"), None)
@@ -209,9 +207,11 @@ def train(store, work_dir, *, config=None, train_split: str = "train_scenario", 
     cfg = prepare_config(Config.fromfile(config_path("dmsd", config)), store, work_dir, train_split=train_split,
                          test_split=test_split, **options)
     cfg.resume = resume
-    runner = Runner.from_cfg(cfg)
+    resumed = checkpoints.latest_checkpoint(work_dir) if resume else None
+    runner = checkpoints.build_runner(cfg)
     started = time.perf_counter()
-    runner.train()
+    with checkpoints.mmengine_loads(resumed, trust=trust_checkpoint):  # Runner.resume loads it
+        runner.train()
     train_seconds = time.perf_counter() - started
     runner.test()
     scored = runner.test_evaluator.metrics[0].last

@@ -20,6 +20,7 @@ from mmengine.model import BaseModel
 from mmengine.registry import FUNCTIONS
 from torch.utils.data import Dataset
 
+from .. import checkpoints
 from ..errors import PosekitError
 from ..nets import cnn_lstm  # noqa: F401  (registers CNNLSTM)
 from ..nets.registry import MODELS
@@ -177,17 +178,16 @@ def prepare_config(cfg, crops: Path, work_dir: Path, *, epochs=None, batch_pairs
 
 
 def train(tracks_store, work_dir, *, video=None, config=None, crop_size: int | None = None, resume: bool = False,
-          progress: bool = True, **options) -> dict:
+          trust_checkpoint: bool = False, progress: bool = True, **options) -> dict:
     """Cut crops (once per work dir), train through mmengine's Runner, then write ``embeddings.h5`` and copy the
-    last checkpoint to ``WORK_DIR/model.pth``; returns what was written and the last training accuracy."""
+    last checkpoint to ``WORK_DIR/model.pth``; returns what was written and the last training accuracy.
+    ``trust_checkpoint``: resume even from a checkpoint that can run code."""
     from mmengine.config import Config
-    from mmengine.runner import Runner
 
-    from ..compat import allow_full_checkpoint_load, ensure_torchvision_importable
+    from ..compat import ensure_torchvision_importable
     from .crops import store_tracks
 
     ensure_torchvision_importable()
-    allow_full_checkpoint_load()
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     cfg = Config.fromfile(config_path("lstm-selfsup", config))
@@ -199,8 +199,10 @@ def train(tracks_store, work_dir, *, video=None, config=None, crop_size: int | N
     cfg.crop_size = size
     cfg.trained_on = dict(store=str(tracks_store), crop_size=size)
     cfg.resume = resume
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    resumed = checkpoints.latest_checkpoint(work_dir) if resume else None
+    runner = checkpoints.build_runner(cfg)
+    with checkpoints.mmengine_loads(resumed, trust=trust_checkpoint):  # Runner.resume loads it
+        runner.train()
     model = work_dir / "model.pth"
     shutil.copyfile(runner.message_hub.get_info("last_ckpt") or work_dir / f"epoch_{runner.epoch}.pth", model)
     net = runner.model.module.net if hasattr(runner.model, "module") else runner.model.net

@@ -15,14 +15,14 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
-from ..compat import allow_full_checkpoint_load
+from .. import checkpoints
 from ..errors import PosekitError
 from ..layouts import Layout
 from ..store import SkeletonStore
+from ..zoo import models_dir
 from .cpu_amp import cpu_supports_bfloat16
 
-allow_full_checkpoint_load()
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MODELS_DIR = models_dir()
 STREAMS = {"joint": [], "bone": ["JointToBone"], "joint-motion": ["JointMotion"], "bone-motion": ["BoneMotion"]}
 DEFAULT_CONFIGS = {"unik": "unik/unik_1xb16-joint_store.py", "stgcn": "stgcn/stgcn_1xb16-joint_store.py",
                    "dmsd": "dmsd/dmsd_1xb16_arena.py", "lstm-selfsup": "lstm_selfsup/lstm_selfsup_crops.py"}
@@ -160,45 +160,68 @@ def _set_epochs(cfg: Config, epochs: int) -> None:
             scheduler.end = max(1, min(scheduler.end, round(scheduler.end * ratio)))
 
 
-def load_backbone(model: torch.nn.Module, checkpoint: str | Path) -> dict:
+MISMATCHES_SHOWN = 5
+INPUT_SHAPE_KEYS = ("in_channels", "num_joints")  # what re-shapes the input layers of a transferred backbone
+
+
+def load_backbone(model: torch.nn.Module, checkpoint: dict) -> dict:
     """Load a checkpoint's weights except the classifier (re-created for the new classes) and any weight whose
-    shape differs; returns what was loaded and what was left."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    state = state.get("state_dict", state)
+    shape differs; returns the loaded count, the backbone weights it lacks (``missing``) or has in another shape
+    (``reshaped``), and every weight left as initialised (``left``)."""
+    state = checkpoint.get("state_dict", checkpoint)
     own = model.state_dict()
-    loaded = {k: v for k, v in state.items()
-              if k in own and not k.startswith("net.head.") and v.shape == own[k].shape}
+    backbone = [k for k in own if not k.startswith("net.head.")]
+    loaded = {k: state[k] for k in backbone if getattr(state.get(k), "shape", None) == own[k].shape}
     model.load_state_dict(loaded, strict=False)
-    left = sorted(k for k in own if k not in loaded)
-    return {"loaded": len(loaded), "left": left}
+    return {"loaded": len(loaded), "missing": [k for k in backbone if k not in state],
+            "reshaped": [k for k in backbone if k in state and k not in loaded],
+            "left": sorted(k for k in own if k not in loaded)}
+
+
+def check_transfer(transfer: dict, init, *, input_changed: bool, allow_partial: bool) -> dict:
+    """Stop when ``--init`` loaded less than the backbone: every weight but the classifier, less those the new
+    input (coordinates, joints) re-shapes. Returns the loaded and expected counts."""
+    mismatched = transfer["missing"] + ([] if input_changed else transfer["reshaped"])
+    counts = {"loaded": transfer["loaded"], "expected": transfer["loaded"] + len(mismatched)}
+    if mismatched and not allow_partial:
+        shown = ", ".join(mismatched[:MISMATCHES_SHOWN]) + (", ..." if len(mismatched) > MISMATCHES_SHOWN else "")
+        raise PosekitError(f"{init}: --init loaded {counts['loaded']} of {counts['expected']} backbone tensors; "
+                           f"missing or re-shaped: {shown}; use --allow-partial-init to train the rest from scratch")
+    return counts
 
 
 def train(store, work_dir, *, model: str = "unik", config=None, init=None, launcher: str = "none",
-          resume: bool = False, **options) -> dict:
-    """Train, keep the best epoch on the hold-out as ``best.pth``, score the test split into ``metrics.json``."""
-    from mmengine.runner import Runner
-
-
+          resume: bool = False, trust_checkpoint: bool = False, allow_partial_init: bool = False, **options) -> dict:
+    """Train, keep the best epoch on the hold-out as ``best.pth``, score the test split into ``metrics.json``.
+    ``trust_checkpoint``: load ``init`` and the checkpoint resumed from even if that can run code
+    (:mod:`posekit.checkpoints`); ``allow_partial_init``: train even if ``init`` fills less than the backbone."""
     work_dir = Path(work_dir)
     if init is not None:  # a model trained on another layout keeps its joints: the store's are mapped to them
-        pretrained = config_from_checkpoint(init)
-        options.setdefault("model_layout", pretrained.get("trained_on", {}).get("layout"))
+        pretrained = checkpoints.load(init, trust=trust_checkpoint)
+        pretrained_cfg = checkpoints.training_config(pretrained, init, trust=trust_checkpoint)
+        options.setdefault("model_layout", pretrained_cfg.get("trained_on", {}).get("layout"))
     cfg = prepare_config(Config.fromfile(config_path(model, config)), store, work_dir, **options)
     if init is not None and options.get("linear"):
-        _check_input_layer_kept(pretrained.model.net.get("in_channels"), cfg.model.net.in_channels)
+        _check_input_layer_kept(pretrained_cfg.model.net.get("in_channels"), cfg.model.net.in_channels)
     cfg.launcher = launcher
     cfg.resume = resume
-    runner = Runner.from_cfg(cfg)
-    transfer = load_backbone(runner.model, init) if init else None
-    if transfer:
+    resumed = checkpoints.latest_checkpoint(work_dir) if resume else None
+    runner = checkpoints.build_runner(cfg)
+    init_tensors = None
+    if init is not None:
+        transfer = load_backbone(runner.model, pretrained)
+        input_changed = any(pretrained_cfg.model.net.get(k) != cfg.model.net.get(k) for k in INPUT_SHAPE_KEYS)
+        init_tensors = check_transfer(transfer, init, input_changed=input_changed, allow_partial=allow_partial_init)
         runner.logger.info(f"initialised from {init}: {transfer['loaded']} tensors; re-created {transfer['left']}")
-    runner.train()
+    with checkpoints.mmengine_loads(resumed, trust=trust_checkpoint):  # Runner.resume loads it
+        runner.train()
     best = _best_checkpoint(runner, work_dir)
-    runner.load_checkpoint(str(best), map_location="cpu")
+    with checkpoints.allowed_globals():
+        runner.load_checkpoint(str(best), map_location="cpu")
     metrics = runner.test()
     result = {"store": str(store), "model": cfg.model.net.type, "config": str(config_path(model, config)),
               **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction", "epochs")},
-              "init": str(init) if init else None, "seed": cfg.randomness.get("seed"),
+              "init": str(init) if init else None, "init_tensors": init_tensors, "seed": cfg.randomness.get("seed"),
               # OptimWrapper trains in float32; the others are --amp's
               "precision": cfg.optim_wrapper.get("type", "OptimWrapper"),
               "best_checkpoint": str(work_dir / "best.pth"),
@@ -227,30 +250,29 @@ def _best_checkpoint(runner, work_dir: Path) -> Path:
     return target
 
 
-def config_from_checkpoint(checkpoint) -> Config:
-    """The config a checkpoint was trained with (mmengine stores its text in the checkpoint's meta)."""
-    meta = torch.load(checkpoint, map_location="cpu", weights_only=False).get("meta", {})
-    if "cfg" not in meta:
-        raise PosekitError(f"{checkpoint}: no training config inside; was it written by posekit train?")
-    # Named, because the Runner saves the config under its file name: fromstring's is a random temporary one.
-    return Config(Config.fromstring(meta["cfg"], file_format=".py").to_dict(), cfg_text=meta["cfg"],
-                  filename="checkpoint_config.py")
+def config_from_checkpoint(checkpoint, *, trust: bool = False) -> Config:
+    """The config a checkpoint was trained with (:func:`posekit.checkpoints.training_config`)."""
+    return checkpoints.training_config(checkpoints.load(checkpoint, trust=trust), checkpoint, trust=trust)
 
 
-def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: int | None = None) -> dict:
+def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: int | None = None,
+             trust_checkpoint: bool = False) -> dict:
     """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir.
     ``clips``: multi-clip testing, the mean of that many samplings per clip (default: as trained)."""
-    from mmengine.runner import Runner
+    from mmengine.runner import Runner, load_state_dict
 
-    cfg = config_from_checkpoint(checkpoint)
+    state = checkpoints.load(checkpoint, trust=trust_checkpoint)
+    cfg = checkpoints.training_config(state, checkpoint, trust=trust_checkpoint)
     work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")
     # The checkpoint's pipelines already end with their stream transform: add none ("joint").
     cfg = prepare_config(cfg, store, work_dir, stream="joint", holdout=0.0, test_split=split,
                          train_split=split, num_workers=0, test_clips=clips)
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     # A checkpoint from a resumed run carries resume=True, which would make test() look for a training loop.
-    cfg.load_from, cfg.resume = str(checkpoint), False
+    # The weights come from the checkpoint already read: the Runner loads nothing.
+    cfg.load_from, cfg.resume = None, False
     runner = Runner.from_cfg(cfg)
+    load_state_dict(runner.model, state.get("state_dict", state), logger=runner.logger)
     metrics = runner.test()
     (work_dir / "metrics.json").write_text(json.dumps({"checkpoint": str(checkpoint), "store": str(store),
                                                        "split": split,
@@ -259,7 +281,8 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: in
     return metrics
 
 
-def predict(checkpoint, store, *, split: str | None = None, device: str | None = None) -> list[dict]:
+def predict(checkpoint, store, *, split: str | None = None, device: str | None = None,
+            trust_checkpoint: bool = False) -> list[dict]:
     """Label every clip of a store (or one split) with a trained checkpoint: one dict per clip with the
     predicted class, its probability and the top-5. The store's joints are mapped to the training layout."""
     import numpy as np
@@ -270,7 +293,8 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
     from ..nets.registry import MODELS
     from . import datasets
 
-    cfg = config_from_checkpoint(checkpoint)
+    state = checkpoints.load(checkpoint, trust=trust_checkpoint)
+    cfg = checkpoints.training_config(state, checkpoint, trust=trust_checkpoint)
     trained = cfg.get("trained_on")
     if trained is None:
         raise PosekitError(f"{checkpoint}: no record of the training store; retrain with this posekit")
@@ -284,7 +308,6 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
                                f"{layout.name!r}")
     dataset = datasets.StoreClips(str(store), split=split, pipeline=pipeline)
     model = MODELS.build(cfg.model)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     model.load_state_dict(state.get("state_dict", state))
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 from posekit.cli import main
 from posekit.cli_options import training_options
 
-SHARED = ["epochs", "batch_size", "workers", "seed", "amp", "resume"]
+SHARED = ["epochs", "batch_size", "workers", "seed", "amp", "resume", "trust_checkpoint"]
 
 
 def test_training_options_pass_none_unless_given_and_keep_their_order():
@@ -18,7 +18,7 @@ def test_training_options_pass_none_unless_given_and_keep_their_order():
     result = CliRunner().invoke(command, ["--epochs", "3", "--amp"])
     assert result.exit_code == 0, result.output
     assert eval(result.output) == sorted({"epochs": 3, "batch_size": None, "workers": None, "seed": None,
-                                          "amp": True, "resume": False}.items())
+                                          "amp": True, "resume": False, "trust_checkpoint": False}.items())
 
 
 def test_every_training_command_declares_the_shared_options():

@@ -5,6 +5,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from posekit import checkpoints
 from posekit.cli import main
 from posekit.errors import InputError
 from posekit.layouts import Layout
@@ -147,7 +148,7 @@ def test_one_epoch_of_training_writes_a_checkpoint_and_embeddings(tmp_path):
                                        "--batch-pairs", "3", "--hidden", "6"])
     assert result.exit_code == 0, result.output
     assert "embedded 23 frames and 17 sequences" in result.output  # runs of 12 and 11 frames: 9 + 8 windows of 4
-    state = torch.load(work / "model.pth", map_location="cpu", weights_only=False)
+    state = checkpoints.load(work / "model.pth", map_location="cpu")
     assert state["meta"]["epoch"] == 1 and "net.lstm.weight_hh_l0" in state["state_dict"]
     with h5py.File(work / "embeddings.h5") as f:
         assert f["posture"].shape == (24, 8) and np.isnan(f["posture"][12]).all()

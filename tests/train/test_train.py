@@ -7,12 +7,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from posekit import checkpoints
 from posekit.cli import main
 from posekit.data import collate_clips
 from posekit.data.transforms import UniformSample
 from posekit.demo import write_sample_files
 from posekit.nets.registry import MODELS
-from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
+from posekit.sample import ACTIONS
 from posekit.store import Clip, StoreWriter
 from posekit.train.api import config_from_checkpoint
 from posekit.train.datasets import StoreClips, fraction_per_class
@@ -63,16 +64,6 @@ def test_fuse_sums_scores_matched_by_id(tmp_path):
     with open(tmp_path / "ab.pkl", "rb") as f:
         fused = pickle.load(f)
     np.testing.assert_allclose(fused["scores"][fused["ids"].index("y")], [0.9, 1.1])
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("store") / "sample.h5"
-    with StoreWriter(path, "coco-17", coord_dims=2, classes=list(ACTIONS)) as w:
-        for clip_id, label, kp, sc in make_sample(6):
-            w.add(Clip(id=clip_id, keypoints=kp[:24], scores=sc[:24], label=label, fps=30.0, image_size=IMAGE_SIZE,
-                       splits=(sample_split(clip_id),)))
-    return path
 
 
 def tiny_config(tmp_path):
@@ -154,7 +145,7 @@ def test_a_resumed_run_continues_from_its_last_epoch_and_its_checkpoint_evaluate
         "--holdout", "0", "--resume")
     logs = "".join(p.read_text() for p in work.glob("*/*.log"))
     assert "resumed epoch: 1," in logs  # epoch 2 trained on top of epoch 1, not from scratch
-    assert torch.load(work / "best.pth", weights_only=False)["meta"]["epoch"] == 2
+    assert checkpoints.load(work / "best.pth")["meta"]["epoch"] == 2
     run("eval", work / "best.pth", "--store", sample_store, "--work-dir", tmp_path / "eval")
     evaluated = json.loads((tmp_path / "eval/metrics.json").read_text())
     assert evaluated["top1"] == pytest.approx(json.loads((work / "metrics.json").read_text())["top1"])
@@ -197,7 +188,7 @@ def test_multi_clip_eval_averages_samplings_and_needs_a_sampling_test_pipeline(s
     cfg = config_from_checkpoint(tmp_path / "s/best.pth")
     dataset = StoreClips(str(sample_store), split="test", pipeline=cfg.test_dataloader.dataset.pipeline, num_clips=2)
     model = MODELS.build(cfg.model)
-    model.load_state_dict(torch.load(tmp_path / "s/best.pth", weights_only=False)["state_dict"])
+    model.load_state_dict(checkpoints.load(tmp_path / "s/best.pth")["state_dict"])
     with torch.no_grad():
         batch = collate_clips([dataset[i] for i in range(len(dataset))])
         scores = model.eval()(batch["keypoints"], batch["label"], mode="tensor").softmax(1).numpy()
@@ -211,8 +202,8 @@ def test_linear_evaluation_trains_only_the_classifier(sample_store, tmp_path):
     run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "pre", "--config", config)
     run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "lin", "--config", config,
         "--init", tmp_path / "pre/best.pth", "--linear", "--label-fraction", "0.5")
-    before = torch.load(tmp_path / "pre/best.pth", weights_only=False)["state_dict"]
-    after = torch.load(tmp_path / "lin/best.pth", weights_only=False)["state_dict"]
+    before = checkpoints.load(tmp_path / "pre/best.pth")["state_dict"]
+    after = checkpoints.load(tmp_path / "lin/best.pth")["state_dict"]
     backbone = [k for k in before if not k.startswith("net.head.")]
     assert backbone and all(torch.equal(before[k], after[k]) for k in backbone)  # BN statistics included
     assert not torch.equal(before["net.head.fc.weight"], after["net.head.fc.weight"])
@@ -236,8 +227,8 @@ def test_transfer_to_a_store_with_another_layout_and_classes(sample_store, tmp_p
     out = run("train", "unik", "--store", penn_store, "--work-dir", tmp_path / "ft", "--config", config,
               "--init", tmp_path / "pre/best.pth", "--label-fraction", "0.5")
     assert "test top-1" in out
-    pre = torch.load(tmp_path / "pre/best.pth", weights_only=False)["state_dict"]
-    ft = torch.load(tmp_path / "ft/best.pth", weights_only=False)["state_dict"]
+    pre = checkpoints.load(tmp_path / "pre/best.pth")["state_dict"]
+    ft = checkpoints.load(tmp_path / "ft/best.pth")["state_dict"]
     assert ft["net.data_bn.bn.weight"].shape == pre["net.data_bn.bn.weight"].shape  # 17 joints, as pre-trained
     assert ft["net.head.fc.weight"].shape == (2, 256) and pre["net.head.fc.weight"].shape == (4, 256)
     predictions = run("predict", tmp_path / "ft/best.pth", penn_store)
@@ -263,8 +254,28 @@ def test_linear_evaluation_of_a_2d_model_on_3d_joints_reads_their_camera_view(sa
     refused = CliRunner().invoke(main, [str(a) for a in args + ["--work-dir", tmp_path / "no"]])
     assert refused.exit_code != 0 and "--project-2d" in refused.output
     run(*args, "--work-dir", tmp_path / "lin", "--project-2d")
-    before = torch.load(tmp_path / "pre/best.pth", weights_only=False)["state_dict"]
-    after = torch.load(tmp_path / "lin/best.pth", weights_only=False)["state_dict"]
+    before = checkpoints.load(tmp_path / "pre/best.pth")["state_dict"]
+    after = checkpoints.load(tmp_path / "lin/best.pth")["state_dict"]
     assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("net.head."))
     out = run("eval", tmp_path / "lin/best.pth", "--store", store_3d, "--work-dir", tmp_path / "eval")
     assert "top-1" in out and json.loads((tmp_path / "lin/metrics.json").read_text())["project_2d"] is True
+
+
+def test_predict_and_fuse_refuse_an_existing_output_unless_forced(tmp_path):
+    scores = {"ids": ["x"], "labels": np.array([0]), "classes": ["p", "q"], "scores": np.array([[0.9, 0.1]])}
+    with open(tmp_path / "a.pkl", "wb") as f:
+        pickle.dump(scores, f)
+    checkpoint, store = tmp_path / "model.pth", tmp_path / "store.h5"
+    for path in (checkpoint, store):
+        path.write_text("never read: the output is checked first")
+    for name, args in (("fused.pkl", ["fuse", tmp_path / "a.pkl", "-o"]),
+                       ("labels.json", ["predict", checkpoint, store, "-o"])):
+        (tmp_path / name).write_text("kept")
+        result = CliRunner().invoke(main, [str(a) for a in args + [tmp_path / name]])
+        assert result.exit_code == 2 and f"{tmp_path / name}: exists; use --force" in result.output
+        assert (tmp_path / name).read_text() == "kept"
+    run("fuse", tmp_path / "a.pkl", "-o", tmp_path / "fused.pkl", "--force")
+    assert (tmp_path / "fused.pkl").read_bytes() != b"kept"
+    forced = CliRunner().invoke(main, ["predict", str(checkpoint), str(store), "-o", str(tmp_path / "labels.json"),
+                                       "--force"])
+    assert "cannot be loaded weights-only" in forced.output  # past the output check, at the checkpoint

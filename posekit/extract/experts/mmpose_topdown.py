@@ -36,7 +36,7 @@ class MmposeTopDown(Expert):
     batch_size = 8
 
     def __init__(self, config, checkpoint=None, name: str | None = None, layout: str | None = None,
-                 device: str = "cpu", base: Path | None = None):
+                 device: str = "cpu", base: Path | None = None, trust_checkpoint: bool = False):
         self.name = name or f"mmpose-{Path(config).stem}"
         if not checkpoint:
             raise InputError(f"expert {self.name!r}: no checkpoint; {WEIGHTS_HINT}")
@@ -45,17 +45,21 @@ class MmposeTopDown(Expert):
             if not checkpoint.is_file():
                 raise InputError(f"{checkpoint}: no such checkpoint file; {WEIGHTS_HINT}")
         config = _resolve_config(str(config), base)
-        from ...compat import allow_full_checkpoint_load, ensure_mmpose_importable
+        from ... import checkpoints
+        from ...compat import ensure_mmpose_importable
 
         ensure_mmpose_importable()
-        allow_full_checkpoint_load()  # mmpose checkpoints carry their dataset meta beside the weights
         import torch
         from mmpose.apis import init_model
 
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise PosekitError(f"expert {self.name!r}: --device cuda but torch sees no GPU")
         try:
-            self._model = init_model(str(config), str(checkpoint), device=device)
+            # init_model reads the weights and dataset meta, never the config text inside
+            with checkpoints.mmengine_loads(checkpoint, trust=trust_checkpoint, config_ignored=True):
+                self._model = init_model(str(config), str(checkpoint), device=device)
+        except PosekitError as e:
+            raise InputError(f'{e} (an expert spec says so with "trust_checkpoint": true)') from None
         except (OSError, RuntimeError, ConnectionError) as e:
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise InputError(f"{checkpoint}: cannot load the checkpoint ({first}); {WEIGHTS_HINT}") from None
