@@ -12,7 +12,10 @@ from .writer import StoreWriter
 
 def merge(a, b, output, *, progress: bool = True) -> dict:
     """Write ``output`` = A followed by B. Layouts and coordinate dimensions must agree; classes are united by
-    name (B's labels re-indexed); clip ids must be unique across both. A and B are only read."""
+    name (B's labels re-indexed); clip ids must be unique across both. A and B are only read, and refused
+    when they fail the structural checks (the reader's). The output allows empty clips if either input did.
+    The output's datasets are copied from A's file with their filters: a store written before chunk checksums
+    keeps its unchecked datasets; arrays the merge creates carry checksums."""
     first, second = SkeletonStore(a), SkeletonStore(b)
     if first.layout.joints != second.layout.joints:
         raise StoreError(f"{b}: layout {second.layout.name!r} differs from {a}'s {first.layout.name!r}; "
@@ -28,7 +31,8 @@ def merge(a, b, output, *, progress: bool = True) -> dict:
     from tqdm import tqdm
 
     provenance = {"step": "merge", "inputs": [str(a), str(b)]}
-    with StoreWriter(output, mode="a", base=a, provenance=provenance, allow_empty=True) as writer:
+    with StoreWriter(output, mode="a", base=a, provenance=provenance,
+                     allow_empty=first.allows_empty or second.allows_empty) as writer:
         new_index = np.array([writer.class_index(name, text) for name, text
                               in zip(second.classes, second.class_descriptions)], dtype=np.int64)
         for clip in tqdm(second, total=len(second), desc="merge", unit="clip", disable=not progress, leave=False):

@@ -3,10 +3,11 @@
 The clip table (offsets, lengths, labels) is read once; frame arrays are read per clip as one slice.
 The HDF5 handle is opened on first use in each process, so a store object can be handed to DataLoader
 workers (forked or spawned) without sharing a handle across processes.
+Opening runs the structural checks (metadata only) and refuses a store that fails them; a read that fails
+(a Fletcher32 checksum or the decompression of a damaged chunk) stops with one line naming the store and dataset.
 """
 from __future__ import annotations
 
-import json
 import os
 from functools import cached_property
 from pathlib import Path
@@ -15,11 +16,15 @@ import h5py
 import numpy as np
 
 from ..layouts import Layout
+from .checks import DAMAGED_FILE_ERRORS, allows_empty, parse_provenance, structural_problems
 from .format import FRAME_FIELDS, Clip, StoreError, check_format
 
 
 class SkeletonStore:
-    def __init__(self, path: str | Path):
+    """``check=False`` (``posekit store info`` only) opens a store that fails the structural checks and keeps
+    them in ``problems``, as far as its clip table can be read."""
+
+    def __init__(self, path: str | Path, *, check: bool = True):
         self.path = Path(path)
         if not self.path.is_file():
             raise StoreError(f"{self.path}: no such store file")
@@ -28,19 +33,60 @@ class SkeletonStore:
         self._frame_datasets = None
         try:
             f = self.file
-        except OSError as e:
+            check_format(f, self.path)
+            self.problems = structural_problems(f)
+            if self.problems and check:
+                raise StoreError(self.problem_line())
+            self._load_table(f)
+        except StoreError:
+            self.close()
+            raise
+        except DAMAGED_FILE_ERRORS as e:
+            self.close()
             raise StoreError(f"{self.path}: not a readable HDF5 file ({e})") from None
-        check_format(f, self.path)
-        clips = f["clips"]
-        self.offsets = clips["offset"][()]
-        self.lengths = clips["length"][()]
-        self.labels = clips["label"][()]
-        self.layout = Layout.from_json(f.attrs["layout"])
-        self.coord_dims = int(f.attrs["coord_dims"])
-        self.max_persons = int(f["frames/keypoints"].shape[1])
-        self.coordinates = str(f.attrs.get("coordinates", "pixel"))
-        self.name = str(f.attrs.get("name", self.path.stem))
-        self.frame_fields = tuple(k for k in FRAME_FIELDS if k in f["frames"])
+
+    def _load_table(self, f: h5py.File):
+        try:
+            clips = f["clips"]
+            self.offsets = clips["offset"][()]
+            self.lengths = clips["length"][()]
+            self.labels = clips["label"][()]
+            self.layout = Layout.from_json(f.attrs["layout"])
+            self.coord_dims = int(f.attrs["coord_dims"])
+            self.max_persons = int(f["frames/keypoints"].shape[1])
+            self.coordinates = str(f.attrs.get("coordinates", "pixel"))
+            self.name = str(f.attrs.get("name", self.path.stem))
+            self.frame_fields = tuple(k for k in FRAME_FIELDS if k in self._frame_datasets)
+            self.allows_empty = allows_empty(f)
+        except (*DAMAGED_FILE_ERRORS, AttributeError):
+            if not self.problems:
+                raise
+            raise StoreError(self.problem_line()) from None  # opened with check=False: the problems say why
+
+    def problem_line(self) -> str:
+        """The first structural problem, and where to see them all."""
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        return (f"{self.path}: invalid store: {self.problems[0]}{more}; "
+                f"`posekit store validate {self.path}` lists all problems")
+
+    def _damaged(self, dataset: str, error: OSError, index: int | None = None) -> StoreError:
+        """The one line for a read that HDF5 refused: a checksum mismatch or a chunk that does not decompress."""
+        where = f" of clip {self._clip_name(index)}" if index is not None else ""
+        return StoreError(f"{self.path}: {dataset}{where}: damaged data, the read failed ({error}); "
+                          f"`posekit store validate --deep {self.path}` lists the damaged clips")
+
+    def _clip_name(self, index: int) -> str:
+        try:
+            return repr(self._read(self.file["clips/id"], index))
+        except StoreError:  # the ids are damaged too
+            return f"#{index}"
+
+    def _read(self, ds, selection=()):
+        """``ds[selection]``, strings decoded; a refused read becomes one line naming the dataset."""
+        try:
+            return (ds.asstr() if h5py.check_string_dtype(ds.dtype) else ds)[selection]
+        except OSError as e:
+            raise self._damaged(ds.name.lstrip("/"), e) from None
 
     # -- handle ---------------------------------------------------------------------------------------------
     @property
@@ -50,7 +96,8 @@ class SkeletonStore:
             self._h5 = h5py.File(self.path, "r", rdcc_nbytes=4 << 20)
             self._pid = os.getpid()
             # Looking a dataset up by name costs ~0.1 ms, as much as reading a small clip: do it once.
-            self._frame_datasets = dict(self._h5["frames"].items())
+            frames = self._h5.get("frames")  # absent in a broken store, which the structural checks report
+            self._frame_datasets = dict(frames.items()) if isinstance(frames, h5py.Group) else {}
         return self._h5
 
     def close(self):
@@ -83,7 +130,7 @@ class SkeletonStore:
 
     @cached_property
     def ids(self) -> np.ndarray:
-        return self.file["clips/id"].asstr()[()]
+        return self.column("id")
 
     def index_of(self, clip_id: str) -> int:
         hits = np.flatnonzero(self.ids == clip_id)
@@ -93,15 +140,15 @@ class SkeletonStore:
 
     @cached_property
     def classes(self) -> list[str]:
-        return list(self.file["classes/name"].asstr()[()])
+        return list(self._read(self.file["classes/name"]))
 
     @cached_property
     def class_descriptions(self) -> list[str]:
-        return list(self.file["classes/description"].asstr()[()])
+        return list(self._read(self.file["classes/description"]))
 
     @cached_property
     def splits(self) -> dict[str, np.ndarray]:
-        return {name: ds[()] for name, ds in self.file["splits"].items()}
+        return {name: self._read(ds) for name, ds in self.file["splits"].items()}
 
     def split(self, name: str | None) -> np.ndarray:
         """Clip indices of a split (all clips for None)."""
@@ -117,16 +164,17 @@ class SkeletonStore:
 
     def feature(self, name: str, index=None) -> np.ndarray:
         ds = self.file["features"][name]
-        return ds[()] if index is None else ds[index]
+        return self._read(ds, () if index is None else index)
 
     @property
     def provenance(self) -> list[dict]:
-        return json.loads(self.file.attrs.get("provenance", "[]"))
+        """The steps that made the store, oldest first; [] where the attribute is not a list of steps (a store
+        opened with check=False, whose problems say so)."""
+        return parse_provenance(self.file.attrs.get("provenance", "[]")) or []
 
     def column(self, name: str) -> np.ndarray:
         """A whole per-clip column: id, label, fps, image_size, source, text, offset, length."""
-        ds = self.file["clips"][name]
-        return ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
+        return self._read(self.file["clips"][name])
 
     # -- clips ----------------------------------------------------------------------------------------------
     def frames(self, index: int, fields=("keypoints", "scores")) -> dict[str, np.ndarray]:
@@ -134,8 +182,14 @@ class SkeletonStore:
         start = int(self.offsets[index])
         stop = start + int(self.lengths[index])
         self.file  # (re)opens the handle and its datasets in this process
-        datasets = self._frame_datasets
-        return {name: datasets[name][start:stop] for name in fields if name in datasets}
+        datasets, arrays = self._frame_datasets, {}
+        for name in fields:
+            if name in datasets:
+                try:
+                    arrays[name] = datasets[name][start:stop]
+                except OSError as e:
+                    raise self._damaged(f"frames/{name}", e, index) from None
+        return arrays
 
     def __getitem__(self, index: int) -> Clip:
         if not -len(self) <= index < len(self):
@@ -143,10 +197,11 @@ class SkeletonStore:
         index = int(index) % len(self)
         arrays = self.frames(index, self.frame_fields)
         row = self.file["clips"]
-        feats = {name: ds[index] for name, ds in self.file["features"].items()}
-        return Clip(id=row["id"].asstr()[index], label=int(self.labels[index]), fps=float(row["fps"][index]),
-                    image_size=tuple(int(v) for v in row["image_size"][index]), source=row["source"].asstr()[index],
-                    text=row["text"].asstr()[index],
+        feats = {name: self._read(ds, index) for name, ds in self.file["features"].items()}
+        return Clip(id=self._read(row["id"], index), label=int(self.labels[index]),
+                    fps=float(self._read(row["fps"], index)),
+                    image_size=tuple(int(v) for v in self._read(row["image_size"], index)),
+                    source=self._read(row["source"], index), text=self._read(row["text"], index),
                     splits=tuple(name for name, idx in self.splits.items() if _contains(idx, index)),
                     features=feats, **arrays)
 
@@ -155,7 +210,15 @@ class SkeletonStore:
             yield self[i]
 
     def info(self) -> dict:
-        """Summary used by ``posekit store info``."""
+        """Summary used by ``posekit store info``; ``problems``: the structural checks that failed."""
+        try:
+            return self._summary()
+        except (*DAMAGED_FILE_ERRORS, AttributeError):  # only reachable with check=False: the problems say why
+            if not self.problems:
+                raise
+            raise StoreError(self.problem_line()) from None
+
+    def _summary(self) -> dict:
         f = self.file
         return {"path": str(self.path), "name": self.name, "num_clips": len(self), "num_frames": self.num_frames,
                 "layout": self.layout.name, "num_joints": self.layout.num_joints, "joints": list(self.layout.joints),
@@ -165,7 +228,8 @@ class SkeletonStore:
                 "features": {k: list(ds.shape[1:]) for k, ds in f["features"].items()},
                 "labelled_clips": int((self.labels >= 0).sum()),
                 "frames_per_clip": _stats(self.lengths), "provenance": self.provenance,
-                "format_version": int(f.attrs["format_version"]), "file_bytes": self.path.stat().st_size}
+                "format_version": int(f.attrs["format_version"]), "file_bytes": self.path.stat().st_size,
+                "problems": list(self.problems)}
 
 
 def _contains(sorted_indices: np.ndarray, index: int) -> bool:

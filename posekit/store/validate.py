@@ -1,111 +1,116 @@
-"""``posekit store validate``: check a file against the written store schema and its internal consistency.
+"""``posekit store validate``: the structural checks, then the stored clips against the writer's rules.
 
-The machine-readable schema (``posekit/schemas/store.schema.json``, copied in ``data_schemas/``) lists every
-group, dataset, dtype, rank and attribute; the checks here add what a schema cannot say: offsets that tile the
-frame axis, split indices in range, labels within the class list, arrays aligned on the same number of rows.
+The structure (``checks.structural_problems``: the written schema ``posekit/schemas/store.schema.json``, copied
+in ``data_schemas/``, then offsets, ids, labels, rows, attributes) is what the reader also checks on opening.
+Validate then reads every clip's keypoints and applies the writer's refusals (``checks.keypoint_problem``), so a
+damaged keypoint chunk also shows here; ``deep`` reads every chunk of every other dataset too and names the clips
+whose data HDF5 refuses to return (a Fletcher32 checksum mismatch, a chunk that does not decompress).
 """
 from __future__ import annotations
 
-import json
-from importlib import resources
 from pathlib import Path
 
 import h5py
-import jsonschema
 import numpy as np
 
-from ..layouts import Layout
-from .format import FORMAT, FORMAT_VERSION
+from .checks import DAMAGED_FILE_ERRORS, allows_empty, keypoint_problem, structural_problems
+from .format import FORMAT
+
+BLOCK_FRAMES = 1 << 14  # frames read at once: a few hundred chunks, a few MiB of keypoints
+LISTED = 10  # clip ids named per problem
 
 
-def load_schema() -> dict:
-    return json.loads(resources.files("posekit").joinpath("schemas/store.schema.json").read_text())
-
-
-def describe(f: h5py.File) -> dict:
-    """The file as a JSON document the schema can check: groups, datasets (dtype kind, shape) and attributes."""
-    def node(obj):
-        if isinstance(obj, h5py.Dataset):
-            kind = "string" if h5py.check_string_dtype(obj.dtype) else obj.dtype.kind
-            return {"kind": kind, "shape": list(obj.shape)}
-        return {name: node(child) for name, child in obj.items()}
-
-    attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
-    attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attrs.items()}
-    return {"attrs": attrs, **node(f)}
-
-
-def validate(path: str | Path) -> list[str]:
-    """Problems found in a store file; an empty list means valid."""
+def validate(path: str | Path, *, deep: bool = False) -> list[str]:
+    """Problems found in a store file, each one line naming the file; an empty list means valid."""
     path = Path(path)
     try:
         f = h5py.File(path, "r")
-    except OSError as e:
+    except DAMAGED_FILE_ERRORS as e:
         return [f"{path}: not a readable HDF5 file ({e})"]
     with f:
-        doc = describe(f)
-        if doc["attrs"].get("format") != FORMAT:
-            return [f"{path}: not a posekit store (attribute format is {doc['attrs'].get('format')!r})"]
-        problems = [f"{path}: {'/'.join(map(str, e.absolute_path)) or 'file'}: {e.message}"
-                    for e in jsonschema.Draft202012Validator(load_schema()).iter_errors(doc)]
-        if problems:
-            return problems
-        return [f"{path}: {p}" for p in _consistency(f)]
+        try:
+            fmt = f.attrs.get("format")
+        except DAMAGED_FILE_ERRORS as e:
+            return [f"{path}: the file's attributes cannot be read ({e}); it is damaged or truncated"]
+        if fmt != FORMAT:
+            return [f"{path}: not a posekit store (attribute format is {fmt!r})"]
+        problems = structural_problems(f) or _clip_problems(f, deep)
+    return [f"{path}: {p}" for p in problems]
 
 
-def _consistency(f: h5py.File) -> list[str]:
-    problems = []
-    if int(f.attrs["format_version"]) > FORMAT_VERSION:
-        problems.append(f"format_version {f.attrs['format_version']} is newer than this posekit reads")
-    try:
-        layout = Layout.from_json(f.attrs["layout"])
-    except (ValueError, KeyError) as e:
-        return [f"attribute layout is not a valid layout: {e}"]
-    frames, clips = f["frames"], f["clips"]
-    kp = frames["keypoints"]
-    num_frames, num_persons = kp.shape[0], kp.shape[1]
-    if kp.shape[2] != layout.num_joints:
-        problems.append(f"keypoints have {kp.shape[2]} joints, layout {layout.name!r} has {layout.num_joints}")
-    if kp.shape[3] != int(f.attrs["coord_dims"]):
-        problems.append(f"keypoints have {kp.shape[3]} coordinates, attribute coord_dims is {f.attrs['coord_dims']}")
-    for name, ds in frames.items():
-        if ds.shape[0] != num_frames:
-            problems.append(f"frames/{name} has {ds.shape[0]} rows, frames/keypoints {num_frames}")
-        if name in ("scores", "track_id", "box", "keypoints_3d") and ds.shape[1] != num_persons:
-            problems.append(f"frames/{name} has {ds.shape[1]} persons, frames/keypoints {num_persons}")
-    num_clips = clips["id"].shape[0]
-    for name, ds in list(clips.items()) + list(f["features"].items()):
-        if ds.shape[0] != num_clips:
-            problems.append(f"{ds.name} has {ds.shape[0]} rows for {num_clips} clips")
-    if problems:
-        return problems
-    offsets, lengths = clips["offset"][()], clips["length"][()]
-    if (lengths < 0).any():
-        problems.append("negative clip lengths")
-    elif num_clips and (offsets[0] != 0 or (offsets[1:] != offsets[:-1] + lengths[:-1]).any()
-                        or offsets[-1] + lengths[-1] != num_frames):
-        problems.append("clip offsets do not tile the frame axis (clips must be stored back to back)")
+def _clip_problems(f: h5py.File, deep: bool) -> list[str]:
+    clips = f["clips"]
     ids = clips["id"].asstr()[()]
-    if len(set(ids)) != len(ids):
-        values, counts = np.unique(ids, return_counts=True)
-        problems.append(f"duplicate clip ids: {', '.join(values[counts > 1][:5])}")
-    num_classes = f["classes/name"].shape[0]
-    labels = clips["label"][()]
-    bad = (labels < -1) | (labels >= max(num_classes, 0)) & (labels != -1)
-    if bad.any():
-        problems.append(f"{int(bad.sum())} clip labels outside the {num_classes} classes")
-    if f["classes/description"].shape[0] != num_classes:
-        problems.append("classes/description and classes/name differ in length")
-    for name, ds in f["splits"].items():
-        idx = ds[()]
-        if len(idx) and (idx.min() < 0 or idx.max() >= num_clips):
-            problems.append(f"split {name!r} has clip indices outside 0..{num_clips - 1}")
-        if (np.diff(idx) <= 0).any():
-            problems.append(f"split {name!r} indices are not sorted and unique")
-    if "labels" in frames and frames["labels"].shape[1] > num_classes:
-        problems.append(f"frames/labels has {frames['labels'].shape[1]} columns for {num_classes} classes")
-    try:
-        json.loads(f.attrs.get("provenance", "[]"))
-    except ValueError:
-        problems.append("attribute provenance is not JSON")
+    offsets, lengths = clips["offset"][()], clips["length"][()]
+    refused: dict[str, list[int]] = {}
+    damaged: dict[str, list[int]] = {}
+    allow_empty = allows_empty(f)
+    for index, keypoints in _clips_of(f["frames/keypoints"], offsets, lengths, damaged):
+        problem = keypoint_problem(keypoints, allow_empty=allow_empty)
+        if problem:
+            refused.setdefault(problem, []).append(index)
+    if deep:  # keypoints were read above
+        datasets = []
+        f.visititems(lambda name, obj: datasets.append(obj) if isinstance(obj, h5py.Dataset) else None)
+        for ds in datasets:
+            if ds.name != "/frames/keypoints":
+                _scan(ds, offsets, lengths, damaged)
+    problems = [f"{len(idx)} clips the writer refuses ({problem}): {_named(ids, idx)}"
+                for problem, idx in refused.items()]
+    for name, idx in damaged.items():
+        where = f" in {len(idx)} clips: {_named(ids, idx)}" if idx else ""
+        problems.append(f"{name}: damaged data{where} (HDF5 refused to read it: checksum mismatch or bad compression)")
     return problems
+
+
+def _clips_of(ds: h5py.Dataset, offsets, lengths, damaged):
+    """(index, frames) of every clip whose frames can be read, a block of clips per read; a block that fails is
+    read clip by clip, and the clips that still fail go to ``damaged``."""
+    ends = offsets + lengths
+    first = 0
+    while first < len(offsets):
+        last = max(int(np.searchsorted(ends, offsets[first] + BLOCK_FRAMES, side="right")), first + 1)
+        try:
+            block = ds[offsets[first]:ends[last - 1]]
+        except OSError:
+            block = None
+        for index in range(first, last):
+            if block is not None:
+                yield index, block[offsets[index] - offsets[first]:ends[index] - offsets[first]]
+                continue
+            try:
+                yield index, ds[offsets[index]:ends[index]]
+            except OSError:
+                damaged.setdefault(ds.name.lstrip("/"), []).append(index)
+        first = last
+
+
+def _scan(ds: h5py.Dataset, offsets, lengths, damaged):
+    """Read every chunk of ``ds``; the rows of a chunk HDF5 refuses are mapped to the clips they belong to."""
+    name = ds.name.lstrip("/")
+    selections = ds.iter_chunks() if ds.chunks and ds.size else [()]
+    hit = set()
+    for selection in selections:
+        try:
+            ds[selection]
+        except OSError:
+            rows = selection[0] if selection else slice(0, ds.shape[0])
+            hit.update(_clips_at(name, rows, offsets, lengths))
+            damaged.setdefault(name, [])
+    if hit:
+        damaged[name] = sorted(hit)
+
+
+def _clips_at(name: str, rows: slice, offsets, lengths) -> range:
+    """The clips that own ``rows`` of dataset ``name``: frames for /frames, clip rows for /clips and /features."""
+    if name.startswith("frames/"):
+        return range(int(np.searchsorted(offsets + lengths, rows.start, side="right")),
+                     int(np.searchsorted(offsets, rows.stop, side="left")))
+    if name.startswith(("clips/", "features/")):
+        return range(rows.start, min(rows.stop, len(offsets)))
+    return range(0)
+
+
+def _named(ids: np.ndarray, indices: list[int]) -> str:
+    names = ", ".join(ids[i] for i in indices[:LISTED])
+    return names + (f" and {len(indices) - LISTED} more" if len(indices) > LISTED else "")

@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 
 from ..layouts import Layout, get_layout
+from .checks import keypoint_problem
 from .format import (CLIP_FIELDS, COORDINATES, FORMAT, FORMAT_VERSION, FRAME_FIELDS, STR, Clip, StoreError, __version__,
                      check_format, provenance_step, temporary_beside)
 
@@ -19,7 +20,12 @@ class StoreWriter:
 
     Frames are chunked ``chunk_frames`` at a time and compressed with ``compression``: the defaults (128, "lzf")
     were the fastest random clip reads measured short of no compression (docs/benchmarks.md); "gzip" makes
-    files ~10% smaller and readable by any HDF5 tool, at a third of the read speed.
+    files ~10% smaller and readable by any HDF5 tool, at a third of the read speed. Every numeric dataset
+    carries Fletcher32 chunk checksums, so a damaged chunk fails its read instead of returning other numbers
+    (HDF5 cannot filter variable-length strings: ids, sources, texts and class names go unchecked);
+    ``checksums=False`` writes a store as posekit did before them, for tools/bench_checksums.py.
+    ``allow_empty``: accept clips with zero frames or no valid joint; recorded in the store's ``allow_empty``
+    attribute so that ``posekit store validate`` holds stored clips to the same rule.
 
     Use as a context manager; the store appears at ``path`` only when the block exits without error::
 
@@ -31,7 +37,7 @@ class StoreWriter:
                  classes=None, class_descriptions=None, name: str | None = None, coordinates: str = "pixel",
                  mode: str = "w", provenance: dict | None = None, chunk_frames: int = 128,
                  compression: str | None = "lzf", allow_empty: bool = False, flush_frames: int = 1 << 16,
-                 base=None):
+                 base=None, checksums: bool = True):
         if mode not in ("w", "a"):
             raise ValueError("mode must be 'w' or 'a'")
         if coordinates not in COORDINATES:
@@ -41,6 +47,7 @@ class StoreWriter:
         self.mode = mode
         self.chunk_frames = chunk_frames
         self.compression = compression
+        self.checksums = checksums
         self.allow_empty = allow_empty
         self.flush_frames = flush_frames
         self._provenance = provenance
@@ -93,6 +100,8 @@ class StoreWriter:
                 raise StoreError(f"{self.path}: store layout is {self.layout.name!r}, clips are "
                                  f"{get_layout(given).name!r}; convert them with --layout {self.layout.name}")
             self.coord_dims = int(f.attrs["coord_dims"])
+            if self.allow_empty:  # the store may now hold empty clips; a strict append keeps the flag it had
+                f.attrs["allow_empty"] = True
             self.classes = list(f["classes/name"].asstr()[()])
             self.class_descriptions = list(f["classes/description"].asstr()[()])
             ids = f["clips/id"].asstr()[()]
@@ -111,7 +120,7 @@ class StoreWriter:
             f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION,
                            name=self._init["name"] or self.path.stem.split(".")[0],
                            layout=self.layout.to_json(), coordinates=self._init["coordinates"],
-                           provenance="[]", created_by=f"posekit {__version__}")
+                           provenance="[]", created_by=f"posekit {__version__}", allow_empty=self.allow_empty)
             for g in ("frames", "clips", "splits", "features", "classes"):
                 f.create_group(g)
             self.class_descriptions = list(self._init["class_descriptions"] or [""] * len(self.classes))
@@ -209,13 +218,9 @@ class StoreWriter:
             self._h5.attrs["coord_dims"] = self.coord_dims
         if kp.shape[3] != self.coord_dims:
             raise StoreError(f"clip {clip.id!r}: {kp.shape[3]}D keypoints in a {self.coord_dims}D store")
-        if np.isinf(kp).any():
-            raise StoreError(f"clip {clip.id!r}: infinite coordinates")
-        if not self.allow_empty:
-            if kp.shape[0] == 0:
-                raise StoreError(f"clip {clip.id!r}: zero frames")
-            if kp.shape[1] == 0 or np.isnan(kp).all():
-                raise StoreError(f"clip {clip.id!r}: no person has a single valid joint")
+        problem = keypoint_problem(kp, allow_empty=self.allow_empty)
+        if problem:
+            raise StoreError(f"clip {clip.id!r}: {problem}")
         if not 0 <= clip.label < max(len(self.classes), 1) and clip.label != -1:
             raise StoreError(f"clip {clip.id!r}: label {clip.label} outside the {len(self.classes)} classes")
         # A joint is missing as a whole: one NaN coordinate makes all of them NaN.
@@ -245,7 +250,8 @@ class StoreWriter:
         self._write_clip_rows()
         for name, items in self._features.items():
             dim = items[0][1].size
-            ds = _grow(f["features"], name, (0, dim), np.float32, np.nan, self._num_clips + len(self._clip_rows["id"]))
+            ds = _grow(f["features"], name, (0, dim), np.float32, np.nan, self._num_clips + len(self._clip_rows["id"]),
+                       checksums=self.checksums)
             if ds.shape[1] != dim or any(v.size != dim for _, v in items):
                 raise StoreError(f"feature {name!r}: every clip needs the same size ({ds.shape[1]})")
             for index, vector in items:
@@ -276,7 +282,8 @@ class StoreWriter:
             trailing[0] = max_persons
         fill = {"track_id": -1, "frame_index": -1, "labels": False}.get(name, np.nan)
         dtype = {"track_id": np.int32, "frame_index": np.int64, "labels": bool}.get(name, np.float32)
-        return _grow(g, name, (0, *trailing), dtype, fill, self._num_frames, self.chunk_frames, self.compression)
+        return _grow(g, name, (0, *trailing), dtype, fill, self._num_frames, self.chunk_frames, self.compression,
+                     checksums=self.checksums)
 
     def _write_clip_rows(self):
         g, rows = self._h5["clips"], self._clip_rows
@@ -286,7 +293,7 @@ class StoreWriter:
         for key, (dtype, fill) in specs.items():
             shape = (0, 2) if key == "image_size" else (0,)
             ds = _grow(g, key, shape, dtype, fill if dtype is not STR else None, n, chunk=4096,
-                       compression=self.compression)
+                       compression=self.compression, checksums=self.checksums)
             if rows[key]:
                 values = np.array(rows[key], dtype=object if dtype is STR else dtype)
                 ds[self._num_clips:n] = values
@@ -308,7 +315,8 @@ class StoreWriter:
             old = f["splits"][split][()] if split in f["splits"] else np.zeros(0, np.int64)
             if split in f["splits"]:
                 del f["splits"][split]
-            f["splits"].create_dataset(split, data=np.union1d(old, np.asarray(indices, np.int64)).astype(np.int64))
+            f["splits"].create_dataset(split, data=np.union1d(old, np.asarray(indices, np.int64)).astype(np.int64),
+                                       fletcher32=self.checksums)
         if self._new_classes:
             self._write_classes(self.classes, self.class_descriptions)
 
@@ -322,13 +330,13 @@ def _float(value, shape, name, clip):
     return value
 
 
-def _grow(group, name, shape, dtype, fill, rows, chunk_frames=None, compression=None, chunk=None):
+def _grow(group, name, shape, dtype, fill, rows, chunk_frames=None, compression=None, chunk=None, checksums=True):
     """Create-or-resize a dataset that grows along axis 0 to ``rows``; new rows hold ``fill``."""
     if name not in group:
         chunks = (chunk or chunk_frames or 1024,) + tuple(max(s, 1) for s in shape[1:])
         kwargs = dict(compression=compression, shuffle=compression is not None) if compression else {}
         group.create_dataset(name, shape=(rows,) + tuple(shape[1:]), maxshape=(None,) * len(shape), dtype=dtype,
-                             chunks=chunks, fillvalue=fill, **kwargs)
+                             chunks=chunks, fillvalue=fill, fletcher32=checksums and dtype is not STR, **kwargs)
     ds = group[name]
     if ds.shape[0] < rows:
         ds.resize(rows, axis=0)
