@@ -8,13 +8,16 @@ video id), one person slot per kept track (the main tracks first), the fused joi
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from posekit.errors import InputError
-from posekit.store import Clip, SkeletonStore, StoreWriter, atomic_path
+from posekit.store import Clip, SkeletonStore, StoreWriter
 from posekit.store.format import provenance_step
 from pose_refine.proposals import VideoProposals, expert_order, group_videos, load_video
 from pose_refine.report import QualityReport
@@ -44,14 +47,18 @@ def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | 
         raise InputError(f"--max-persons must be at least 1, got {max_persons}")
     if report_dir is not None and Path(report_dir).exists() and not Path(report_dir).is_dir():
         raise InputError(f"{report_dir}: is a file; --report needs a folder for report.json and the figures")
-    if Path(output).resolve() == store.path.resolve():
+    output = Path(output)
+    if output.resolve() == store.path.resolve():
         raise InputError(f"{output}: the refined store must be a new file, not the proposals store")
+    if output.is_dir() or not output.parent.is_dir():
+        raise InputError(f"{output}: " + ("is a folder, expected a store file path" if output.is_dir()
+                                           else f"folder {output.parent} does not exist"))
     report = QualityReport(experts, gamma)
     step = {"step": "refine", "method": "SST-A", "gamma": gamma, "experts": experts, "max_persons": max_persons,
             "drop_low": drop_low, "proposals": str(proposals)}
     columns = {name: store.column(name) for name in ("fps", "image_size", "source", "text")}
-    with atomic_path(output) as tmp:
-        with StoreWriter(tmp, store.layout, coord_dims=2, classes=store.classes,
+    with _staging(output) as staged:
+        with StoreWriter(staged, store.layout, coord_dims=2, classes=store.classes,
                          class_descriptions=store.class_descriptions, name=store.name, allow_empty=True) as writer:
             for video_id, clips in tqdm(videos.items(), desc="refine", unit="video", disable=not progress,
                                         leave=False):
@@ -61,13 +68,28 @@ def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | 
                 writer.add(_refined_clip(video, _clip_fields(store, columns, video.first_clip), tracks, fused,
                                          confidence, gamma if drop_low else None))
         step["kept_fraction"] = report.overall()["kept_fraction"]
-        with h5py.File(tmp, "r+") as f:  # the proposals' history, then this step
+        with h5py.File(staged, "r+") as f:  # the proposals' history, then this step
             f.attrs["provenance"] = json.dumps(store.provenance + [provenance_step(**step)])
         if report_dir is not None:
             report.write(report_dir, proposals=proposals, refined=output)
+        os.replace(staged, output)
     store.close()
     return {"output": str(output), "videos": len(videos), "experts": experts, "report": report.overall(),
             "report_dir": None if report_dir is None else str(report_dir)}
+
+
+@contextmanager
+def _staging(output: Path):
+    """Where to build ``output`` before it replaces ``output``: in a private folder ``.NAME.XXXXXXXX.tmp`` beside it,
+    removed when the block ends. The StoreWriter makes its own temporary beside the path it is given: beside a
+    temporary file that was ``..NAME.*.tmp.*.tmp``, which a killed run left with its empty ``.NAME.*.tmp``; now a
+    killed run leaves the one folder, which the next ``posekit refine`` on the output removes (posekit.locks)."""
+    try:
+        staging = tempfile.TemporaryDirectory(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    except OSError as e:
+        raise InputError(f"{output}: cannot write here ({e.strerror})") from None
+    with staging as folder:
+        yield Path(folder) / output.name
 
 
 def refine_video(video: VideoProposals, *, head: int, neck: int, max_persons: int | None = None):

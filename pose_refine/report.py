@@ -18,6 +18,7 @@ from posekit.store import atomic_path
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 FINE_BINS = 10_000  # overall C quantiles to 1e-4 in constant memory, whatever the number of person-frames
 PLOT_BINS = 50
+FILES = ("report.json", "confidence.png", "experts.png")  # what write() puts in its folder
 
 
 class QualityReport:
@@ -52,7 +53,7 @@ class QualityReport:
         """Write folder/report.json, folder/confidence.png and folder/experts.png; returns their paths."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = {name: folder / name for name in ("report.json", "confidence.png", "experts.png")}
+        paths = {name: folder / name for name in FILES}
         report = {"proposals": str(proposals), "refined": str(refined), "method": "SST-A", "gamma": self.gamma,
                   "experts": self.experts, "distances_in": "head lengths |fused head - fused neck| (eq. 3.4)",
                   "overall": self.overall(), "videos": self.videos}

@@ -10,7 +10,7 @@ import click
 
 from . import __version__
 from .errors import PosekitError
-from .outputs import refuse_existing
+from .outputs import force_option, refuse_existing
 
 
 class _Group(click.Group):
@@ -78,14 +78,16 @@ def store():
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def info(path, as_json):
-    """Summary of a store: clips, frames, layout, splits, classes."""
+    """Summary of a store: clips, frames, layout, splits, classes; and its structural problems, if any
+    (exit status 1), where the other commands refuse the store."""
     from .store import SkeletonStore
 
-    with SkeletonStore(path) as s:
+    with SkeletonStore(path, check=False) as s:
         summary = s.info()
+        problems = s.problems
     if as_json:
         click.echo(json.dumps(summary, indent=1))
-        return
+        sys.exit(1 if problems else 0)
     splits = ", ".join(f"{k} {v}" for k, v in summary["splits"].items()) or "none"
     fpc = summary["frames_per_clip"]
     click.echo(f"{path}: {summary['num_clips']} clips, {summary['num_frames']} frames "
@@ -95,16 +97,22 @@ def info(path, as_json):
                f"classes {summary['num_classes']} ({summary['labelled_clips']} clips labelled); splits: {splits}\n"
                f"features: {', '.join(summary['features']) or 'none'}; "
                f"{summary['file_bytes'] / 2**20:.1f} MiB; steps: "
-               + " -> ".join(step.get("step", "?") for step in summary["provenance"]))
+               + " -> ".join(str(step.get("step", "?")) for step in summary["provenance"]))
+    if problems:
+        click.echo(f"problems: {'; '.join(problems)} (posekit store validate {path} lists all)")
+        sys.exit(1)
 
 
 @store.command()
 @click.argument("path", type=click.Path(path_type=Path))
-def validate(path):
-    """Check a store against the schema in data_schemas/ and for internal consistency."""
+@click.option("--deep", is_flag=True, help="Also read every chunk of every array (the whole file) and list the "
+              "clips whose data is damaged.")
+def validate(path, deep):
+    """Check a store against the schema in data_schemas/, for internal consistency, and every clip's keypoints
+    against the writer's rules (finite, not empty)."""
     from .store.validate import validate as check
 
-    problems = check(path)
+    problems = check(path, deep=deep)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
@@ -116,10 +124,12 @@ def validate(path):
 @click.argument("a", type=click.Path(path_type=Path))
 @click.argument("b", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
-def merge(a, b, output):
+@force_option()
+def merge(a, b, output, force):
     """Write a new store with the clips of A then B (classes matched by name)."""
     from .store.merge import merge as run
 
+    refuse_existing(output, force=force)
     summary = run(a, b, output)
     click.echo(f"merged {summary['from_a']} + {summary['from_b']} clips -> {output}")
 
@@ -128,10 +138,12 @@ def merge(a, b, output):
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["pyskl"]), default="pyskl", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
-def export(path, fmt, output):
+@force_option()
+def export(path, fmt, output, force):
     """Write a store in another format (pyskl / mmaction2 pickle)."""
     from .exporters import export as run
 
+    refuse_existing(output, force=force)
     count = run(fmt, path, output)
     click.echo(f"exported {count} clips ({fmt}) -> {output}")
 
@@ -150,15 +162,17 @@ def layouts():
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("posekit-demo"), show_default=True,
               help="Folder for the demo's outputs.")
 @click.option("--no-train", is_flag=True, help="Stop after building the store.")
-def demo(output, no_train):
+@force_option("Write into OUTPUT even if it holds files (an earlier demo's are replaced).")
+def demo(output, no_train, force):
     """Run the pipeline on a sample the project generates, offline."""
     from .demo import run
 
+    refuse_existing(*output.glob("*"), force=force)  # an empty folder is as good as a new one
     run(output, train=not no_train)
 
 
 # Modules whose COMMANDS join the top level; each imports its heavy dependencies inside its commands.
-COMMAND_MODULES = ("cli_train", "cli_rodent", "cli_refine", "cli_extract")
+COMMAND_MODULES = ("cli_train", "cli_rodent", "cli_refine", "cli_extract", "cli_synth", "cli_models")
 
 for _module in COMMAND_MODULES:
     for _command in importlib.import_module(f".{_module}", __package__).COMMANDS:

@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 
 from .errors import PosekitError
-from .outputs import refuse_existing
+from .locks import output_lock
+from .outputs import force_option, refuse_existing
 
 
 @click.command()
@@ -24,7 +25,7 @@ from .outputs import refuse_existing
               help="Processes, each extracting whole videos with its own models.")
 @click.option("--layout", default="unik-17", show_default=True, help="Common joint layout of the store.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Only the first N frames of each video (trials).")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@force_option()
 def extract(videos, output, experts, device, max_persons, workers, layout, max_frames, force):
     """Pose proposals of every expert for VIDEOS (files or folders, searched recursively) into a store.
 
@@ -32,16 +33,17 @@ def extract(videos, output, experts, device, max_persons, workers, layout, max_f
     from .extract import extract as run
     from .layouts import get_layout
 
-    refuse_existing(output, force=force)
     if device != "cpu" and not device.startswith("cuda"):
         raise PosekitError(f"--device {device!r}: use cpu or cuda (cuda:N)")
     try:
         get_layout(layout)
     except KeyError as e:
         raise PosekitError(f"--layout: {e.args[0]}") from None
-    summary = run(videos, output, experts=experts.split(","), device=device, max_persons=max_persons,
-                  workers=workers, layout=layout, max_frames=max_frames,
-                  report=lambda line: click.echo(line, err=True))
+    with output_lock(output, "extract"):
+        refuse_existing(output, force=force)  # under the lock: a run that finished meanwhile is not overwritten
+        summary = run(videos, output, experts=experts.split(","), device=device, max_persons=max_persons,
+                      workers=workers, layout=layout, max_frames=max_frames,
+                      report=lambda line: click.echo(line, err=True))
     resumed = f", {summary['resumed']} from an earlier run" if summary["resumed"] else ""
     failed = f"; {len(summary['failed'])} failed (reported above)" if summary["failed"] else ""
     videos = f"{summary['videos']} video{'s' if summary['videos'] != 1 else ''}"

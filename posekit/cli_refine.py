@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from .outputs import refuse_existing
+from .locks import output_lock, remove_leftovers
+from .outputs import force_option, refuse_existing
 
 
 @click.command()
@@ -19,7 +20,7 @@ from .outputs import refuse_existing
 @click.option("--max-persons", type=int, help="Keep the M main tracks of each video (largest summed C); default all.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path),
               help="Folder for report.json, confidence.png (histogram of C) and experts.png.")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@force_option("Replace OUTPUT, the report's files and OUTPUT_student/ if they exist.")
 @click.option("--train-student", is_flag=True,
               help="Then self-train a student estimator on the pseudo labels (C >= gamma) in OUTPUT_student/ "
                    "(SSTA-PRS, docs/self_training.md).")
@@ -32,10 +33,22 @@ def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force, t
            student_config, student_checkpoint):
     """Fuse the experts' poses of every tracked person of a proposals store with SST-A."""
     from pose_refine.refine import refine_store
+    from pose_refine.report import FILES
 
-    refuse_existing(output, force=force)
-    summary = refine_store(proposals, output, gamma=gamma, max_persons=max_persons, drop_low=drop_low,
-                           report_dir=report_dir)
+    report_files = [report_dir / name for name in FILES] if report_dir is not None else []
+    student_dir = _student_dir(output) if train_student else None
+    with output_lock(output, "refine"):
+        refuse_existing(output, *report_files, student_dir, force=force)
+        for path in report_files:
+            remove_leftovers(path)
+        summary = refine_store(proposals, output, gamma=gamma, max_persons=max_persons, drop_low=drop_low,
+                               report_dir=report_dir)
+        _say_refined(summary, output, gamma, drop_low, report_dir)
+        if train_student:
+            _train_student(output, student_dir, gamma, student_epochs, student_config, student_checkpoint)
+
+
+def _say_refined(summary, output, gamma, drop_low, report_dir):
     report = summary["report"]
     median = (report["confidence_quantiles"] or {}).get("0.5")
     kept = "no person-frames" if report["kept_fraction"] is None else (
@@ -47,16 +60,20 @@ def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force, t
     if report_dir is not None:
         click.echo(f"quality report -> {report_dir / 'report.json'}, {report_dir / 'confidence.png'}, "
                    f"{report_dir / 'experts.png'}")
-    if train_student:
-        _train_student(output, gamma, student_epochs, student_config, student_checkpoint)
 
 
-def _train_student(refined, gamma, epochs, config, checkpoint):
+def _student_dir(refined: Path) -> Path:
+    return refined.with_name(f"{refined.stem}_student")
+
+
+def _train_student(refined, work_dir, gamma, epochs, config, checkpoint):
+    import shutil
+
     import torch
 
     from pose_refine.student import train_student
 
-    work_dir = refined.with_name(f"{refined.stem}_student")
+    shutil.rmtree(work_dir, ignore_errors=True)  # a previous student, replaced under --force
     result = train_student(refined, work_dir, gamma=gamma, epochs=epochs, config=config, checkpoint=checkpoint,
                            device="cuda" if torch.cuda.is_available() else "cpu")
     labels = result["pseudo_labels"]
@@ -71,13 +88,14 @@ def _train_student(refined, gamma, epochs, config, checkpoint):
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Video to write (.mp4).")
 @click.option("--clip", help="Clip id to draw; a video id of a proposals store draws all its experts, a colour "
                              "each. Default: the clips whose source is VIDEO.")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@force_option()
 def show(store_path, video, output, clip, force):
     """Draw a store's skeletons, track ids and confidence on the frames of their video."""
     from .show import show as run
 
-    refuse_existing(output, force=force)
-    summary = run(store_path, video, output, clip=clip)
+    with output_lock(output, "show"):
+        refuse_existing(output, force=force)
+        summary = run(store_path, video, output, clip=clip)
     beyond = summary["store_frames_beyond_video"]
     click.echo(f"drew {', '.join(summary['clips'])} on {summary['drawn']} of {summary['frames']} frames of {video}"
                + (f" ({beyond} store frames lie beyond the video's end)" if beyond else "") + f" -> {output}")

@@ -2,9 +2,11 @@
 
 Each finished video is kept as a small part store in a work folder beside the output
 (``.PROPOSALS.h5.parts/``), written atomically, so an interrupted run loses at most the videos in progress and
-the next run with the same options skips the finished ones. When every video is done, the proposals store is
-assembled from the parts (atomically) and the work folder removed. A video that cannot be read is reported in one
-line and left out; the others go on."""
+the next run with the same options skips the finished ones, after removing the parts the interrupted run was
+writing. When every video is done, the proposals store is assembled from the parts (atomically) and the work folder
+removed. A video that cannot be read is reported in one line and left out; the others go on.
+
+Two runs on one output would share the work folder: ``posekit extract`` runs under posekit.locks.output_lock."""
 from __future__ import annotations
 
 import hashlib
@@ -83,6 +85,8 @@ def _prepare(work: Path, settings: dict) -> None:
     """Create the work folder, or check that the one left by an interrupted run used the same options."""
     path = work / SETTINGS
     if work.is_dir():
+        for leftover in work.glob(".*.tmp"):  # parts (or settings) that a killed run was writing
+            leftover.unlink()
         try:
             previous = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):

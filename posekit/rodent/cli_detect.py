@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 
 from ..errors import PosekitError
-from ..outputs import refuse_existing
+from ..locks import output_lock
+from ..outputs import force_option, refuse_existing
 
 
 @click.command()
@@ -24,19 +25,21 @@ from ..outputs import refuse_existing
               help="Training iterations per round (batches of 16 frames on CPU, 64 on CUDA).")
 @click.option("--size", type=click.IntRange(32, 1024), default=160, show_default=True,
               help="Work square the frames are shrunk to (a multiple of 4; the animal should be >= ~15 px there).")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@force_option("Replace OUTPUT and the detector file if they exist.")
 def detect(inputs, output, model, save_model, rounds, device, max_animals, iters, size, force):
     """Find, track and orient the animal(s) in videos or folders of still images (one clip per folder,
     frames in name order). Without --model, a detector is trained on INPUTS from motion alone and saved."""
-    from .detect import run
+    from .detect import detector_path, run
 
-    refuse_existing(output, force=force)
     if size % 4:
         raise PosekitError(f"--size {size}: must be a multiple of 4 (the detector's output stride)")
     if model is not None and save_model is not None:
         raise PosekitError("--save-model: nothing is trained when --model is given")
-    summary = run(inputs, output, model=model, save_model=save_model, rounds=rounds, device=device,
-                  max_animals=max_animals, size=size, iters=iters)
+    trained = None if model is not None else save_model or detector_path(output)
+    with output_lock(output, "rodent detect"):
+        refuse_existing(output, trained, force=force)
+        summary = run(inputs, output, model=model, save_model=save_model, rounds=rounds, device=device,
+                      max_animals=max_animals, size=size, iters=iters)
     for source, frames, detected in zip(summary["sources"], summary["frames"], summary["detected"]):
         click.echo(f"{source}: animal found in {detected} of {frames} frames")
     if summary["detector"] is not None:

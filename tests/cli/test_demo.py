@@ -9,7 +9,7 @@ from posekit.store.validate import validate
 
 def test_demo_builds_a_valid_store_from_sample_files(tmp_path):
     for _ in range(2):  # a second run replaces the first one's outputs
-        result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path), "--no-train"])
+        result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path), "--no-train", "--force"])
         assert result.exit_code == 0, result.output
     assert f"store: {(tmp_path / 'sample.h5').resolve()}" in result.output
     assert validate(tmp_path / "sample.h5") == []

@@ -1,5 +1,7 @@
 """posekit refine and posekit show from the command line: outputs, messages, errors, frame-exact drawing."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -53,6 +55,40 @@ def test_refine_writes_store_and_report(proposals, tmp_path):
     assert report["gamma"] == 0.2 and report["overall"]["person_frames"] == 6
     again = runner.invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5")])
     assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_refine_refuses_an_earlier_report_or_student_unless_forced(proposals, tmp_path):
+    runner, output, report = CliRunner(), tmp_path / "r.h5", tmp_path / "report"
+    report.mkdir()
+    (report / "confidence.png").write_text("an earlier run's figure")
+    result = runner.invoke(main, ["refine", str(proposals), "-o", str(output), "--report", str(report)])
+    assert result.exit_code == 2 and f"{report / 'confidence.png'}: exists; use --force" in result.output
+    (tmp_path / "r_student").mkdir()
+    result = runner.invoke(main, ["refine", str(proposals), "-o", str(output), "--train-student"])
+    assert result.exit_code == 2 and f"{tmp_path / 'r_student'}: exists; use --force" in result.output
+    assert not output.exists() and (report / "confidence.png").read_text() == "an earlier run's figure"
+    forced = runner.invoke(main, ["refine", str(proposals), "-o", str(output), "--report", str(report), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert output.is_file() and (report / "confidence.png").read_bytes().startswith(b"\x89PNG")
+
+
+# A refine that dies while writing its store, as a killed one does: no clean-up of its own runs.
+KILLED_REFINE = """
+import os, sys
+import pose_refine.refine as refine
+refine.refine_video = lambda *args, **kwargs: os._exit(9)
+refine.refine_store(sys.argv[1], sys.argv[2], progress=False)
+"""
+
+
+def test_a_killed_refine_leaves_one_temporary_that_the_next_run_removes(proposals, tmp_path):
+    output = tmp_path / "r.h5"
+    assert subprocess.run([sys.executable, "-c", KILLED_REFINE, str(proposals), str(output)]).returncode == 9
+    [left] = [p for p in tmp_path.iterdir() if p != proposals]  # not a temporary of a temporary besides
+    assert left.name.startswith(".r.h5.") and left.name.endswith(".tmp")
+    result = CliRunner().invoke(main, ["refine", str(proposals), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proposals.h5", "r.h5"]
 
 
 def test_refine_with_one_expert_is_a_one_line_error(tmp_path):

@@ -11,6 +11,7 @@ from posekit.extract.runner import extract, part_path, work_folder
 from posekit.extract.video import Video, find_videos
 from posekit.store import SkeletonStore
 from posekit.store.validate import validate
+from tests.test_locks import Holder
 
 from .synthetic import blank_video, crossing, write_alphapose_json, write_mmpose_json, write_video
 
@@ -135,6 +136,58 @@ def test_interrupted_run_resumes_without_redoing_finished_videos(videos, tmp_pat
     summary = extract([folder], output, experts=experts, progress=False)
     assert again == ["sub/still"] and summary["resumed"] == 1 and summary["videos"] == 2
     assert not work_folder(output).exists() and validate(output) == []
+
+
+def test_a_second_extract_into_the_same_output_stops_before_any_work(videos, tmp_path, monkeypatch):
+    folder, experts, _ = videos
+    output = tmp_path / "p.h5"
+    work = work_folder(output)
+    work.mkdir()
+    (work / "settings.json").write_text("the first run's")
+    started = []
+    monkeypatch.setattr(runner, "extract_video", lambda video, *a, **k: started.append(video.id))
+    first = Holder(output, "extract")
+    try:
+        result = CliRunner().invoke(main, ["extract", str(folder), "-o", str(output), "--experts", ",".join(experts)])
+    finally:
+        first.release()
+    assert result.exit_code == 2
+    assert result.output == f"posekit: error: another posekit extract (pid {first.pid}) is writing {output}\n"
+    assert not started and not output.exists()
+    assert [p.name for p in work.iterdir()] == ["settings.json"] and (work / "settings.json").read_text() == \
+        "the first run's"
+
+
+def test_the_next_run_clears_what_a_killed_run_was_writing(videos, tmp_path, monkeypatch):
+    folder, experts, _ = videos
+    output = tmp_path / "p.h5"
+    real = runner.extract_video
+
+    def interrupt_on(name):
+        def extract_video(video, *args, **kwargs):
+            if video.id == name:
+                raise KeyboardInterrupt
+            return real(video, *args, **kwargs)
+        return extract_video
+
+    monkeypatch.setattr(runner, "extract_video", interrupt_on("sub/still"))
+    with pytest.raises(KeyboardInterrupt):
+        extract([folder], output, experts=experts, progress=False)
+    # What a kill (not an interrupt) leaves: the part being written, and the store being assembled.
+    part = part_path(work_folder(output), Video("sub/still", folder / "sub" / "still.mp4"))
+    killed_part = part.with_name(f".{part.name}.abcd1234.tmp")
+    killed_part.write_bytes(b"half a part")
+    (tmp_path / ".p.h5.abcd1234.tmp").write_bytes(b"half a store")
+    with pytest.raises(KeyboardInterrupt):  # a resumed run that is interrupted again keeps only finished parts
+        extract([folder], output, experts=experts, progress=False)
+    assert sorted(p.name for p in work_folder(output).iterdir()) == sorted([part_path(
+        work_folder(output), Video("cross", folder / "cross.mp4")).name, "settings.json"])
+
+    monkeypatch.setattr(runner, "extract_video", real)
+    result = CliRunner().invoke(main, ["extract", str(folder), "-o", str(output), "--experts", ",".join(experts)])
+    assert result.exit_code == 0, result.output
+    assert "1 from an earlier run" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ap", "mm", "p.h5", "videos"]
 
 
 def test_worker_processes_give_the_same_store(videos, tmp_path):
