@@ -1,2 +1,2 @@
 """posekit: skeleton-first pose pipeline and action toolkit."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"

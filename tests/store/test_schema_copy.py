@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from posekit.store.validate import load_schema
+from posekit.store.checks import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
