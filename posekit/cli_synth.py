@@ -1,0 +1,79 @@
+"""``posekit synth views`` (training data for the motion generator) and ``posekit train motion-generator``
+(thesis ch. 4). numpy, h5py and torch are imported inside the commands."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli_options import training_options
+from .outputs import force_option, refuse_existing
+from .synth import THESIS_YAWS
+
+DEFAULT_YAWS = ",".join(str(yaw) for yaw in THESIS_YAWS)
+
+
+def _degrees(value: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected comma-separated degrees, e.g. {DEFAULT_YAWS}") from None
+
+
+@click.group()
+def synth():
+    """Synthetic training data made from 3D skeleton stores."""
+
+
+@synth.command()
+@click.argument("store", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="2D store to write (.h5).")
+@click.option("--bodies", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Random body proportions; every motion is rendered on each.")
+@click.option("--views", default=DEFAULT_YAWS, show_default=True,
+              help="Camera yaws in degrees about the vertical axis (the thesis: -90..90 in steps of 30).")
+@click.option("--pitch", default="0", show_default=True,
+              help="Camera pitches in degrees (comma-separated; positive: from above); each yaw is rendered at each.")
+@click.option("--scale-range", type=(float, float), default=(0.75, 1.25), show_default=True, metavar="LO HI",
+              help="Range of each bone's scale (left and right bones share theirs).")
+@click.option("--split", help="Render only the clips of this split (e.g. train, so no test clip leaks into "
+                              "pre-training); default: every clip.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the body proportions.")
+@force_option()
+def views(store, output, bodies, views, pitch, scale_range, split, seed, force):
+    """Render every motion of a 3D STORE on random bodies from several camera views, in 2D.
+
+    Each output clip records its motion_id, body_id and view_id (/features), so any two renders A and B have a third
+    as the ground truth of A's motion on B's body and view. Projection: orthographic, metres, y down."""
+    from .synth.render import synth_views
+
+    refuse_existing(output, force=force)
+    summary = synth_views(store, output, bodies=bodies, yaws=_degrees(views), pitches=_degrees(pitch),
+                          scale_range=scale_range, split=split, seed=seed)
+    click.echo(f"rendered {summary['motions']} motions x {summary['bodies']} bodies x {summary['views']} views = "
+               f"{summary['clips']} 2D clips -> {output} (/features: motion_id, body_id, view_id, body_scales, "
+               f"view_angles)")
+
+
+@click.command(name="motion-generator")
+@click.option("--store", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Renders of posekit synth views to train on.")
+@click.option("--work-dir", required=True, type=click.Path(path_type=Path),
+              help="Checkpoints, log and metrics.json go here.")
+@click.option("--config", help="mmengine config (path, or relative to models/); default: "
+                               "motion_generator/motion-generator_1xb64_nw-ucla-views.py.")
+@training_options()
+def motion_generator(store, work_dir, config, resume, **options):
+    """The motion generator of LAC / ViA (thesis ch. 4): an autoencoder whose code splits into Motion and Static
+    (body, view), trained by motion retargeting; scored on held-out bodies and views."""
+    from .train.motion_generator import train
+
+    r = train(store, work_dir, config=config, resume=resume, **options)
+    click.echo(f"trained the motion generator for {r['epochs']} epochs on {store}; held-out bodies and views "
+               f"({r['test_pairs']} pairs): retargeting MSE {r['retarget_mse']:.4f} (z-scored; copying the source: "
+               f"{r['copy_mse']:.4f}), MPJPE {r['retarget_mpjpe']:.4f} store units\n"
+               f"-> {work_dir / 'metrics.json'}, {r['checkpoint']}")
+
+
+COMMANDS = (synth,)
+TRAIN_COMMANDS = (motion_generator,)
