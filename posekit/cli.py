@@ -167,12 +167,15 @@ def demo(output, no_train, force):
     """Run the pipeline on a sample the project generates, offline."""
     from .demo import run
 
+    if output.exists() and not output.is_dir():  # not replaced even under --force: it is no earlier demo's
+        raise PosekitError(f"{output}: exists and is not a folder; the demo writes its outputs into a folder")
     refuse_existing(*output.glob("*"), force=force)  # an empty folder is as good as a new one
     run(output, train=not no_train)
 
 
 # Modules whose COMMANDS join the top level; each imports its heavy dependencies inside its commands.
-COMMAND_MODULES = ("cli_train", "cli_rodent", "cli_refine", "cli_extract", "cli_synth", "cli_models")
+COMMAND_MODULES = ("cli_train", "cli_rodent", "cli_refine", "cli_show", "cli_extract", "cli_synth", "cli_motion",
+                   "cli_models")
 
 for _module in COMMAND_MODULES:
     for _command in importlib.import_module(f".{_module}", __package__).COMMANDS:

@@ -1,10 +1,11 @@
-"""``posekit refine`` (SST-A over a proposals store) and ``posekit show`` (skeletons drawn on their video)."""
+"""``posekit refine``: SST-A over a proposals store, and the self-trained student on its confident frames."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
+from .cli_options import trust_checkpoint_option
 from .locks import output_lock, remove_leftovers
 from .outputs import force_option, refuse_existing
 
@@ -29,8 +30,9 @@ from .outputs import force_option, refuse_existing
               "(default models/ssta_prs/rtmpose-t_ssta-prs_1xb32-128x128.py).")
 @click.option("--student-checkpoint", type=click.Path(path_type=Path),
               help="mmpose weights to start the student from (default: from scratch).")
+@trust_checkpoint_option()
 def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force, train_student, student_epochs,
-           student_config, student_checkpoint):
+           student_config, student_checkpoint, trust_checkpoint):
     """Fuse the experts' poses of every tracked person of a proposals store with SST-A."""
     from pose_refine.refine import refine_store
     from pose_refine.report import FILES
@@ -45,7 +47,8 @@ def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force, t
                                report_dir=report_dir)
         _say_refined(summary, output, gamma, drop_low, report_dir)
         if train_student:
-            _train_student(output, student_dir, gamma, student_epochs, student_config, student_checkpoint)
+            _train_student(output, student_dir, gamma, student_epochs, student_config, student_checkpoint,
+                           trust_checkpoint)
 
 
 def _say_refined(summary, output, gamma, drop_low, report_dir):
@@ -66,7 +69,7 @@ def _student_dir(refined: Path) -> Path:
     return refined.with_name(f"{refined.stem}_student")
 
 
-def _train_student(refined, work_dir, gamma, epochs, config, checkpoint):
+def _train_student(refined, work_dir, gamma, epochs, config, checkpoint, trust_checkpoint):
     import shutil
 
     import torch
@@ -75,30 +78,11 @@ def _train_student(refined, work_dir, gamma, epochs, config, checkpoint):
 
     shutil.rmtree(work_dir, ignore_errors=True)  # a previous student, replaced under --force
     result = train_student(refined, work_dir, gamma=gamma, epochs=epochs, config=config, checkpoint=checkpoint,
-                           device="cuda" if torch.cuda.is_available() else "cpu")
+                           device="cuda" if torch.cuda.is_available() else "cpu", trust_checkpoint=trust_checkpoint)
     labels = result["pseudo_labels"]
     click.echo(f"student trained {result['epochs']} epochs on {result['device']} from "
                f"{checkpoint or 'scratch'} on {labels['annotations']:,} pseudo labels ({labels['images']:,} frames, "
                f"{labels['anchors']} anchor poses) -> {result['expert']} (posekit extract --experts)")
 
 
-@click.command()
-@click.argument("store_path", metavar="STORE", type=click.Path(path_type=Path))
-@click.option("--video", required=True, type=click.Path(path_type=Path), help="The video the store's poses are of.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Video to write (.mp4).")
-@click.option("--clip", help="Clip id to draw; a video id of a proposals store draws all its experts, a colour "
-                             "each. Default: the clips whose source is VIDEO.")
-@force_option()
-def show(store_path, video, output, clip, force):
-    """Draw a store's skeletons, track ids and confidence on the frames of their video."""
-    from .show import show as run
-
-    with output_lock(output, "show"):
-        refuse_existing(output, force=force)
-        summary = run(store_path, video, output, clip=clip)
-    beyond = summary["store_frames_beyond_video"]
-    click.echo(f"drew {', '.join(summary['clips'])} on {summary['drawn']} of {summary['frames']} frames of {video}"
-               + (f" ({beyond} store frames lie beyond the video's end)" if beyond else "") + f" -> {output}")
-
-
-COMMANDS = (refine, show)
+COMMANDS = (refine,)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .cli_options import training_options
+from .locks import work_dir_lock
 from .outputs import force_option, refuse_existing
 from .synth import THESIS_YAWS
 
@@ -68,7 +69,8 @@ def motion_generator(store, work_dir, config, resume, **options):
     (body, view), trained by motion retargeting; scored on held-out bodies and views."""
     from .train.motion_generator import train
 
-    r = train(store, work_dir, config=config, resume=resume, **options)
+    with work_dir_lock(work_dir, "train motion-generator"):
+        r = train(store, work_dir, config=config, resume=resume, **options)
     click.echo(f"trained the motion generator for {r['epochs']} epochs on {store}; held-out bodies and views "
                f"({r['test_pairs']} pairs): retargeting MSE {r['retarget_mse']:.4f} (z-scored; copying the source: "
                f"{r['copy_mse']:.4f}), MPJPE {r['retarget_mpjpe']:.4f} store units\n"

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .cli_options import training_options, trust_checkpoint_option
+from .locks import work_dir_lock
 from .outputs import force_option, refuse_existing
 
 STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
@@ -54,10 +55,12 @@ def _train_action_model(model, store, work_dir, config, stream, init, allow_part
                         trust_checkpoint):
     from .train.api import train as run
 
-    result = run(store, work_dir, model=model, config=config, init=init, launcher=launcher, resume=resume,
-                 trust_checkpoint=trust_checkpoint, allow_partial_init=allow_partial_init, stream=stream,
-                 epochs=epochs, linear=linear, project_2d=project_2d, label_fraction=label_fraction, holdout=holdout,
-                 test_clips=test_clips, amp=amp, seed=seed, batch_size=batch_size, num_workers=workers)
+    with work_dir_lock(work_dir, f"train {model}"):
+        result = run(store, work_dir, model=model, config=config, init=init, launcher=launcher, resume=resume,
+                     trust_checkpoint=trust_checkpoint, allow_partial_init=allow_partial_init, stream=stream,
+                     epochs=epochs, linear=linear, project_2d=project_2d, label_fraction=label_fraction,
+                     holdout=holdout, test_clips=test_clips, amp=amp, seed=seed, batch_size=batch_size,
+                     num_workers=workers)
     if init is not None:
         tensors = result["init_tensors"]
         click.echo(f"initialised from {init}: {tensors['loaded']} of {tensors['expected']} backbone tensors loaded "
@@ -81,7 +84,9 @@ def evaluate(checkpoint, store, split, work_dir, clips, trust_checkpoint):
     from .train.api import evaluate as run
 
     work_dir = work_dir or checkpoint.parent / f"eval_{store.stem}"
-    metrics = run(checkpoint, store, split=split, work_dir=work_dir, clips=clips, trust_checkpoint=trust_checkpoint)
+    with work_dir_lock(work_dir, "eval"):
+        metrics = run(checkpoint, store, split=split, work_dir=work_dir, clips=clips,
+                      trust_checkpoint=trust_checkpoint)
     shown = f", {clips} clips each" if clips and clips > 1 else ""
     click.echo(f"{checkpoint} on {store} [{split}{shown}]: top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, "
                f"mean class {metrics['mean_class_acc']:.2f}% -> {work_dir}")

@@ -1,4 +1,5 @@
-"""Drawing skeletons on video frames with OpenCV: layout bones, joints, and a track id + confidence label."""
+"""Drawing skeletons with OpenCV, on video frames or blank panels: layout bones, joints, a track id + confidence
+label, and the fitting of a clip into a panel."""
 from __future__ import annotations
 
 import numpy as np
@@ -47,3 +48,15 @@ def draw_text(image, text: str, origin, colour) -> None:
 
 def person_label(track_id: int, confidence: float) -> str:
     return f"#{track_id}" + ("" if np.isnan(confidence) else f" {confidence:.2f}")
+
+
+def fit_into(points: np.ndarray, width: int, height: int, *, top: int = 0, margin: float = 0.08) -> np.ndarray:
+    """Points (..., 2) scaled uniformly and centred into the ``width`` x ``height`` box below its first ``top``
+    rows: the box around all their present values fills it but for ``margin`` of each side. NaN stays NaN."""
+    present = points[~np.isnan(points).any(axis=-1)]
+    if not len(present):
+        return points.copy()
+    low, high = present.min(axis=0), present.max(axis=0)
+    room = np.array([width, height - top]) * (1 - 2 * margin)
+    scale = (room / np.maximum(high - low, 1e-9)).min()  # one scale for x and y keeps the body's proportions
+    return (points - (low + high) / 2) * scale + np.array([width / 2, top + (height - top) / 2])

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import socket
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from .errors import PosekitError
@@ -42,6 +42,19 @@ def output_lock(output: str | Path, command: str):
     finally:
         lock.unlink(missing_ok=True)  # before letting go, so no other run can lock the file being removed
         os.close(fd)
+
+
+def work_dir_lock(work_dir: Path, command: str):
+    """The lock of a training's work folder, so a second run into it stops at once. Under torchrun
+    every rank runs the command: rank 0 takes the lock for them all (RANK is unset outside torchrun)."""
+    if os.environ.get("RANK", "0") != "0":
+        return nullcontext()
+    work_dir = Path(os.path.abspath(work_dir))  # "." or "runs/.." name no folder to put the lock file beside
+    try:  # the training would create it; the lock file lives there, beside the work folder
+        work_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PosekitError(f"{work_dir}: cannot create folder {work_dir.parent} ({e.strerror})") from None
+    return output_lock(work_dir, command)
 
 
 def leftovers(output: str | Path) -> list[Path]:

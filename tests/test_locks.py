@@ -98,3 +98,35 @@ def test_an_output_in_a_missing_folder_is_one_line(tmp_path):
     with pytest.raises(PosekitError, match=f"^{tmp_path / 'no' / 'p.h5'}: folder {tmp_path / 'no'} does not exist$"):
         with output_lock(tmp_path / "no" / "p.h5", "extract"):
             pass
+
+
+# Each training command, its work folder at {work}; the store and inputs need not exist: the lock comes first.
+TRAININGS = {
+    "train unik": ["train", "unik", "--store", "{tmp}/s.h5", "--work-dir", "{work}"],
+    "train stgcn": ["train", "stgcn", "--store", "{tmp}/s.h5", "--work-dir", "{work}", "--resume"],
+    "train dmsd": ["train", "dmsd", "--data", "{tmp}/s.h5", "--work-dir", "{work}"],
+    "train lstm-selfsup": ["train", "lstm-selfsup", "--tracks", "{tmp}/file", "--work-dir", "{work}"],
+    "eval": ["eval", "{tmp}/file", "--store", "{tmp}/s.h5", "--work-dir", "{work}"],
+}
+
+
+@pytest.mark.parametrize("command", TRAININGS)
+def test_a_second_training_into_a_work_folder_stops_at_once_naming_the_first(tmp_path, holder, command):
+    from click.testing import CliRunner
+
+    from posekit.cli import main
+
+    work = tmp_path / "run"
+    work.mkdir()
+    (work / "epoch_1.pth").write_text("the first run's checkpoint")
+    (tmp_path / "file").write_text("x")
+    args = [a.format(tmp=tmp_path, work=work) for a in TRAININGS[command]]
+    first = holder(work, "train unik")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output == f"posekit: error: another posekit train unik (pid {first.pid}) is writing {work}\n"
+    first.release()
+    after = CliRunner().invoke(main, args)  # now it goes on, to the missing store or the unreadable file
+    assert after.exit_code == 2 and "is writing" not in after.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "run"]  # the lock file beside it went
+    assert [p.name for p in work.iterdir()] == ["epoch_1.pth"]

@@ -28,6 +28,10 @@ CASES = {
     "one writer at a time, leftovers": "tests/test_locks.py",
     "existing outputs (--force)": "tests/cli/test_outputs.py",
     "killed and concurrent runs": "tests/extract/test_extract.py",
+    "refine: killed runs, --trust-checkpoint": "tests/cli/test_refine_show.py",
+    "demo outputs": "tests/cli/test_demo.py",
+    "rodent arena frames file": "tests/rodent/test_arena.py",
+    "rodent label checksums": "tests/rodent/test_ratpose.py",
 }
 
 

@@ -2,6 +2,7 @@
 (self-supervised posture and behaviour embeddings). Heavy modules are imported inside the commands."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -52,8 +53,10 @@ def kinematics(source, output, fmt, min_confidence, max_gap, smoother, window, b
                f"{result['filled']} filled, {result['missing']} still missing; body centre: "
                f"{_joints(result['body_centre'])}; {heading}")
     for row in result["summary"].itertuples():
-        click.echo(f"  {row.clip} #{row.individual}: {row.duration_s:.1f} s, path {row.path_length:.0f}, "
-                   f"mean speed {row.mean_speed:.1f}/s, moving {row.moving_s:.1f} s, still {row.still_s:.1f} s")
+        speed = (f"mean speed {row.mean_speed:.1f}/s" if math.isfinite(row.mean_speed)
+                 else "no speed (no two successive frames with a position)")
+        click.echo(f"  {row.clip} #{row.individual}: {row.duration_s:.1f} s, path {row.path_length:.0f}, {speed}, "
+                   f"moving {row.moving_s:.1f} s, still {row.still_s:.1f} s")
     click.echo("-> " + ", ".join(str(p) for p in result["paths"].values()))
 
 
@@ -82,12 +85,15 @@ def lstm_selfsup(tracks, work_dir, video, config, crop_size, resume, **options):
 
     A CNN-LSTM learns to tell real sequences of crops around the animal from permuted ones (Brattoli, Buechler et
     al., CVPR 2017); WORK_DIR/embeddings.h5 then holds its per-frame posture and per-sequence behaviour vectors."""
+    from ..locks import work_dir_lock
     from .selfsup import LAST_ITERATIONS, train
 
-    result = train(tracks, work_dir, video=video, config=config, crop_size=crop_size, resume=resume, **options)
+    with work_dir_lock(work_dir, "train lstm-selfsup"):
+        result = train(tracks, work_dir, video=video, config=config, crop_size=crop_size, resume=resume, **options)
     click.echo(f"trained the CNN-LSTM for {result['epochs']} epochs on {tracks}: real-vs-permuted training accuracy "
-               f"{100 * result['train_accuracy']:.1f}% (last {LAST_ITERATIONS} iterations); embedded {result['frames']} frames and "
-               f"{result['windows']} sequences\n-> {result['checkpoint']}, {result['embeddings']}")
+               f"{100 * result['train_accuracy']:.1f}% (last {LAST_ITERATIONS} iterations); embedded "
+               f"{result['frames']} frames and {result['windows']} sequences\n-> {result['checkpoint']}, "
+               f"{result['embeddings']}")
 
 
 COMMANDS = (kinematics,)

@@ -43,12 +43,12 @@ def label(store, output, horizon, radius, convention, image_size, force):
 @click.option("--fps", type=float, default=10.0, show_default=True)
 @click.option("--size", type=int, default=64, show_default=True, help="Frame width and height in pixels.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT and its frames file OUTPUT_frames.h5 if they exist.")
 def arena(output, sessions, seconds, fps, size, seed, force):
     """Generate a synthetic RatPose-style benchmark: 5 scenarios x 6 rats x SESSIONS, positions and frames."""
-    from .arena import generate
+    from .arena import frames_path, generate
 
-    refuse_existing(output, force=force)
+    refuse_existing(output, frames_path(output), force=force)
     summary = generate(output, sessions=sessions, seconds=seconds, fps=fps, size=size, seed=seed)
     click.echo(f"generated {summary['clips']} sessions, {summary['frames']} frames of {size}x{size} px "
                f"-> {summary['store']} (positions, boxes, scenario/session/individual in /clips/text), "
@@ -68,11 +68,13 @@ def arena(output, sessions, seconds, fps, size, seed, force):
 def dmsd(store, work_dir, config, train_split, test_split, epochs, batch_size, workers, seed, amp, resume,
          trust_checkpoint):
     """DMSD (seed 000): future-position prediction from video; also scores constant-velocity extrapolation."""
+    from ..locks import work_dir_lock
     from .dmsd_train import train
 
-    r = train(store, work_dir, config=config, train_split=train_split, test_split=test_split, resume=resume,
-              trust_checkpoint=trust_checkpoint, epochs=epochs, batch_size=batch_size, workers=workers, seed=seed,
-              amp=amp)
+    with work_dir_lock(work_dir, "train dmsd"):
+        r = train(store, work_dir, config=config, train_split=train_split, test_split=test_split, resume=resume,
+                  trust_checkpoint=trust_checkpoint, epochs=epochs, batch_size=batch_size, workers=workers,
+                  seed=seed, amp=amp)
     cv = r["constant_velocity"]
     click.echo(f"trained {r['model']} on {store} [{train_split}] in {r['train_seconds']:.0f} s; {test_split} "
                f"({r['test_windows']} windows): top-1 {r['top1']:.2f}%, mean class {r['mean_class_acc']:.2f}% "

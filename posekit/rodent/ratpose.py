@@ -175,7 +175,8 @@ def _write_labels(f: h5py.File, one_hot: np.ndarray, reset_clip_labels: bool) ->
         del frames["labels"]
     frames.create_dataset("labels", data=one_hot, maxshape=(None, None),
                           chunks=(max(1, min(len(one_hot), keypoints.chunks[0])), len(CLASSES)),
-                          compression=keypoints.compression, shuffle=keypoints.compression is not None)
+                          compression=keypoints.compression, shuffle=keypoints.compression is not None,
+                          fletcher32=keypoints.fletcher32)
     for key, values in (("name", CLASSES), ("description", CLASS_DESCRIPTIONS)):
         del f["classes"][key]
         f["classes"].create_dataset(key, data=np.array(values, dtype=object), dtype=STR)

@@ -25,22 +25,6 @@ CLIP_FIELDS = ("id", "offset", "length", "label", "fps", "image_size", "source",
 class StoreError(PosekitError, ValueError):
     """A store or an input that cannot be written or read; the message names the file and the problem."""
 
-    def __init__(self, message: str = ""):
-        super().__init__(_original_message(message))
-
-
-def _original_message(message: str) -> str:
-    """The one-line message of a StoreError re-raised by a torch DataLoader worker.
-
-    torch re-creates a worker's exception in the main process as ``StoreError("Caught StoreError in DataLoader
-    worker process 0.\nOriginal Traceback ...\nposekit.store.format.StoreError: MESSAGE")``; keep MESSAGE so the
-    command still ends with one line."""
-    if not (message.startswith("Caught StoreError") and "\nOriginal Traceback" in message):
-        return message
-    prefix = f"{StoreError.__module__}.{StoreError.__qualname__}: "
-    last = message.rstrip().splitlines()[-1]
-    return last[len(prefix):] if last.startswith(prefix) else message
-
 
 @dataclass
 class Clip:

@@ -41,3 +41,13 @@ def test_demo_extracts_and_refines_the_person_in_its_sample_video(tmp_path):
     inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)  # NaN (missing) is never inside
     assert clip.num_frames == 12 and inside.all(axis=1).mean() > 0.5  # the portrait's head and shoulders
     assert [s["step"] for s in refined.provenance][-2:] == ["extract", "refine"]
+
+
+def test_demo_into_an_existing_file_is_one_line_even_forced(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    for force in ([], ["--force"]):
+        result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "notes.txt"), "--no-train", *force])
+        assert result.exit_code == 2 and result.output == (
+            f"posekit: error: {tmp_path / 'notes.txt'}: exists and is not a folder; the demo writes its outputs "
+            "into a folder\n")
+    assert (tmp_path / "notes.txt").read_text() == "mine"

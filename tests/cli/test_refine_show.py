@@ -169,3 +169,24 @@ def test_refine_reports_a_store_where_no_frame_has_a_confidence(tmp_path):
     result = CliRunner().invoke(main, ["refine", str(path), "-o", str(tmp_path / "r.h5")])
     assert result.exit_code == 0, result.output
     assert "4 person-frames, 0.0% with C >= 0.18, no C" in result.output
+
+
+@pytest.mark.parametrize("trust", [False, True])
+def test_refine_passes_trust_checkpoint_to_the_student(proposals, tmp_path, monkeypatch, trust):
+    import pose_refine.student
+
+    calls = []
+
+    def train_student(refined, work_dir, **options):  # records what the command asked for; trains nothing
+        calls.append(options)
+        return {"epochs": 1, "device": "cpu", "expert": work_dir / "expert.json",
+                "pseudo_labels": {"annotations": 6, "images": 6, "anchors": 1}}
+
+    monkeypatch.setattr(pose_refine.student, "train_student", train_student)
+    checkpoint = tmp_path / "third_party.pth"
+    checkpoint.write_bytes(b"weights")
+    result = CliRunner().invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5"), "--train-student",
+                                       "--student-checkpoint", str(checkpoint)] + ["--trust-checkpoint"] * trust)
+    assert result.exit_code == 0, result.output
+    [options] = calls
+    assert options["checkpoint"] == checkpoint and options["trust_checkpoint"] is trust

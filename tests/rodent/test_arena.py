@@ -85,3 +85,22 @@ def test_arena_command(tmp_path):
         assert len(s) == len(f["videos"]) == 5 * 6
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "exists; use --force" in again.output
+
+
+def test_arena_refuses_an_existing_frames_file_unless_forced(tmp_path):
+    from click.testing import CliRunner
+
+    from posekit.cli import main
+
+    (tmp_path / "a_frames.h5").write_text("an earlier video file")
+    args = ["rodent", "arena", "-o", str(tmp_path / "a.h5"), "--sessions", "1", "--seconds", "1", "--size", "24"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output == f"posekit: error: {tmp_path / 'a_frames.h5'}: exists; use --force to replace it or " \
+                            "choose another -o\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_frames.h5"]
+    assert (tmp_path / "a_frames.h5").read_text() == "an earlier video file"
+    forced = CliRunner().invoke(main, args + ["--force"])
+    assert forced.exit_code == 0, forced.output
+    with h5py.File(tmp_path / "a_frames.h5") as f:
+        assert len(f["videos"]) == 5 * 6

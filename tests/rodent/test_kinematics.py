@@ -152,6 +152,7 @@ def test_a_one_row_dlc_csv_gives_a_track_without_speed(tmp_path):
     result = CliRunner().invoke(main, ["rodent", "kinematics", str(source), "--format", "dlc", "--fps", "30",
                                        "-o", str(tmp_path / "k")])
     assert result.exit_code == 0, result.output
+    assert "no speed (no two successive frames with a position)" in result.output and "nan" not in result.output
     table = pd.read_csv(tmp_path / "k_kinematics.csv")
     assert len(table) == 1 and table[["x", "y"]].iloc[0].tolist() == [1.5, 2.5] and table["speed"].isna().all()
     totals = pd.read_csv(tmp_path / "k_summary.csv").iloc[0]

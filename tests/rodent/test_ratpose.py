@@ -99,6 +99,8 @@ def test_label_store_writes_one_hot_labels(tmp_path):
         assert s[0].splits == ("train",) and json.loads(s[0].text)["scenario"] == "open_field"
     with h5py.File(tmp_path / "s.h5") as f:  # the source is left as it was
         assert "labels" not in f["frames"]
+    with h5py.File(tmp_path / "l.h5") as f:  # checked as the writer's datasets are
+        assert f["frames/keypoints"].fletcher32 and f["frames/labels"].fletcher32
 
 
 def test_label_command_and_its_errors(tmp_path):

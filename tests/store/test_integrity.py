@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from posekit.cli import main
 from posekit.data import StoreDataset, collate_clips
+from posekit.errors import InputError, PosekitError
 from posekit.store import Clip, SkeletonStore, StoreError, StoreWriter
 from posekit.store.validate import validate
 from tests.crafted import assert_one_line_error
@@ -114,6 +115,27 @@ def test_a_damaged_chunk_stays_one_line_across_dataloader_workers(good, tmp_path
     with pytest.raises(StoreError) as error:
         list(loader)
     assert "\n" not in str(error.value) and str(error.value).startswith(str(tmp_path / "damaged.h5"))
+
+
+class Failing(torch.utils.data.Dataset):
+    """Every item raises ``error``, as a reader of a bad file does inside a worker."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [InputError("rows.csv: row 3 has 2 columns, expected 4"),
+                                   PosekitError("--window must be at least 1")])
+def test_any_posekit_error_stays_one_line_across_dataloader_workers(error):
+    with pytest.raises(type(error)) as raised:
+        next(iter(torch.utils.data.DataLoader(Failing(error), num_workers=1)))
+    assert str(raised.value) == str(error)
 
 
 def test_validate_reports_the_damaged_chunk_and_deep_names_the_clips(good, tmp_path):
