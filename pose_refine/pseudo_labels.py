@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pose_refine import GAMMA
 from posekit.errors import InputError
 from posekit.store import SkeletonStore
 
@@ -132,7 +133,7 @@ def _quiet_nan_warnings():
         yield
 
 
-def export_coco(refined_store, out_dir, *, gamma: float = 0.18, anchors: int = 20, images=None, seed: int = 0,
+def export_coco(refined_store, out_dir, *, gamma: float = GAMMA, anchors: int = 20, images=None, seed: int = 0,
                 quality: int = 95) -> dict:
     """Write OUT_DIR/pseudo_labels.json (COCO keypoints + anchor classes) and OUT_DIR/images/; returns a summary."""
     from tqdm import tqdm

@@ -16,14 +16,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from posekit.errors import InputError
-from posekit.store import Clip, SkeletonStore, StoreWriter
-from posekit.store.format import provenance_step
+from pose_refine import GAMMA
 from pose_refine.proposals import VideoProposals, expert_order, group_videos, load_video
 from pose_refine.report import QualityReport
 from pose_refine.ssta import sst_aggregate_batch
+from posekit.errors import InputError
+from posekit.store import Clip, SkeletonStore, StoreWriter
+from posekit.store.format import provenance_step
 
-GAMMA = 0.18  # the thesis' threshold (fig. 3.7-3.8): it keeps most aggregated poses with an error below 2.0
 # Tracks x experts x frames x joints per SST-A call; each call is cut to the frames its tracks span, so the many
 # short tracks of a long video do not each pay for the whole video.
 BLOCK_ELEMENTS = 1 << 21

@@ -112,7 +112,8 @@ def _summary(counts, experts, quantiles) -> dict:
         "kept_fraction": counts["kept"] / counts["person_frames"] if counts["person_frames"] else None,
         "confidence_quantiles": None if quantiles is None else
         {f"{q:g}": round(float(v), 4) for q, v in zip(QUANTILES, quantiles)},
-        "experts": {name: {"coverage": counts["estimates"][e] / fused, "selected_fraction": counts["selected"][e] / fused,
+        "experts": {name: {"coverage": counts["estimates"][e] / fused,
+                           "selected_fraction": counts["selected"][e] / fused,
                            "mean_distance_to_fused": counts["distance_sum"][e] / counts["distance_count"][e]
                            if counts["distance_count"][e] else None}
                     for e, name in enumerate(experts)}}

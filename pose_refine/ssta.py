@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from pose_refine import GAMMA
 from posekit.errors import InputError
 
 EPS = 1e-12  # eq. 3.4's offset against D_normal = 0
@@ -33,7 +34,7 @@ EPS = 1e-12  # eq. 3.4's offset against D_normal = 0
 BLOCK_PERSONS = 64
 
 
-def sst_aggregate(poses, *, head: int, neck: int, gamma: float = 0.18):
+def sst_aggregate(poses, *, head: int, neck: int, gamma: float = GAMMA):
     """Fuse one person's poses (E, T, V, 2) from E >= 2 experts into (fused (T, V, 2), confidence (T,), keep (T,))."""
     poses = _as_float(poses)
     if poses.ndim != 4:
@@ -42,7 +43,7 @@ def sst_aggregate(poses, *, head: int, neck: int, gamma: float = 0.18):
     return fused[0], confidence[0], keep[0]
 
 
-def sst_aggregate_batch(poses, *, head: int, neck: int, gamma: float = 0.18, threads: int = 1):
+def sst_aggregate_batch(poses, *, head: int, neck: int, gamma: float = GAMMA, threads: int = 1):
     """:func:`sst_aggregate` for P tracked persons at once: poses (P, E, T, V, 2) -> (P, T, V, 2), (P, T), (P, T).
 
     Float32 input is computed in float32 (stores hold float32), anything else in float64. Persons are aggregated

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pose_refine import GAMMA
 from posekit.compat import ensure_mmpose_importable
 from posekit.errors import PosekitError
 from posekit.layouts import Layout
@@ -30,11 +31,10 @@ from .pseudo_labels import LABELS_FILE, export_coco
 
 MODELS_DIR = models_dir()
 DEFAULT_CONFIG = MODELS_DIR / "ssta_prs" / "rtmpose-t_ssta-prs_1xb32-128x128.py"
-LAST_ITERATIONS = 50  # the final losses reported are means over this many last iterations
 SIGMA = 0.07  # OKS sigma per joint; only OKS metrics read it and posekit computes none, so one value for all
 
 
-def train_student(refined_store, work_dir, *, gamma: float = 0.18, anchors: int = 20, config=None,
+def train_student(refined_store, work_dir, *, gamma: float = GAMMA, anchors: int = 20, config=None,
                   checkpoint=None, epochs: int | None = None, device: str = "cpu", images=None,
                   anchor_loss_weight: float | None = None, batch_size: int | None = None, amp: bool = False,
                   seed: int = 0, trust_checkpoint: bool = False) -> dict:
@@ -79,8 +79,9 @@ def train_student(refined_store, work_dir, *, gamma: float = 0.18, anchors: int 
     # load_from: the Runner loads it; it never reads the config inside (mmpose checkpoints hold Python text)
     with checkpoints.mmengine_loads(checkpoint, trust=trust_checkpoint, config_ignored=True):
         runner.train()
-    losses = {name.removeprefix("train/"): float(runner.message_hub.get_scalar(name).mean(LAST_ITERATIONS))
-              for name in runner.message_hub.log_scalars if name.split("/")[-1].startswith(("loss", "acc"))}
+    hub = runner.message_hub
+    losses = {name.removeprefix("train/"): float(hub.get_scalar(name).mean(checkpoints.LAST_ITERATIONS))
+              for name in hub.log_scalars if name.split("/")[-1].startswith(("loss", "acc"))}
     student = _save_weights(runner, work_dir / "student.pth")
     expert = {"type": "mmpose", "name": "student", "config": str((work_dir / "student_config.py").resolve()),
               "checkpoint": str(student.resolve())}

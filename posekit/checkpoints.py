@@ -28,6 +28,7 @@ from .errors import PosekitError
 CONFIG_KEY = "posekit_cfg"  # meta key of the config as JSON
 CONFIG_TEXT_KEYS = ("cfg", "config")  # mmengine's config as Python text: its own checkpoints, and what resume runs
 CONFIG_FILE = "checkpoint_config.py"  # the name a checkpoint's config is saved under in a work dir
+LAST_ITERATIONS = 50  # the training losses and accuracies reported are means over this many last iterations
 TRUST_HINT = "use --trust-checkpoint only for files you trust"
 BUFFER_STATISTICS = ("min", "max", "current", "mean")  # HistoryBuffer's own; it registers them on first use
 

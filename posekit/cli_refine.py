@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from pose_refine import GAMMA
+
 from .cli_options import trust_checkpoint_option
 from .locks import output_lock, remove_leftovers
 from .outputs import force_option, refuse_existing
@@ -13,7 +15,7 @@ from .outputs import force_option, refuse_existing
 @click.command()
 @click.argument("proposals", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Refined store to write (.h5).")
-@click.option("--gamma", type=float, default=0.18, show_default=True,
+@click.option("--gamma", type=float, default=GAMMA, show_default=True,
               help="Confidence threshold (thesis eq. 3.3): person-frames with C < gamma count as discarded.")
 @click.option("--drop-low", is_flag=True,
               help="Write discarded person-frames (C < gamma, or no C) as missing instead of keeping them with "

@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 import numpy as np
 
+from pose_refine import GAMMA
+
 from .convert import as_store, convert
 from .layouts import get_layout
-from .sample import (ACTIONS, IMAGE_SIZE, make_sample, sample_split, write_sample_mouse_csv,
-                     write_sample_video)
+from .sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split, write_sample_mouse_csv, write_sample_video
 from .store import SkeletonStore
 from .store.validate import validate
 
@@ -52,7 +53,8 @@ def run(output: Path, train: bool = True) -> Path:
     mouse_kinematics(output)
     if not train:
         return store_path
-    from .train.api import predict, train as train_model
+    from .train.api import predict
+    from .train.api import train as train_model
 
     work_dir = output / "unik"
     click.echo(f"8. posekit train unik --store {store_path} --work-dir {work_dir} --config {DEMO_CONFIG} "
@@ -83,7 +85,7 @@ def extract_and_refine(output: Path) -> None:
                f"{', '.join(summary['experts'])}")
     overall = refine_store(proposals, refined, report_dir=report, progress=False)["report"]
     click.echo(f"5. posekit refine {proposals} -o {refined} --report {report}: SST-A kept "
-               f"{overall['kept_fraction']:.0%} of {overall['person_frames']} person-frames at gamma 0.18 "
+               f"{overall['kept_fraction']:.0%} of {overall['person_frames']} person-frames at gamma {GAMMA:g} "
                f"-> {report / 'confidence.png'}")
     drawn = output / "sample_video_refined.mp4"
     show(refined, video, drawn, progress=False)

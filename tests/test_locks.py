@@ -104,8 +104,8 @@ def test_an_output_in_a_missing_folder_is_one_line(tmp_path):
 TRAININGS = {
     "train unik": ["train", "unik", "--store", "{tmp}/s.h5", "--work-dir", "{work}"],
     "train stgcn": ["train", "stgcn", "--store", "{tmp}/s.h5", "--work-dir", "{work}", "--resume"],
-    "train dmsd": ["train", "dmsd", "--data", "{tmp}/s.h5", "--work-dir", "{work}"],
-    "train lstm-selfsup": ["train", "lstm-selfsup", "--tracks", "{tmp}/file", "--work-dir", "{work}"],
+    "train dmsd": ["train", "dmsd", "--store", "{tmp}/s.h5", "--work-dir", "{work}"],
+    "train lstm-selfsup": ["train", "lstm-selfsup", "--store", "{tmp}/file", "--work-dir", "{work}"],
     "eval": ["eval", "{tmp}/file", "--store", "{tmp}/s.h5", "--work-dir", "{work}"],
 }
 

@@ -18,8 +18,8 @@ import torch
 
 from posekit.rodent.arena import generate
 from posekit.rodent.dmsd_train import train
-from posekit.train.api import MODELS_DIR
 from posekit.rodent.ratpose import label_store
+from posekit.train.api import MODELS_DIR
 
 MODELS = {"DMSD": "dmsd_1xb16_arena.py", "single TSM stream": "tsm_1xb16_arena.py"}
 PROTOCOLS = {"held-out scenario (dense_fog)": ("train_scenario", "test_scenario"),

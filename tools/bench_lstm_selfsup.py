@@ -32,8 +32,8 @@ from posekit.layouts import Layout
 from posekit.rodent import selfsup
 from posekit.rodent.crops import store_tracks
 from posekit.rodent.retrieval import mean_average_precision, precision_at_k
-from posekit.train.api import config_path
 from posekit.store import Clip, StoreWriter
+from posekit.train.api import config_path
 
 BEHAVIOURS = ("walking", "rearing", "grooming")
 LAYOUT = Layout(name="blob-3", joints=("head", "centre", "tail"), parents={"head": "centre", "tail": "centre"},

@@ -102,7 +102,8 @@ def _import_mmaction2():
 
     spec = importlib.util.find_spec("mmaction")
     if spec is None:
-        sys.exit("bench_nets: --mmaction2 needs mmaction2: .venv/bin/pip install --no-deps mmaction2==1.2.0 einops==0.8.2")
+        sys.exit("bench_nets: --mmaction2 needs mmaction2: "
+                 ".venv/bin/pip install --no-deps mmaction2==1.2.0 einops==0.8.2")
     # A bare package object stands in for mmaction.models, whose __init__ imports the missing localizers.drn.
     models = types.ModuleType("mmaction.models")
     models.__path__ = [os.path.join(spec.submodule_search_locations[0], "models")]

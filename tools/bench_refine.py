@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from bench_ssta_penn import EXPERTS, LABELS, load_clips
-from pose_refine import sst_aggregate_batch
+
+from pose_refine import GAMMA, sst_aggregate_batch
 from pose_refine.proposals import expert_order, group_videos, load_video
 from pose_refine.refine import refine_store
 from pose_refine.simulate import simulate_experts
@@ -91,8 +91,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=2326, help="Penn Action clips (one video each)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--gamma", type=float, default=0.18)
-    parser.add_argument("--repeats", type=int, default=3, help="timed rounds of all steps; each step's best is reported")
+    parser.add_argument("--gamma", type=float, default=GAMMA)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed rounds of all steps; each step's best is reported")
     args = parser.parse_args()
     if not LABELS.is_dir():
         sys.exit(f"bench_refine: no Penn Action labels at {LABELS}")

@@ -38,7 +38,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ssta_penn import EXPERTS, HEAD, NECK, PENN, Score, with_neck  # noqa: E402
 
-from pose_refine import sst_aggregate  # noqa: E402
+from pose_refine import GAMMA, sst_aggregate  # noqa: E402
 from pose_refine.pseudo_labels import pseudo_box  # noqa: E402
 from pose_refine.simulate import simulate_experts  # noqa: E402
 from pose_refine.student import train_student  # noqa: E402
@@ -164,7 +164,7 @@ def main():
     parser.add_argument("--test-stride", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--anchors", type=int, default=20)
-    parser.add_argument("--gamma", type=float, default=0.18)
+    parser.add_argument("--gamma", type=float, default=GAMMA)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--teacher", choices=["sst-a", "truth", "0", "1", "2"], default="sst-a",
                         help="poses the student learns: SST-A's (SSTA-PRS); controls: the ground truth or expert K")

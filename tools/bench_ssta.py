@@ -16,12 +16,12 @@ import time
 
 import numpy as np
 
-from pose_refine import sst_aggregate, sst_aggregate_batch
+from pose_refine import GAMMA, sst_aggregate, sst_aggregate_batch
 
 HEAD, NECK = 0, 13
 
 
-def loop_sst(poses, head, neck, gamma=0.18):
+def loop_sst(poses, head, neck, gamma=GAMMA):
     """Eq. 3.1-3.4 one frame and one joint at a time in plain Python (the baseline); poses an array or lists."""
     n_experts, n_frames, n_joints = len(poses), len(poses[0]), len(poses[0][0])
     dist = math.dist  # eq. 3.2
@@ -55,7 +55,8 @@ def loop_sst(poses, head, neck, gamma=0.18):
 
 def simulated(persons, frames, joints=14, experts=3, seed=0):
     rng = np.random.default_rng(seed)
-    truth = np.cumsum(rng.normal(0, 2, (persons, 1, frames, joints, 2)), axis=2) + rng.uniform(0, 300, (persons, 1, 1, joints, 2))
+    truth = np.cumsum(rng.normal(0, 2, (persons, 1, frames, joints, 2)), axis=2) \
+        + rng.uniform(0, 300, (persons, 1, 1, joints, 2))
     poses = truth + rng.normal(0, 5, (persons, experts, frames, joints, 2))
     poses[rng.random((persons, experts, frames, joints)) < 0.1] = np.nan
     poses[rng.random((persons, experts, frames)) < 0.05] = np.nan

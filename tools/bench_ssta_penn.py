@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from pose_refine import sst_aggregate
+from pose_refine import GAMMA, sst_aggregate
 from pose_refine.simulate import ExpertErrors, simulate_expert, simulate_experts
 from posekit.layouts import get_layout
 
@@ -90,7 +90,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["all", "test", "train"], default="all")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--gamma", type=float, default=0.18)
+    parser.add_argument("--gamma", type=float, default=GAMMA)
     parser.add_argument("--shared-jitter", type=float, default=0.0,
                         help="std of an error common to all experts, x person size (default 0: independent)")
     parser.add_argument("--jitter-only", action="store_true",

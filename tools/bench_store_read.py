@@ -188,7 +188,8 @@ def timed(path: Path, make) -> tuple[Path, float, bool]:
     return path, seconds, False
 
 
-def store_path(folder: Path, clips: int, seed: int, chunk: int = DEFAULT_CHUNK, compression: str | None = DEFAULT_COMPRESSION) -> Path:
+def store_path(folder: Path, clips: int, seed: int, chunk: int = DEFAULT_CHUNK,
+               compression: str | None = DEFAULT_COMPRESSION) -> Path:
     return folder / f"syn_{clips}_s{seed}_{compression or 'none'}{chunk}.h5"
 
 
@@ -243,7 +244,8 @@ def main(argv=None):
     out = ["## Store read benchmark", "", f"- command: `{command}`",
            f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}", f"- machine: {machine()}",
            f"- data: synthetic clips, T uniform 50..150 (mean 100), M=2, V=17, C=2 float32 + scores; store "
-           f"{DEFAULT_COMPRESSION}, chunk_frames={DEFAULT_CHUNK} (StoreWriter defaults); files in {args.dir}, OS page cache not dropped (files larger than "
+           f"{DEFAULT_COMPRESSION}, chunk_frames={DEFAULT_CHUNK} (StoreWriter defaults); files in {args.dir}, "
+           f"OS page cache not dropped (files larger than "
            f"the free page cache are partly read from disk)",
            f"- {args.reads} timed random reads after {args.warmup} warm-up reads; DataLoader (fork) with "
            f"batch_size=None unless said; workers=0: in-process, no DataLoader", ""]
@@ -282,7 +284,8 @@ def main(argv=None):
         for workers in [w for w in args.workers if w]:
             for kind in ("store", "pickle", "empty"):
                 path = str(files[args.clips[0]][kind][0]) if kind != "empty" else args.clips[0]
-                r = run_measure({**spec0, "kind": kind, "path": path, "workers": workers, "batch_size": args.batch_size})
+                r = run_measure({**spec0, "kind": kind, "path": path, "workers": workers,
+                                 "batch_size": args.batch_size})
                 e = run_measure({**spec0, "kind": kind, "path": path, "workers": workers}) if kind == "empty" else None
                 print(f"[batch {args.batch_size}, {workers} workers, {kind}] {r}", file=sys.stderr, flush=True)
                 brows.append([kind, workers, f"{r['clips_per_s']:.0f}", f"{e['clips_per_s']:.0f}" if e else "above"])

@@ -1,6 +1,6 @@
 # Data and schedule of the DMSD configs: windows of 8 frames, every 3rd frame, ending at a labelled frame of a
 # RatPose-style store (`posekit rodent label`); frames from the file each clip's /clips/source names.
-# `posekit train dmsd --data S --train-split A --test-split B` fills the store and the splits.
+# `posekit train dmsd --store S --train-split A --test-split B` fills the store and the splits.
 clip_frames = 8
 windows = dict(type="PositionWindows", store=None, clip_frames=clip_frames, stride=3, sample_step=5)
 train_dataloader = dict(batch_size=16, num_workers=0, persistent_workers=False,

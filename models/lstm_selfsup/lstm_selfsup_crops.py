@@ -1,5 +1,5 @@
 # LSTM self-supervision (Brattoli, Buechler et al. CVPR 2017): real vs permuted sequences of crops around the animal.
-# `posekit train lstm-selfsup --tracks S --work-dir D` uses this config and fills in the crops file.
+# `posekit train lstm-selfsup --store S --work-dir D` uses this config and fills in the crops file.
 _base_ = ["../_base_/default_runtime.py"]
 crop_size = 64  # grey crops, resampled from a square around the animal's box
 seq_len = 8

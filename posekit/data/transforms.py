@@ -515,7 +515,8 @@ ToTensor = FormatCTVM
 
 TRANSFORMS = {cls.__name__: cls for cls in (
     NormalizeImage2D, CentreSkeleton, ScaleNormalise, MinMaxNormalise, RandomTemporalCrop, UniformSample, ReplayPad,
-    ResizeTime, SelectPersons, RemapLayout, Project2D, JointToBone, JointMotion, BoneMotion, RandomRotation, RandomScale,
+    ResizeTime, SelectPersons, RemapLayout, Project2D, JointToBone, JointMotion, BoneMotion, RandomRotation,
+    RandomScale,
     RandomFlip, FormatCTVM)}
 TRANSFORMS["ToTensor"] = FormatCTVM
 

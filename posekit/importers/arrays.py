@@ -12,7 +12,6 @@ from ..layouts import generic_layout
 from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_rest, guarded, iter_files, register
 from .named_joints import joint_columns, make_clip, resolve_layout
 
-
 # -- npz ------------------------------------------------------------------------------------------------------
 NPZ_KEYS = {"keypoints", "scores", "frame_index", "track_id", "lengths", "id", "label", "fps", "joint_names",
             "classes", "image_size", "split"}
@@ -227,7 +226,8 @@ def _load_table(path) -> _Table:
         missing = [c for c in ("frame", "joint", "x", "y") if c not in columns]
         if unknown or missing:
             problem = f"missing {', '.join(missing)}" if missing else f"unknown columns {', '.join(unknown)}"
-            raise fail(path, f"long CSV header needs frame, joint, x, y (optional clip, person, z, score, label, split); "
+            raise fail(path, "long CSV header needs frame, joint, x, y (optional clip, person, z, score, label, "
+                             f"split); "
                              f"{problem}")
         joints = [str(j) for j in pd.unique(frame["joint"].astype(str))]
         frame["joint"] = frame["joint"].astype(str)

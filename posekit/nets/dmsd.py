@@ -1,4 +1,4 @@
-"""DMSD (seed 000): dual-stream motion-scenario decoupling for future-position prediction from video, and the
+"""DMSD (RatPose / DMSD future-position prediction): dual-stream motion-scenario decoupling from video, and the
 single temporal-shift stream it is compared with.
 
 Input: frames (N, T, C, H, W). The motion removal module (MRM) sees the differences to the first frame and its

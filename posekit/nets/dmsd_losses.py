@@ -1,4 +1,4 @@
-"""DMSD's feature decoupling losses (seed 000, eqs. 3-5): scenario contrast and motion clustering."""
+"""DMSD's feature decoupling losses (RatPose / DMSD, eqs. 3-5): scenario contrast and motion clustering."""
 from __future__ import annotations
 
 import torch

@@ -1,7 +1,7 @@
 """A synthetic overhead arena: rats with different motion styles, in scenarios with different layouts and fog,
 recorded in sessions; writes a RatPose-style store and its frames, deterministically from a seed.
 
-RatPose (seed 000) has no public data, so tests and benchmarks of future-position prediction run on this.
+The RatPose / DMSD paper's data is not public, so tests and benchmarks of future-position prediction run on this.
 The scenarios mirror the paper's (open field, eight-arm maze, lab simulation with obstacles, light and dense fog);
 individuals differ in speed, turning, wall-following (thigmotaxis) and pauses, as the paper's six rats differ;
 sessions change the animal's state (speed) and the fog, as the paper's recording days do.

@@ -1,5 +1,6 @@
-"""Bootstrapping rounds (seed 003, sect. 3.1-3.2): the FCN learns the animal from motion pseudo-labels (FCN_0),
-then from its own confident detections, which include frames where the animal stood still (FCN_1, FCN_2...).
+"""Bootstrapping rounds (LSTM self-supervision of rodent behaviour, Brattoli et al. 2017, sect. 3.1-3.2): the FCN
+learns the animal from motion pseudo-labels (FCN_0), then from its own confident detections, which include frames
+where the animal stood still (FCN_1, FCN_2...).
 
 Each round keeps every motion label (they are the most reliable) and adds the previous detector's confident
 top detections on the frames motion left unlabelled. Each clip also contributes one negative frame, an empty

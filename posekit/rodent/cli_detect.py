@@ -18,7 +18,8 @@ from ..outputs import force_option, refuse_existing
 @click.option("--save-model", type=click.Path(path_type=Path),
               help="Where to save the trained detector [default: OUTPUT's name + .detector.pth].")
 @click.option("--rounds", type=click.IntRange(0, 10), default=2, show_default=True,
-              help="Bootstrapping rounds after the motion-trained FCN_0 (seed 003 converged after 2).")
+              help="Bootstrapping rounds after the motion-trained FCN_0 (LSTM self-supervision of rodent behaviour, "
+                   "Brattoli et al. 2017, converged after 2).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N (AMP and batching on CUDA).")
 @click.option("--max-animals", type=click.IntRange(1, 16), default=1, show_default=True, help="Animals per video.")
 @click.option("--iters", type=click.IntRange(1), default=300, show_default=True,

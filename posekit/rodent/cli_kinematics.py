@@ -36,8 +36,8 @@ from ..outputs import refuse_existing
 def kinematics(source, output, fmt, min_confidence, max_gap, smoother, window, body_centre, head, tail, fps,
                moving_speed, table_format, force):
     """Clean the keypoints of INPUT (a store, or a file of --format) and measure each animal's movement."""
-    from ..errors import PosekitError
     from ..convert import as_store
+    from ..errors import PosekitError
     from .kinematics_store import Options, outputs, run
 
     if window < 1 or max_gap < 0:
@@ -65,8 +65,9 @@ def _joints(value) -> str:
 
 
 @click.command(name="lstm-selfsup")
-@click.option("--tracks", required=True, type=click.Path(exists=True, path_type=Path),
-              help="Tracks store (boxes per frame, source = video) or keypoint store; each clip's video is read.")
+@click.option("--store", "--tracks", "store", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Tracks store (boxes per frame, source = video) or keypoint store; each clip's video is read. "
+                   "--tracks is its old name.")
 @click.option("--work-dir", required=True, type=click.Path(path_type=Path),
               help="crops.npz, checkpoints, model.pth and embeddings.h5 go here.")
 @click.option("--video", type=click.Path(exists=True, path_type=Path),
@@ -80,17 +81,18 @@ def _joints(value) -> str:
 @click.option("--hidden", type=int, help="LSTM units, the behaviour embedding's size (default: 512).")
 @click.option("--lr", type=float, help="Learning rate (default: the config's).")
 @training_options(batch_size=False, resume_help="Continue the last run in WORK_DIR (its crops are reused).")
-def lstm_selfsup(tracks, work_dir, video, config, crop_size, resume, **options):
+def lstm_selfsup(store, work_dir, video, config, crop_size, resume, **options):
     """Posture and behaviour embeddings of an animal from unlabelled video: LSTM self-supervision.
 
     A CNN-LSTM learns to tell real sequences of crops around the animal from permuted ones (Brattoli, Buechler et
     al., CVPR 2017); WORK_DIR/embeddings.h5 then holds its per-frame posture and per-sequence behaviour vectors."""
+    from ..checkpoints import LAST_ITERATIONS
     from ..locks import work_dir_lock
-    from .selfsup import LAST_ITERATIONS, train
+    from .selfsup import train
 
     with work_dir_lock(work_dir, "train lstm-selfsup"):
-        result = train(tracks, work_dir, video=video, config=config, crop_size=crop_size, resume=resume, **options)
-    click.echo(f"trained the CNN-LSTM for {result['epochs']} epochs on {tracks}: real-vs-permuted training accuracy "
+        result = train(store, work_dir, video=video, config=config, crop_size=crop_size, resume=resume, **options)
+    click.echo(f"trained the CNN-LSTM for {result['epochs']} epochs on {store}: real-vs-permuted training accuracy "
                f"{100 * result['train_accuracy']:.1f}% (last {LAST_ITERATIONS} iterations); embedded "
                f"{result['frames']} frames and {result['windows']} sequences\n-> {result['checkpoint']}, "
                f"{result['embeddings']}")

@@ -1,5 +1,5 @@
 """``posekit rodent label`` / ``posekit rodent arena`` and ``posekit train dmsd``: RatPose-style future-position
-prediction (seed 000). numpy, h5py, cv2 and torch are imported inside the commands."""
+prediction (RatPose / DMSD). numpy, h5py, cv2 and torch are imported inside the commands."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +19,7 @@ CONVENTION_NAMES = ("screen", "screen-y-up", "paper", "paper-y-up")
 @click.option("--radius", type=float, default=0.1, show_default=True,
               help="Middle radius as a fraction of the longer image side (the paper: 1/10).")
 @click.option("--convention", type=click.Choice(CONVENTION_NAMES), default="screen", show_default=True,
-              help="screen: classes name the direction seen on the image; paper: seed 000's angle table taken "
+              help="screen: classes name the direction seen on the image; paper: the RatPose paper's angle table taken "
                    "literally; -y-up: coordinates whose y axis points up (data_schemas/ratpose.md).")
 @click.option("--image-size", type=(int, int), metavar="WIDTH HEIGHT",
               help="Frame size for clips whose store does not record it (keypoint files).")
@@ -56,8 +56,9 @@ def arena(output, sessions, seconds, fps, size, seed, force):
 
 
 @click.command()
-@click.option("--data", "store", required=True, type=click.Path(path_type=Path),
-              help="Labelled RatPose-style store (posekit rodent label); frames from the file /clips/source names.")
+@click.option("--store", "--data", "store", required=True, type=click.Path(path_type=Path),
+              help="Labelled RatPose-style store (posekit rodent label); frames from the file /clips/source names. "
+                   "--data is its old name.")
 @click.option("--work-dir", required=True, type=click.Path(path_type=Path),
               help="Checkpoints, log, metrics.json, scores.pkl and confusion.png go here.")
 @click.option("--config", help="mmengine config (path, or relative to models/); default: dmsd/dmsd_1xb16_arena.py; "
@@ -67,7 +68,7 @@ def arena(output, sessions, seconds, fps, size, seed, force):
 @training_options()
 def dmsd(store, work_dir, config, train_split, test_split, epochs, batch_size, workers, seed, amp, resume,
          trust_checkpoint):
-    """DMSD (seed 000): future-position prediction from video; also scores constant-velocity extrapolation."""
+    """DMSD (RatPose / DMSD): future-position prediction from video; also scores constant-velocity extrapolation."""
     from ..locks import work_dir_lock
     from .dmsd_train import train
 

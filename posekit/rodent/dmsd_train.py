@@ -30,7 +30,6 @@ from ..train.registry import DATASETS  # importing posekit.train registers ClipA
 from .ratpose import CLASSES, body_centre, clip_meta, constant_velocity_classes, frame_classes, get_convention
 
 
-
 @DATASETS.register_module()
 class PositionWindows(Dataset):
     """Windows of a labelled RatPose-style store's split: ``frames`` (T, 1, H, W) float in 0..1, ``label``,

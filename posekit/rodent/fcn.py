@@ -1,5 +1,6 @@
-"""The appearance detector: a small fully convolutional network over a grey work square (seed 003's FCN, built
-fully convolutional from the start instead of reshaping a CNN's fc layers).
+"""The appearance detector: a small fully convolutional network over a grey work square (the FCN of
+LSTM self-supervision of rodent behaviour, Brattoli et al. 2017, built fully convolutional from the start instead of
+reshaping a CNN's fc layers).
 
 Output at a quarter of the input resolution, four maps: a centre heatmap (logit), the box width and height
 (log, in output cells) and the animal's foreground (logit). Peaks of the heatmap are animals; the foreground

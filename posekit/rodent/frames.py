@@ -65,7 +65,8 @@ def open_sources(paths) -> list[Source]:
             try:
                 videos = find_videos([path])
             except InputError:
-                raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)}) and no videos") from None
+                raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)}) and no videos") \
+                    from None
             sources += [open_source(video.path) for video in videos]
         else:
             sources.append(open_source(path))

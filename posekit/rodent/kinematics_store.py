@@ -18,8 +18,16 @@ from tqdm import tqdm
 from ..errors import PosekitError
 from ..store import SkeletonStore, StoreWriter, atomic_path
 from . import filtering
-from .kinematics import (HEAD_NAMES, TAIL_NAMES, body_centre, guess_joint, joint_indices, per_minute, summary,
-                         track_kinematics)
+from .kinematics import (
+    HEAD_NAMES,
+    TAIL_NAMES,
+    body_centre,
+    guess_joint,
+    joint_indices,
+    per_minute,
+    summary,
+    track_kinematics,
+)
 from .kinematics_plot import kinematics_png
 
 

@@ -1,5 +1,5 @@
-"""Motion initialisation (seed 003, sect. 3.1): pseudo-labels of the moving animal from a background model and
-optical flow, on the frames where motion makes them reliable.
+"""Motion initialisation (LSTM self-supervision of rodent behaviour, Brattoli et al. 2017, sect. 3.1): pseudo-labels
+of the moving animal from a background model and optical flow, on the frames where motion makes them reliable.
 
 A frame gets a label when its largest foreground component (difference to the temporal-median background, on
 brightness-normalised frames) is animal-sized and actually moves (Farneback flow inside it). Requiring motion

@@ -1,4 +1,4 @@
-"""RatPose-style future-position labels (seed 000) and the format helpers of a RatPose-style store.
+"""RatPose-style future-position labels (RatPose / DMSD) and the format helpers of a RatPose-style store.
 
 A RatPose-style store is a posekit store whose clips are session recordings of one animal in one scenario
 (data_schemas/ratpose.md): the body centre per frame, its box, and the clip's scenario, session, individual and

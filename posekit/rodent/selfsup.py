@@ -21,14 +21,13 @@ from mmengine.registry import FUNCTIONS
 from torch.utils.data import Dataset
 
 from .. import checkpoints
+from ..checkpoints import LAST_ITERATIONS
 from ..errors import PosekitError
 from ..nets import cnn_lstm  # noqa: F401  (registers CNNLSTM)
 from ..nets.registry import MODELS
 from ..store import atomic_path
 from ..train.api import config_path, set_seed_and_amp
 from ..train.registry import DATASETS
-
-LAST_ITERATIONS = 50  # the training accuracy reported is the mean over these last iterations
 
 
 def non_identity_permutation(length: int, generator: torch.Generator | None = None) -> torch.Tensor:

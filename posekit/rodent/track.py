@@ -2,8 +2,9 @@
 
 Each frame, active tracks are matched to candidates (Hungarian assignment, scipy) on distance in body lengths
 plus (1 - confidence), within a gate that widens with the frames since a track was last seen; so among the
-FCN's candidates the one continuing the trajectory wins (seed 003 picks the smoothest of 5 candidates). A
-track unseen for ``max_gap`` frames frees its slot; a candidate of confidence >= ``start`` may take a free slot.
+FCN's candidates the one continuing the trajectory wins (LSTM self-supervision of rodent behaviour, Brattoli et al.
+2017, picks the smoothest of 5 candidates). A track unseen for ``max_gap`` frames frees its slot; a candidate of
+confidence >= ``start`` may take a free slot.
 """
 from __future__ import annotations
 

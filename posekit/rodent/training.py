@@ -144,7 +144,8 @@ def train_round(net: RodentFCN, frames: list[np.ndarray], labels: list[list[Blob
                  optimizer=dict(type="AdamW", lr=lr, weight_decay=1e-4))
     with tempfile.TemporaryDirectory(prefix="posekit-rodent-") as work_dir:  # logs only; the caller saves
         runner = _DeviceRunner(
-            target_device=device, model=DetectorModel(net), work_dir=work_dir, train_dataloader=loader, optim_wrapper=optim,
+            target_device=device, model=DetectorModel(net), work_dir=work_dir, train_dataloader=loader,
+            optim_wrapper=optim,
             train_cfg=dict(by_epoch=False, max_iters=iters),
             # Each round ends at a low learning rate, so a round's detector is not the noise of its last steps.
             param_scheduler=dict(type="CosineAnnealingLR", T_max=iters, eta_min=lr / 50, by_epoch=False),

@@ -11,8 +11,20 @@ import numpy as np
 
 from ..layouts import Layout, get_layout
 from .checks import keypoint_problem
-from .format import (CLIP_FIELDS, COORDINATES, FORMAT, FORMAT_VERSION, FRAME_FIELDS, STR, Clip, StoreError, __version__,
-                     check_format, provenance_step, temporary_beside)
+from .format import (
+    CLIP_FIELDS,
+    COORDINATES,
+    FORMAT,
+    FORMAT_VERSION,
+    FRAME_FIELDS,
+    STR,
+    Clip,
+    StoreError,
+    __version__,
+    check_format,
+    provenance_step,
+    temporary_beside,
+)
 
 
 class StoreWriter:

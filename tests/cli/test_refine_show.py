@@ -17,7 +17,8 @@ FRAMES, WIDTH, HEIGHT = 12, 160, 120
 
 @pytest.fixture
 def proposals(tmp_path):
-    """Video 'clip' (12 frames): one person, 3 experts, seen in video frames 5, 7, ..., 15 (the last 2 beyond its end)."""
+    """Video 'clip' (12 frames): one person, 3 experts, seen in video frames 5, 7, ..., 15 (the last 2 beyond its
+    end)."""
     rng = np.random.default_rng(0)
     pose = track_poses(rng, 6) * 0.5  # inside the 160 x 120 frame
     clips = {e: (pose[:, None] + rng.normal(0, 1, (6, 1) + pose.shape[1:]), np.full((6, 1), 5)) for e in "abc"}

@@ -3,11 +3,27 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.data.transforms import (BoneMotion, CentreSkeleton, Compose, FormatCTVM, JointMotion, JointToBone,
-                                     MinMaxNormalise, NormalizeImage2D, Project2D, RandomFlip, RandomRotation,
-                                     RandomScale, RandomTemporalCrop,
-                                     ReplayPad, ResizeTime, ScaleNormalise, SelectPersons, UniformSample,
-                                     build_transforms)
+from posekit.data.transforms import (
+    BoneMotion,
+    CentreSkeleton,
+    Compose,
+    FormatCTVM,
+    JointMotion,
+    JointToBone,
+    MinMaxNormalise,
+    NormalizeImage2D,
+    Project2D,
+    RandomFlip,
+    RandomRotation,
+    RandomScale,
+    RandomTemporalCrop,
+    ReplayPad,
+    ResizeTime,
+    ScaleNormalise,
+    SelectPersons,
+    UniformSample,
+    build_transforms,
+)
 from posekit.errors import InputError
 from posekit.layouts import Layout, get_layout
 

@@ -6,8 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
-from pose_refine.pseudo_labels import (assign_anchors, export_coco, fit_anchors, normalise_poses, pseudo_box,
-                                       read_video_frames)
+from pose_refine.pseudo_labels import (
+    assign_anchors,
+    export_coco,
+    fit_anchors,
+    normalise_poses,
+    pseudo_box,
+    read_video_frames,
+)
 from posekit.errors import InputError
 from posekit.store import Clip, StoreWriter
 

@@ -1,5 +1,7 @@
 """posekit refine's library side: tracks matched by id, SST-A per track, the refined store and its report."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -180,3 +182,11 @@ def test_frames_without_fused_head_are_unscored_and_videos_without_frames_pass(t
     assert np.isnan(headless.scores).all() and (headless.track_id == 0).all()  # kept, confidence unknown
     refine_store(path, tmp_path / "dropped.h5", drop_low=True, progress=False)
     assert (SkeletonStore(tmp_path / "dropped.h5")[0].track_id == -1).all()  # unscored counts as not kept
+
+
+def test_cli_reads_gamma_without_importing_numpy():
+    # the --gamma default comes from pose_refine.GAMMA; SST-A (and numpy) load only when used
+    code = ("import sys, posekit.cli, pose_refine; assert 'numpy' not in sys.modules; "
+            "pose_refine.sst_aggregate; assert 'numpy' in sys.modules; print(pose_refine.GAMMA)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "0.18"

@@ -7,8 +7,8 @@ import torch
 from click.testing import CliRunner
 
 from posekit.cli import main
-from posekit.rodent.frames import open_source
 from posekit.rodent.detect import detector_path, sample
+from posekit.rodent.frames import open_source
 from posekit.rodent.motion import motion_labels
 from posekit.store import SkeletonStore
 from tests.conftest import real_file

@@ -12,9 +12,9 @@ from mmengine.optim import OptimWrapper
 from posekit.cli import main
 from posekit.rodent.arena import INDIVIDUALS, SCENARIOS, frames_path, generate
 from posekit.rodent.dmsd_train import PositionPredictor, PositionWindows, position_metrics
-from posekit.train.api import MODELS_DIR
 from posekit.rodent.ratpose import CLASSES, clip_meta, label_store
 from posekit.store import SkeletonStore
+from posekit.train.api import MODELS_DIR
 
 TINY = """_base_ = [{base!r}]
 windows = dict(type="PositionWindows", store=None, clip_frames=4, stride=2, sample_step=4)
@@ -95,7 +95,7 @@ def test_one_iteration_alternates_feature_and_classification_updates():
 def test_train_dmsd_command_writes_metrics(labelled, tmp_path):
     config = tmp_path / "tiny.py"
     config.write_text(TINY.format(base=str(MODELS_DIR / "dmsd" / "dmsd_1xb16_arena.py")))
-    result = CliRunner().invoke(main, ["train", "dmsd", "--data", str(labelled), "--work-dir", str(tmp_path / "run"),
+    result = CliRunner().invoke(main, ["train", "dmsd", "--store", str(labelled), "--work-dir", str(tmp_path / "run"),
                                        "--config", str(config), "--epochs", "1", "--seed", "1"])
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -109,6 +109,7 @@ def test_train_dmsd_command_writes_metrics(labelled, tmp_path):
 
 
 def test_train_dmsd_refuses_an_unlabelled_store(labelled, tmp_path):
+    # --data: the option's old name still reads the store
     result = CliRunner().invoke(main, ["train", "dmsd", "--data", str(labelled.with_name("arena.h5")),
                                        "--work-dir", str(tmp_path / "run")])
     assert result.exit_code == 2 and "no future-position labels; run posekit rodent label" in result.output

@@ -8,9 +8,19 @@ from click.testing import CliRunner
 
 from posekit.cli import main
 from posekit.layouts import Layout
-from posekit.rodent.ratpose import (CENTRE_LAYOUT, CLASSES, CONVENTIONS, body_centre, clip_meta, clip_text,
-                                    constant_velocity_classes, direction_classes, frame_classes,
-                                    future_position_classes, label_store)
+from posekit.rodent.ratpose import (
+    CENTRE_LAYOUT,
+    CLASSES,
+    CONVENTIONS,
+    body_centre,
+    clip_meta,
+    clip_text,
+    constant_velocity_classes,
+    direction_classes,
+    frame_classes,
+    future_position_classes,
+    label_store,
+)
 from posekit.store import Clip, SkeletonStore, StoreError, StoreWriter
 from posekit.store.validate import validate
 

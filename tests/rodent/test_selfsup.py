@@ -9,10 +9,16 @@ from posekit import checkpoints
 from posekit.cli import main
 from posekit.errors import InputError
 from posekit.layouts import Layout
-from posekit.rodent.crops import read_crops, square_boxes, store_tracks
-from posekit.rodent.selfsup import (PermutedSequencePairs, SequenceOrderModel, augment,
-                                    collate_pairs, non_identity_permutation, save_crops, sequence_starts)
-from posekit.rodent.crops import Track
+from posekit.rodent.crops import Track, read_crops, square_boxes, store_tracks
+from posekit.rodent.selfsup import (
+    PermutedSequencePairs,
+    SequenceOrderModel,
+    augment,
+    collate_pairs,
+    non_identity_permutation,
+    save_crops,
+    sequence_starts,
+)
 from posekit.store import Clip, StoreWriter
 from posekit.train.api import config_path
 
@@ -143,7 +149,7 @@ def test_one_epoch_of_training_writes_a_checkpoint_and_embeddings(tmp_path):
     config.write_text(f"_base_ = [{str(config_path('lstm-selfsup', None))!r}]\ncrop_size = 16\n"
                       "model = dict(net=dict(channels=(4, 8), grid=2, posture_dim=8))\n")
     work = tmp_path / "work"
-    result = CliRunner().invoke(main, ["train", "lstm-selfsup", "--tracks", str(store), "--work-dir", str(work),
+    result = CliRunner().invoke(main, ["train", "lstm-selfsup", "--store", str(store), "--work-dir", str(work),
                                        "--config", str(config), "--epochs", "1", "--seq-len", "4", "--stride", "1",
                                        "--batch-pairs", "3", "--hidden", "6"])
     assert result.exit_code == 0, result.output

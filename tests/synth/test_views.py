@@ -9,8 +9,7 @@ from posekit.importers.nw_ucla import read_nw_ucla
 from posekit.layouts import Layout
 from posekit.store import Clip, SkeletonStore, StoreWriter
 from posekit.synth.render import synth_views
-from posekit.synth.views import (bone_lengths, project, random_body_scales, retarget_bones, rotation,
-                                 symmetric_groups)
+from posekit.synth.views import bone_lengths, project, random_body_scales, retarget_bones, rotation, symmetric_groups
 from tests.conftest import real_file
 from tests.synth.tiny import LAYOUT as LAYOUT_KINECT
 from tests.synth.tiny import STANDING, swinging, write_tiny_store

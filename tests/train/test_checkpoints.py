@@ -171,9 +171,9 @@ def test_init_that_matches_no_tensor_stops_unless_partial_init_is_allowed(traine
 
 
 def test_the_mmpose_expert_refuses_a_crafted_checkpoint(trained, tmp_path):
+    from pose_refine.student import DEFAULT_CONFIG
     from posekit.errors import InputError
     from posekit.extract.experts.mmpose_topdown import MmposeTopDown
-    from pose_refine.student import DEFAULT_CONFIG
 
     marker, crafted = tmp_path / "MARKER", tmp_path / "crafted.pth"
     _craft(trained, crafted, "pickle", marker)

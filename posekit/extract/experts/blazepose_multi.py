@@ -19,9 +19,9 @@ import contextlib
 
 import numpy as np
 
+from ..tracking import box_iou, keypoint_distance
 from .base import FramePoses
 from .blazepose import BlazePose, _native_stderr_silenced
-from ..tracking import box_iou, keypoint_distance
 
 # Person box from a face box, in face-box heights (MediaPipe's face box spans about brow to chin, ~0.7 of a
 # head; an adult is ~7.5 heads tall): from 1.5 above the face centre to 9 below (feet, with a margin), 3.5 to
