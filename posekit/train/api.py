@@ -250,11 +250,6 @@ def _best_checkpoint(runner, work_dir: Path) -> Path:
     return target
 
 
-def config_from_checkpoint(checkpoint, *, trust: bool = False) -> Config:
-    """The config a checkpoint was trained with (:func:`posekit.checkpoints.training_config`)."""
-    return checkpoints.training_config(checkpoints.load(checkpoint, trust=trust), checkpoint, trust=trust)
-
-
 def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: int | None = None,
              trust_checkpoint: bool = False) -> dict:
     """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir.

@@ -15,7 +15,6 @@ from posekit.demo import write_sample_files
 from posekit.nets.registry import MODELS
 from posekit.sample import ACTIONS
 from posekit.store import Clip, StoreWriter
-from posekit.train.api import config_from_checkpoint
 from posekit.train.datasets import StoreClips, fraction_per_class
 from posekit.train.fusion import fuse
 from posekit.train.metric import accuracy, average_per_clip
@@ -185,10 +184,11 @@ def test_multi_clip_eval_averages_samplings_and_needs_a_sampling_test_pipeline(s
     run("eval", tmp_path / "s/best.pth", "--store", sample_store, "--work-dir", tmp_path / "e2", "--clips", 2)
     with open(tmp_path / "e2/scores.pkl", "rb") as f:
         fused = pickle.load(f)
-    cfg = config_from_checkpoint(tmp_path / "s/best.pth")
+    best = checkpoints.load(tmp_path / "s/best.pth")
+    cfg = checkpoints.training_config(best, tmp_path / "s/best.pth")
     dataset = StoreClips(str(sample_store), split="test", pipeline=cfg.test_dataloader.dataset.pipeline, num_clips=2)
     model = MODELS.build(cfg.model)
-    model.load_state_dict(checkpoints.load(tmp_path / "s/best.pth")["state_dict"])
+    model.load_state_dict(best["state_dict"])
     with torch.no_grad():
         batch = collate_clips([dataset[i] for i in range(len(dataset))])
         scores = model.eval()(batch["keypoints"], batch["label"], mode="tensor").softmax(1).numpy()
