@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import MODELS
+from ..registry import MODELS
 
 
 def _conv(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:

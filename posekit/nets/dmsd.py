@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .registry import MODELS
+from ..registry import MODELS
 
 
 def temporal_shift(x: torch.Tensor, segments: int, fold_div: int = 8) -> torch.Tensor:

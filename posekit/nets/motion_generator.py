@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import MODELS
+from ..registry import MODELS
 
 LATENT = 160
 

@@ -21,8 +21,8 @@ from torch import nn
 from posekit.errors import InputError
 from posekit.layouts import Layout, get_layout
 from posekit.nets.heads import make_head
-from posekit.nets.registry import MODELS
 from posekit.nets.units import STACK_CHANNELS, DataBN, SkeletonNet, build_stack, init_conv
+from posekit.registry import MODELS
 
 PARTITIONS = ("root", "centripetal", "centrifugal")
 

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from posekit.nets.heads import make_head
-from posekit.nets.registry import MODELS
 from posekit.nets.units import STACK_CHANNELS, DataBN, SkeletonNet, build_stack, init_conv, shortcut
+from posekit.registry import MODELS
 
 # T-LSU dilations per block as listed in the thesis (sec. 3.7.1); the released code used 1 in every block.
 THESIS_DILATIONS = (1, 3, 3, 3, 3, 1, 1, 1, 1, 1)

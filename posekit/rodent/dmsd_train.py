@@ -23,10 +23,9 @@ from torch.utils.data import Dataset
 from .. import checkpoints
 from ..nets.dmsd import DMSD
 from ..nets.dmsd_losses import MotionClusteringLoss, scenario_contrast_loss
-from ..nets.registry import MODELS
+from ..registry import DATASETS, MODELS
 from ..store import SkeletonStore, StoreError, atomic_path
 from ..train.api import config_path, set_seed_and_amp
-from ..train.registry import DATASETS  # importing posekit.train registers ClipAccuracy and the torchvision shim
 from .ratpose import CLASSES, body_centre, clip_meta, constant_velocity_classes, frame_classes, get_convention
 
 

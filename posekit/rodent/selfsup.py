@@ -24,10 +24,9 @@ from .. import checkpoints
 from ..checkpoints import LAST_ITERATIONS
 from ..errors import PosekitError
 from ..nets import cnn_lstm  # noqa: F401  (registers CNNLSTM)
-from ..nets.registry import MODELS
+from ..registry import DATASETS, MODELS
 from ..store import atomic_path
 from ..train.api import config_path, set_seed_and_amp
-from ..train.registry import DATASETS
 
 
 def non_identity_permutation(length: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -285,7 +285,7 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
 
     from ..data import collate_clips
     from ..layouts import mapping
-    from ..nets.registry import MODELS
+    from ..registry import MODELS
     from . import datasets
 
     state = checkpoints.load(checkpoint, trust=trust_checkpoint)

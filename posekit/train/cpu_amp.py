@@ -5,7 +5,7 @@ from contextlib import contextmanager
 import torch
 from mmengine.optim import OptimWrapper
 
-from .registry import OPTIM_WRAPPERS
+from ..registry import OPTIM_WRAPPERS
 
 
 def cpu_supports_bfloat16() -> bool:

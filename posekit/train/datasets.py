@@ -5,7 +5,7 @@ import numpy as np
 from mmengine.registry import FUNCTIONS
 
 from ..data import StoreDataset, collate_clips
-from .registry import DATASETS
+from ..registry import DATASETS
 
 # mmengine's Runner looks collate functions up in its root registry only, whatever the scope.
 FUNCTIONS.register_module(name="collate_clips", module=collate_clips, force=True)

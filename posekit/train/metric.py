@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from ..registry import METRICS
 from ..store import atomic_path
-from .registry import METRICS
 
 
 @METRICS.register_module()

@@ -25,10 +25,9 @@ from mmengine.model import BaseModel
 
 from .. import checkpoints
 from ..nets.motion_generator import MotionGenerator
-from ..nets.registry import MODELS
+from ..registry import METRICS, MODELS
 from ..store import SkeletonStore, atomic_path
 from .api import _set_epochs, config_path, set_seed_and_amp
-from .registry import METRICS
 from .retarget_pairs import RetargetPairs
 
 DEFAULT_CONFIG = "motion_generator/motion-generator_1xb64_nw-ucla-views.py"

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
-from ..nets.registry import MODELS
+from ..registry import MODELS
 
 
 @MODELS.register_module()

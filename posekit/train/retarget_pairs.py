@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..registry import DATASETS
 from ..store import SkeletonStore, StoreError
-from .registry import DATASETS
 
 IDS = ("motion_id", "body_id", "view_id")
 

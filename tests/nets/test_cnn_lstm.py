@@ -1,7 +1,7 @@
 import torch
 
 from posekit.nets.cnn_lstm import CNNLSTM
-from posekit.nets.registry import MODELS
+from posekit.registry import MODELS
 
 
 def tiny():

@@ -4,8 +4,8 @@ import numpy as np
 from mmengine.config import Config
 
 from posekit.convert import convert
+from posekit.registry import DATASETS
 from posekit.train.api import config_path, prepare_config
-from posekit.train.registry import DATASETS
 from tests.conftest import real_file
 
 

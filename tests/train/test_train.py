@@ -12,7 +12,7 @@ from posekit.cli import main
 from posekit.data import collate_clips
 from posekit.data.transforms import UniformSample
 from posekit.demo import write_sample_files
-from posekit.nets.registry import MODELS
+from posekit.registry import MODELS
 from posekit.sample import ACTIONS
 from posekit.store import Clip, StoreWriter
 from posekit.train.datasets import StoreClips, fraction_per_class
