@@ -8,13 +8,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import InputError, PosekitError
-from .importers import load_all
 from .layouts import get_layout, mapping
+from .registry import IMPORTERS, names
 from .store import Clip, StoreWriter
-
-
-def formats() -> list[str]:
-    return sorted(load_all())
 
 
 def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = False, progress: bool = True,
@@ -25,11 +21,11 @@ def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = Fals
     says how); for formats whose files do not name their joints, it names them instead.
     ``skip_invalid``: leave out clips the store refuses (zero frames, no valid joint) and report them, instead of
     stopping at the first. Malformed files always stop the import: nothing is written then."""
-    readers = load_all()
-    if fmt not in readers:
-        raise PosekitError(f"unknown format {fmt!r}; formats: {', '.join(sorted(readers))}")
+    formats = names(IMPORTERS)
+    if fmt not in formats:
+        raise PosekitError(f"unknown format {fmt!r}; formats: {', '.join(sorted(formats))}")
     sources = [Path(s) for s in sources]
-    dataset = readers[fmt](sources, layout=layout, **options)
+    dataset = IMPORTERS.get(fmt)(sources, layout=layout, **options)
     target = get_layout(layout) if layout is not None else dataset.layout
     joint_map = None if target.joints == dataset.layout.joints else mapping(dataset.layout, target)
     if joint_map is not None and not joint_map.matched.any():

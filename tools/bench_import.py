@@ -15,14 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from posekit.importers import load_all
+from posekit.registry import IMPORTERS
 from posekit.store import SkeletonStore, StoreWriter
 
 DATASETS = {"penn-action": "actions/penn_action/labels", "nw-ucla": "actions/nw_ucla"}
 
 
 def import_into_store(fmt: str, source: Path, out: Path) -> tuple[int, int]:
-    dataset = load_all()[fmt]([source])
+    dataset = IMPORTERS.get(fmt)([source])
     with StoreWriter(out, dataset.layout, coord_dims=dataset.coord_dims, classes=dataset.classes,
                      coordinates=dataset.coordinates, name=dataset.name, provenance=dataset.provenance) as writer:
         for clip in dataset.clips:

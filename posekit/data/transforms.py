@@ -1,4 +1,5 @@
-"""UNIK-style transforms on a clip sample, composable and buildable by name from config dicts.
+"""UNIK-style transforms on a clip sample, composable and buildable by name from config dicts: each registers in
+:data:`posekit.registry.TRANSFORMS` (``@TRANSFORMS.register_module()``) and :func:`build_transforms` finds it there.
 
 A sample is a dict of numpy arrays until :class:`FormatCTVM`: ``keypoints`` (T, M, V, C) with NaN for missing
 joints, ``scores`` (T, M, V), ``image_size`` (width, height), plus ``label``, ``index``, ``id``.
@@ -22,6 +23,7 @@ import torch
 
 from ..errors import InputError
 from ..layouts import Layout, get_layout, mapping
+from ..registry import TRANSFORMS
 
 FRAME_KEYS = ("keypoints", "scores", "keypoints_3d", "track_id", "box", "labels", "frame_index")
 PERSON_KEYS = ("keypoints", "scores", "keypoints_3d", "track_id", "box")  # axis 1 runs over persons
@@ -120,6 +122,7 @@ def _range(value, symmetric: bool) -> tuple[float, float]:
 
 
 # -- coordinates ------------------------------------------------------------------------------------------------
+@TRANSFORMS.register_module()
 class NormalizeImage2D:
     """UNIK's 2D normalisation by image size: x/w*2-1, y/w*2-h/w (the width keeps the aspect ratio).
 
@@ -140,6 +143,7 @@ class NormalizeImage2D:
         return sample
 
 
+@TRANSFORMS.register_module()
 class CentreSkeleton:
     """Subtract the layout's centre joint of the main person (person 0), from all persons.
 
@@ -172,6 +176,7 @@ class CentreSkeleton:
         return sample
 
 
+@TRANSFORMS.register_module()
 class ScaleNormalise:
     """Divide coordinates by a body length: the median over frames and persons of ``head``-``neck`` (the layout's
     head and neck joints, SST-A's D_normal) or ``torso`` (neck to mid-hip). Apply after centring."""
@@ -193,6 +198,7 @@ class ScaleNormalise:
         return sample
 
 
+@TRANSFORMS.register_module()
 class MinMaxNormalise:
     """Scale each coordinate axis so that the clip's range on it, over all frames, persons and joints, is [-1, 1]
     (CTR-GCN's N-UCLA feeder, after its camera-view rotation). Axes are scaled separately, so body size and how
@@ -212,6 +218,7 @@ class MinMaxNormalise:
 
 
 # -- time -------------------------------------------------------------------------------------------------------
+@TRANSFORMS.register_module()
 class RandomTemporalCrop(RandomTransform):
     """A random window of ``length`` frames (training); shorter clips are kept whole (pad later if needed)."""
 
@@ -227,6 +234,7 @@ class RandomTemporalCrop(RandomTransform):
         return sample
 
 
+@TRANSFORMS.register_module()
 class UniformSample(RandomTransform):
     """pyskl's UniformSampleFrames: ``length`` frames, one from each of ``length`` equal segments.
 
@@ -256,6 +264,7 @@ class UniformSample(RandomTransform):
         return _take_frames(sample, self.indices(len(sample["keypoints"]), sample.get("clip", (0, 1))))
 
 
+@TRANSFORMS.register_module()
 class ReplayPad:
     """Pad to ``length`` frames by replaying the clip from its start (UNIK / 2s-AGCN on NTU); longer clips pass."""
 
@@ -269,6 +278,7 @@ class ReplayPad:
         return sample
 
 
+@TRANSFORMS.register_module()
 class ResizeTime:
     """Resample to ``length`` frames by linear interpolation between neighbouring frames (float arrays only;
     integer/bool per-frame arrays take the nearest frame)."""
@@ -298,6 +308,7 @@ class ResizeTime:
 
 
 # -- persons ----------------------------------------------------------------------------------------------------
+@TRANSFORMS.register_module()
 class SelectPersons:
     """Keep the ``num`` main persons, in decreasing order of ``by``; pad with missing persons.
 
@@ -328,6 +339,7 @@ class SelectPersons:
 
 
 # -- features ---------------------------------------------------------------------------------------------------
+@TRANSFORMS.register_module()
 class RemapLayout:
     """Map joints from the store's layout to ``target`` by name, interpolating where the target says how
     (posekit.layouts.mapping); target joints with no source become missing. This is how a model trained on one
@@ -356,6 +368,7 @@ def as_layout(spec) -> Layout:
     return get_layout(spec)
 
 
+@TRANSFORMS.register_module()
 class JointToBone:
     """Bones: joint minus its parent (layout.parent_index); the root is its own parent, so its bone is zero."""
 
@@ -369,6 +382,7 @@ class JointToBone:
         return sample
 
 
+@TRANSFORMS.register_module()
 class JointMotion:
     """Motion: x[t+1] - x[t]; the last frame's motion is zero (NaN if that frame's joint is missing)."""
 
@@ -381,6 +395,7 @@ class JointMotion:
         return sample
 
 
+@TRANSFORMS.register_module()
 class BoneMotion:
     """Motion of the bones."""
 
@@ -392,6 +407,7 @@ class BoneMotion:
         return self.motion(self.bone(sample))
 
 
+@TRANSFORMS.register_module()
 class Project2D:
     """3D camera-space joints seen as 2D image joints by orthographic projection (depth dropped), so a model
     trained on 2D joints reads a 3D store with its input layer kept (linear evaluation across datasets).
@@ -411,6 +427,7 @@ class Project2D:
 
 
 # -- augmentation -----------------------------------------------------------------------------------------------
+@TRANSFORMS.register_module()
 class RandomRotation(RandomTransform):
     """Rotate about the origin (centre first): 3D by random angles about x, y and z (R = Rz Ry Rx), 2D in-plane.
 
@@ -444,6 +461,7 @@ class RandomRotation(RandomTransform):
         return sample
 
 
+@TRANSFORMS.register_module()
 class RandomScale(RandomTransform):
     """Scale each axis by its own factor drawn uniformly in ``scale`` (a scalar s: [1-s, 1+s])."""
 
@@ -457,6 +475,7 @@ class RandomScale(RandomTransform):
         return sample
 
 
+@TRANSFORMS.register_module()
 class RandomFlip(RandomTransform):
     """With probability ``p``, mirror x (x -> -x, about the origin: centre or normalise first) and swap the
     layout's left_*/right_* joints so the mirrored body keeps its anatomy."""
@@ -486,6 +505,7 @@ def _mirror(joint: str) -> str:
 
 
 # -- output -----------------------------------------------------------------------------------------------------
+@TRANSFORMS.register_module(["FormatCTVM", "ToTensor"])  # ToTensor: the step's name in pyskl/mmaction2 pipelines
 class FormatCTVM:
     """The model input: NaN -> 0 (UNIK's missing), (T, M, V, C) -> float32 tensor (C, T, V, M).
 
@@ -511,16 +531,6 @@ class FormatCTVM:
         return out
 
 
-ToTensor = FormatCTVM
-
-TRANSFORMS = {cls.__name__: cls for cls in (
-    NormalizeImage2D, CentreSkeleton, ScaleNormalise, MinMaxNormalise, RandomTemporalCrop, UniformSample, ReplayPad,
-    ResizeTime, SelectPersons, RemapLayout, Project2D, JointToBone, JointMotion, BoneMotion, RandomRotation,
-    RandomScale,
-    RandomFlip, FormatCTVM)}
-TRANSFORMS["ToTensor"] = FormatCTVM
-
-
 def build_transforms(specs, layout: Layout | str | None = None) -> Compose:
     """A Compose from config dicts like ``{"type": "RandomTemporalCrop", "length": 150}``.
 
@@ -529,9 +539,9 @@ def build_transforms(specs, layout: Layout | str | None = None) -> Compose:
     for spec in specs:
         spec = dict(spec)
         name = spec.pop("type", None)
-        if name not in TRANSFORMS:
-            raise InputError(f"unknown transform {name!r}; known: {', '.join(TRANSFORMS)}")
-        cls = TRANSFORMS[name]
+        if name not in TRANSFORMS.module_dict:  # posekit's transforms only, not those of mmengine's root
+            raise InputError(f"unknown transform {name!r}; known: {', '.join(TRANSFORMS.module_dict)}")
+        cls = TRANSFORMS.get(name)
         if "layout" in inspect.signature(cls).parameters and "layout" not in spec:
             if layout is None:
                 raise InputError(f"transform {name!r} needs a layout")

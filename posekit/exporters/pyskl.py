@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..registry import EXPORTERS
 from ..store import SkeletonStore, StoreError, atomic_path
 
 
+@EXPORTERS.register_module("pyskl")
 def export_pyskl(store_path, out_path, split_names=None) -> int:
     """Write ``store_path`` as a pyskl pickle at ``out_path``; ``split_names`` picks the splits (default all).
 

@@ -1,18 +1,17 @@
-"""Readers of the skeleton files labs already have, each registered under its ``posekit convert`` name."""
+"""Readers of the skeleton files labs already have, each registered in :data:`posekit.registry.IMPORTERS` under
+its ``posekit convert`` name.
+
+A reader is ``read(sources: list[Path], *, layout=None, max_persons=None, **options)``, returning a
+:class:`~posekit.importers.base.ImportedDataset`, registered with the endings of the files it takes from a folder::
+
+    @IMPORTERS.register_module("coco", suffixes=(".json",))
+    def read_coco(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset: ...
+
+A new module in this package is found on its own: importing the package imports every module in it, so the
+registry, and with it ``posekit convert``'s FORMAT choices, lists each reader.
+"""
+import pkgutil
 from importlib import import_module
 
-from .base import READERS, ImportedDataset, register  # noqa: F401
-
-# Each module registers its readers on import; listed here so that `posekit convert` knows every format.
-_MODULES = ("penn_action", "nw_ucla", "ntu", "kinetics_skeleton", "openpose", "coco", "pyskl",
-            "dlc", "sleap", "nwb", "arrays")
-
-
-def load_all() -> dict:
-    for name in _MODULES:
-        try:
-            import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{name}":
-                raise
-    return READERS
+for _module in pkgutil.iter_modules(__path__):
+    import_module(f"{__name__}.{_module.name}")

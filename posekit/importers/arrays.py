@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..layouts import generic_layout
-from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_rest, guarded, iter_files, register
+from ..registry import IMPORTERS
+from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_rest, guarded, iter_files
 from .named_joints import joint_columns, make_clip, resolve_layout
 
 # -- npz ------------------------------------------------------------------------------------------------------
@@ -17,7 +18,7 @@ NPZ_KEYS = {"keypoints", "scores", "frame_index", "track_id", "lengths", "id", "
             "classes", "image_size", "split"}
 
 
-@register("npz", suffixes=(".npz",))
+@IMPORTERS.register_module("npz", suffixes=(".npz",))
 def read_npz(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     """One .npz = one clip, or several stacked along frames when it has ``lengths`` (data_schemas/arrays.md)."""
     files = expand(sources, (".npz",))
@@ -134,7 +135,7 @@ WIDE_SUFFIXES = ("x", "y", "z", "score")
 WIDE_KEYS = ("clip", "frame", "person", "label", "split")
 
 
-@register("csv", suffixes=(".csv",))
+@IMPORTERS.register_module("csv", suffixes=(".csv",))
 def read_csv(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     """Long (one row per frame, person, joint) or wide (one row per frame, person) CSV tables."""
     files = expand(sources, (".csv",))

@@ -25,20 +25,6 @@ class ImportedDataset:
     provenance: dict = field(default_factory=dict)  # e.g. {"source_format": ..., "estimator": ...}
 
 
-Reader = Callable[..., ImportedDataset]
-READERS: dict[str, Reader] = {}
-SUFFIXES: dict[str, tuple[str, ...]] = {}
-
-
-def register(name: str, suffixes: tuple[str, ...] = ()):
-    """Register ``reader(sources: list[Path], **options) -> ImportedDataset`` under a format name."""
-    def wrap(fn: Reader) -> Reader:
-        READERS[name] = fn
-        SUFFIXES[name] = suffixes
-        return fn
-    return wrap
-
-
 def expand(sources, suffixes: tuple[str, ...]) -> list[Path]:
     """Files named directly, plus files with one of ``suffixes`` found recursively in named folders, sorted."""
     files = []

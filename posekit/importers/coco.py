@@ -16,11 +16,12 @@ import numpy as np
 
 from ..errors import InputError
 from ..layouts import Layout, chain_layout, get_layout
+from ..registry import IMPORTERS
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, register
+from .base import ImportedDataset, expand, fail
 
 
-@register("coco", suffixes=(".json",))
+@IMPORTERS.register_module("coco", suffixes=(".json",))
 def read_coco(sources: list[Path], *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     files = expand(sources, (".json",))
     if len(files) != 1:

@@ -19,7 +19,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_rest, guarded, iter_files, register
+from ..registry import IMPORTERS
+from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_rest, guarded, iter_files
 from .dlc_h5 import pandas_keys, read_frame
 from .named_joints import make_clip, resolve_layout
 
@@ -51,7 +52,7 @@ class Table:
         return 3 if any(c == "z" for _, _, c in self.columns) else 2
 
 
-@register("dlc", suffixes=SUFFIXES)
+@IMPORTERS.register_module("dlc", suffixes=SUFFIXES)
 def read_dlc(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     files = _prefer_h5(expand(sources, SUFFIXES))
     first = guarded(files[0], read_table)

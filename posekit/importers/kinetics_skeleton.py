@@ -19,8 +19,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..layouts import get_layout
+from ..registry import IMPORTERS
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, iter_files, register, stack_frames
+from .base import ImportedDataset, expand, fail, iter_files, stack_frames
 
 FPS = 30.0
 IMAGE_SIZE = (340, 256)  # ST-GCN resized every video to 340x256 before running OpenPose
@@ -28,7 +29,7 @@ NUM_JOINTS = 18
 log = logging.getLogger(__name__)
 
 
-@register("kinetics-skeleton", suffixes=(".json",))
+@IMPORTERS.register_module("kinetics-skeleton", suffixes=(".json",))
 def read_kinetics_skeleton(sources: list[Path], *, layout=None, max_persons=None, label_names=None,
                            **_) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.

@@ -25,8 +25,9 @@ import numpy as np
 
 from ..errors import PosekitError
 from ..layouts import get_layout
+from ..registry import IMPORTERS
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, iter_files, register
+from .base import ImportedDataset, expand, fail, iter_files
 
 NTU_CLASSES = [
     "drink water", "eat meal/snack", "brushing teeth", "brushing hair", "drop", "pickup", "throw", "sitting down",
@@ -70,7 +71,7 @@ SPACES = {"xyz": (slice(0, 3), (1920, 1080)), "depth": (slice(3, 5), (512, 424))
 log = logging.getLogger(__name__)
 
 
-@register("ntu", suffixes=(".skeleton",))
+@IMPORTERS.register_module("ntu", suffixes=(".skeleton",))
 def read_ntu(sources: list[Path], *, layout=None, max_persons=None, space="xyz", **_) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     if space not in SPACES:

@@ -18,9 +18,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..layouts import get_layout
+from ..registry import IMPORTERS
 from ..safe_pickle import load_pickle
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, iter_files, register
+from .base import ImportedDataset, expand, fail, iter_files
 
 CLASSES = ["pick up with one hand", "pick up with two hands", "drop trash", "walk around", "sit down",
            "stand up", "donning", "doffing", "throw", "carry"]
@@ -29,7 +30,7 @@ TRAIN_VIEWS = (1, 2)
 NAME = re.compile(r"a(\d+)_s(\d+)_e(\d+)_v(\d+)")
 
 
-@register("nw-ucla", suffixes=(".json",))
+@IMPORTERS.register_module("nw-ucla", suffixes=(".json",))
 def read_nw_ucla(sources: list[Path], *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     files = expand(sources, (".json",))

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import ImportedDataset, expand, fail, guarded, iter_files, register
+from ..registry import IMPORTERS
+from .base import ImportedDataset, expand, fail, guarded, iter_files
 from .named_joints import make_clip, resolve_layout
 
 SEPARATORS = "_-. "
 
 
-@register("nwb", suffixes=(".nwb",))
+@IMPORTERS.register_module("nwb", suffixes=(".nwb",))
 def read_nwb(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     files = expand(sources, (".nwb",))
     first = guarded(files[0], lambda path: _with_containers(path, _describe))

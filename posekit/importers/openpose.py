@@ -18,15 +18,16 @@ import numpy as np
 
 from ..errors import InputError
 from ..layouts import get_layout
+from ..registry import IMPORTERS
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, register, stack_frames
+from .base import ImportedDataset, expand, fail, stack_frames
 
 LAYOUT_BY_JOINTS = {25: "openpose-25", 18: "openpose-18"}
 FRAME_FILE = re.compile(r"(?P<video>.*?)_?(?P<frame>\d+)_keypoints")
 log = logging.getLogger(__name__)
 
 
-@register("openpose", suffixes=("_keypoints.json",))
+@IMPORTERS.register_module("openpose", suffixes=("_keypoints.json",))
 def read_openpose(sources: list[Path], *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     videos = defaultdict(dict)
     for path in expand(sources, ("_keypoints.json",)):

@@ -16,8 +16,9 @@ import numpy as np
 import scipy.io
 
 from ..layouts import get_layout
+from ..registry import IMPORTERS
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, iter_files, register
+from .base import ImportedDataset, expand, fail, iter_files
 
 FPS = 30.0  # Penn Action frames come from 30 fps YouTube videos, kept at full rate
 CLASSES = sorted(["baseball_pitch", "baseball_swing", "bench_press", "bowl", "clean_and_jerk", "golf_swing",
@@ -26,7 +27,7 @@ CLASSES = sorted(["baseball_pitch", "baseball_swing", "bench_press", "bowl", "cl
 FIELDS = ("x", "y", "visibility", "bbox", "action", "train", "dimensions")
 
 
-@register("penn-action", suffixes=(".mat",))
+@IMPORTERS.register_module("penn-action", suffixes=(".mat",))
 def read_penn_action(sources: list[Path], *, layout=None, max_persons=None, **_) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     files = expand(sources, (".mat",))

@@ -18,14 +18,15 @@ import numpy as np
 
 from ..errors import InputError
 from ..layouts import Layout, get_layout
+from ..registry import IMPORTERS
 from ..safe_pickle import load_pickle
 from ..store import Clip
-from .base import ImportedDataset, expand, fail, register
+from .base import ImportedDataset, expand, fail
 
 LAYOUT_BY_JOINTS = {13: "penn-13", 17: "coco-17", 18: "openpose-18", 20: "kinect-v1-20", 25: "ntu-25"}
 
 
-@register("pyskl", suffixes=(".pkl", ".pickle"))
+@IMPORTERS.register_module("pyskl", suffixes=(".pkl", ".pickle"))
 def read_pyskl(sources: list[Path], *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     files = expand(sources, (".pkl", ".pickle"))
     if len(files) != 1:

@@ -16,13 +16,14 @@ import h5py
 import numpy as np
 import sleap_io
 
-from .base import ImportedDataset, expand, fail, first_then_rest, guarded, iter_files, register
+from ..registry import IMPORTERS
+from .base import ImportedDataset, expand, fail, first_then_rest, guarded, iter_files
 from .named_joints import make_clip, resolve_layout
 
 SUFFIXES = (".slp", ".h5")
 
 
-@register("sleap", suffixes=SUFFIXES)
+@IMPORTERS.register_module("sleap", suffixes=SUFFIXES)
 def read_sleap(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
     files = expand(sources, SUFFIXES)
     first = guarded(files[0], _load)

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 from click.testing import CliRunner
 
@@ -27,3 +30,26 @@ def test_penn_action_to_pyskl_and_back(tmp_path):
         a, b = first[i], back[i]
         valid = ~np.isnan(a.keypoints)
         np.testing.assert_allclose(b.keypoints[valid], a.keypoints[valid], rtol=1e-6)
+
+
+def test_format_choices_come_from_the_registries():
+    from posekit.registry import EXPORTERS, IMPORTERS, names
+
+    params = {p.name: p for p in main.commands["convert"].params}
+    assert params["fmt"].type.choices == tuple(sorted(names(IMPORTERS)))
+    export_params = {p.name: p for p in main.commands["store"].commands["export"].params}
+    assert export_params["fmt"].type.choices == tuple(sorted(names(EXPORTERS)))
+    assert "FORMAT: coco, csv, dlc, kinetics-skeleton, npz" in CliRunner().invoke(main, ["convert", "--help"]).output
+    result = CliRunner().invoke(main, ["convert", "nope", "x", "-o", "out.h5"])
+    assert result.exit_code == 2 and "Invalid value for 'FORMAT': 'nope' is not one of 'coco', 'csv'" in result.output
+    result = CliRunner().invoke(main, ["store", "export", "in.h5", "--format", "nope", "-o", "out.pkl"])
+    assert result.exit_code == 2 and "Invalid value for '--format': 'nope' is not 'pyskl'" in result.output
+
+
+def test_top_level_help_reads_no_registry():
+    """The choices are read on first use: `posekit --help` imports neither the registries nor numpy."""
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom posekit.cli import main\n"
+            "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
+            "print(sorted(m for m in ('numpy', 'h5py', 'torch', 'posekit.registry') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

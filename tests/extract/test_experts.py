@@ -45,7 +45,7 @@ def test_spec_file_names_the_expert_and_paths_are_relative_to_it(tmp_path):
     with pytest.raises(InputError, match="no checkpoint; give the weights"):
         build_expert(parse_expert(str(spec)))
     spec.write_text(json.dumps({"type": "nothing"}))
-    with pytest.raises(InputError, match="needs \"type\""):
+    with pytest.raises(InputError, match="needs \"type\": one of blazepose, blazepose-multi, file, mmpose, rtmlib$"):
         parse_expert(str(spec))
 
 

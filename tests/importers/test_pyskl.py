@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from posekit.errors import InputError
-from posekit.exporters import export_pyskl
+from posekit.exporters.pyskl import export_pyskl
 from posekit.importers.pyskl import read_pyskl
 from posekit.store import Clip, SkeletonStore, StoreError, StoreWriter
 

@@ -1,7 +1,7 @@
 from mmengine.registry import DefaultScope
 
-from posekit.nets import MODELS, UNIK
-from posekit.registry import METRICS
+from posekit.nets import UNIK
+from posekit.registry import METRICS, MODELS
 
 
 def test_posekit_registries_build_whatever_scope_a_previous_runner_left_current():

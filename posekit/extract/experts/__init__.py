@@ -13,19 +13,33 @@ A name is one of::
 
 followed by test-time augmentations that make extra experts of the same model: ``+flip`` (mirrored frames,
 left/right joints swapped back) and ``+scaleS`` (frames resized by S), e.g. ``blazepose+flip+scale0.75``.
+
+Each expert class registers in :data:`posekit.registry.EXPERTS` under its "type"
+(``@EXPERTS.register_module("rtmlib")``), which :func:`build_expert` builds from the other options as keyword
+arguments. In a spec file, "model" and "path" are relative to the file's folder; a class whose constructor takes
+``base`` gets that folder instead (mmpose resolves its config and checkpoint against it). Importing this package
+imports every module in it, so a new expert module needs no list to join.
 """
 from __future__ import annotations
 
+import inspect
 import json
+import pkgutil
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 from ...errors import InputError
+from ...registry import EXPERTS, IMPORTERS, names
 from .augment import AUGMENTATION, Augmented
 from .base import Expert, FramePoses  # noqa: F401
+from .files import JSON_FORMATS
+
+for _module in pkgutil.iter_modules(__path__):
+    import_module(f"{__name__}.{_module.name}")
 
 DEFAULT_EXPERTS = ("blazepose-multi", "blazepose-multi+flip", "blazepose-multi+scale0.75")
-TYPES = ("blazepose", "blazepose-multi", "mmpose", "rtmlib", "file")
+SPEC_PATHS = ("model", "path")  # options that name a file, relative to a spec file's folder
 
 
 @dataclass(frozen=True)
@@ -65,15 +79,12 @@ def parse_expert(text: str) -> ExpertSpec:
 
 
 def _options(base: str) -> dict:
-    from ...importers import load_all
-    from .files import JSON_FORMATS
-
     if base in ("blazepose", "blazepose-multi"):
         return {"type": base}
     kind, sep, rest = base.partition(":")
     if sep and kind == "rtmlib":
         return {"type": "rtmlib", "model": rest}
-    if sep and (kind in JSON_FORMATS or kind in load_all()):
+    if sep and (kind in JSON_FORMATS or kind in names(IMPORTERS)):
         return {"type": "file", "format": kind, "path": rest}
     path = Path(base)
     if path.suffix == ".json" and path.is_file():
@@ -81,8 +92,8 @@ def _options(base: str) -> dict:
             options = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise InputError(f"{path}: not an expert spec (JSON: {e})") from None
-        if not isinstance(options, dict) or options.get("type") not in TYPES:
-            raise InputError(f"{path}: an expert spec needs \"type\": one of {', '.join(TYPES)}")
+        if not isinstance(options, dict) or options.get("type") not in names(EXPERTS):
+            raise InputError(f"{path}: an expert spec needs \"type\": one of {', '.join(sorted(names(EXPERTS)))}")
         return {**options, "base": str(path.parent.resolve())}
     raise InputError(f"unknown expert {base!r}: use blazepose-multi, blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER "
                      "or a spec .json")
@@ -101,26 +112,14 @@ def _default_name(options: dict) -> str:
 def build_expert(spec: ExpertSpec, device: str = "cpu") -> Expert:
     """The expert a spec describes, its model loaded on ``device`` (cpu or cuda)."""
     options = dict(spec.options)
-    kind, base = options.pop("type"), options.pop("base", None)
-    name = spec.name.split("+")[0]
+    expert_class, base = EXPERTS.get(options.pop("type")), options.pop("base", None)
+    for key in SPEC_PATHS:
+        if key in options:
+            options[key] = _relative(options[key], base)
+    if "base" in inspect.signature(expert_class).parameters:
+        options["base"] = Path(base) if base else None
     try:
-        if kind == "blazepose":
-            from .blazepose import BlazePose
-            expert = BlazePose(name=name, device=device, **options)
-        elif kind == "blazepose-multi":
-            from .blazepose_multi import BlazePoseMulti
-            expert = BlazePoseMulti(name=name, device=device, **options)
-        elif kind == "rtmlib":
-            from .rtmlib_onnx import RtmlibPose
-            options["model"] = _relative(options.get("model"), base)
-            expert = RtmlibPose(name=name, device=device, **options)
-        elif kind == "mmpose":
-            from .mmpose_topdown import MmposeTopDown
-            expert = MmposeTopDown(name=name, device=device, base=Path(base) if base else None, **options)
-        else:
-            from .files import FileExpert
-            options["path"] = _relative(options.get("path"), base)
-            expert = FileExpert(name=name, device=device, **options)
+        expert = expert_class(name=spec.name.split("+")[0], device=device, **options)
     except TypeError as e:  # an unknown or missing key in a spec file
         raise InputError(f"expert {spec.name!r}: bad spec ({e})") from None
     for augmentation in spec.augmentations:

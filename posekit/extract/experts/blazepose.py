@@ -12,9 +12,11 @@ import numpy as np
 
 from ...errors import PosekitError
 from ...layouts import get_layout
+from ...registry import EXPERTS
 from .base import Expert, FramePoses
 
 
+@EXPERTS.register_module("blazepose")
 class BlazePose(Expert):
     batch_size = 16  # mediapipe takes one image at a time; batches only amortise the loop
 

@@ -19,6 +19,7 @@ import contextlib
 
 import numpy as np
 
+from ...registry import EXPERTS
 from ..tracking import box_iou, keypoint_distance
 from .base import FramePoses
 from .blazepose import BlazePose, _native_stderr_silenced
@@ -75,6 +76,7 @@ def face_tiles(image_size: tuple[int, int]) -> list[tuple[int, int, int]]:
     return [(int(x), int(y), side) for y in starts(height) for x in starts(width)]
 
 
+@EXPERTS.register_module("blazepose-multi")
 class BlazePoseMulti(BlazePose):
     batch_size = 16
 

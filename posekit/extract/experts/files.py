@@ -15,19 +15,19 @@ import numpy as np
 
 from ...errors import InputError
 from ...layouts import get_layout
+from ...registry import EXPERTS, IMPORTERS, names
 from .base import Expert, FramePoses
 
 JSON_FORMATS = ("alphapose", "mmpose-json")
 LAYOUT_BY_JOINTS = {17: "coco-17", 25: "openpose-25", 18: "openpose-18", 33: "blazepose-33"}
 
 
+@EXPERTS.register_module("file")
 class FileExpert(Expert):
     def __init__(self, format: str, path, name: str | None = None, layout: str | None = None, device: str = "cpu"):
-        from ...importers import load_all
-
-        if format not in JSON_FORMATS and format not in load_all():
+        if format not in JSON_FORMATS and format not in names(IMPORTERS):
             raise InputError(f"file expert: unknown format {format!r}; use one of "
-                             f"{', '.join(JSON_FORMATS + tuple(sorted(load_all())))}")
+                             f"{', '.join(JSON_FORMATS + tuple(sorted(names(IMPORTERS))))}")
         self.format, self.folder = format, Path(path)
         if not self.folder.is_dir():
             raise InputError(f"{self.folder}: no such folder (file expert {format})")
@@ -62,9 +62,7 @@ class FileExpert(Expert):
         return near or found
 
     def _read_with_importer(self, files) -> dict[int, FramePoses]:
-        from ...importers import load_all
-
-        dataset = load_all()[self.format](files, layout=self._layout_option)
+        dataset = IMPORTERS.get(self.format)(files, layout=self._layout_option)
         clips = list(dataset.clips)
         if len(clips) != 1:
             raise InputError(f"{files[0]}: {len(clips)} clips in the {self.format} files of one video, expected 1")

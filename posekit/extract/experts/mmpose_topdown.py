@@ -11,6 +11,7 @@ import numpy as np
 
 from ...errors import InputError, PosekitError
 from ...layouts import Layout, available, get_layout
+from ...registry import EXPERTS
 from .base import Expert, FramePoses
 
 WEIGHTS_HINT = ('give the weights as "checkpoint": a local .pth file (downloaded from the mmpose model zoo, '
@@ -32,6 +33,7 @@ def _resolve_config(config: str, base: Path | None) -> Path:
     raise InputError(f"{config}: no such mmpose config (a path, or a config file name shipped with mmpose)")
 
 
+@EXPERTS.register_module("mmpose")
 class MmposeTopDown(Expert):
     batch_size = 8
 

@@ -13,9 +13,11 @@ import numpy as np
 
 from ...errors import InputError, PosekitError
 from ...layouts import get_layout
+from ...registry import EXPERTS
 from .base import Expert, FramePoses
 
 
+@EXPERTS.register_module("rtmlib")
 class RtmlibPose(Expert):
     def __init__(self, model, name: str | None = None, layout: str = "coco-17", input_size=None,
                  device: str = "cpu", batch_size: int = 16):
