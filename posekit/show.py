@@ -14,6 +14,7 @@ import numpy as np
 from .draw import LOW_CONFIDENCE, colour, draw_person, draw_text, line_width, person_label
 from .errors import InputError
 from .store import SkeletonStore, atomic_path
+from .video import VideoReader
 
 
 def show(store_path, video, output, *, clip: str | None = None, progress: bool = True) -> dict:
@@ -25,13 +26,11 @@ def show(store_path, video, output, *, clip: str | None = None, progress: bool =
     indices = select_clips(store, Path(video), clip)
     layers = [_layer(store, index, position, several=len(indices) > 1) for position, index in enumerate(indices)]
     gamma = next((s.get("gamma") for s in reversed(store.provenance) if s.get("step") == "refine"), None)
-    capture = cv2.VideoCapture(str(video))
-    if not capture.isOpened():
-        raise InputError(f"{video}: cannot open this video")
-    width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    reader = VideoReader(video)
+    width, height = reader.image_size
     _check_size(store, indices, (width, height), video)
-    fps = capture.get(cv2.CAP_PROP_FPS) or float(np.nan_to_num(store.column("fps")[indices[0]], nan=25.0))
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    fps = reader.fps if reader.fps > 0 else float(np.nan_to_num(store.column("fps")[indices[0]], nan=25.0))
+    total = reader.frame_count or None
     bones = store.layout.bones
     written = drawn = 0
     output = Path(output)
@@ -42,10 +41,7 @@ def show(store_path, video, output, *, clip: str | None = None, progress: bool =
             if not writer.isOpened():
                 raise InputError(f"{output}: OpenCV cannot write a video here (use an .mp4 or .avi name)")
             with tqdm(total=total, desc="show", unit="frame", disable=not progress, leave=False) as bar:
-                while True:  # to the video's real end: a container's frame count is only a hint
-                    ok, image = capture.read()
-                    if not ok:
-                        break
+                for _, image in reader.frames():  # to the video's real end: a container's frame count is a hint
                     drawn += any([_draw(image, layer, written, bones, gamma) for layer in layers])
                     writer.write(image)
                     written += 1
@@ -54,7 +50,7 @@ def show(store_path, video, output, *, clip: str | None = None, progress: bool =
             os.replace(scratch, tmp)
         finally:
             writer.release()
-            capture.release()
+            reader.close()
             scratch.unlink(missing_ok=True)
     store.close()
     beyond = sum(int((layer["frame_index"] >= written).sum()) for layer in layers)

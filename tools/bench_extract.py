@@ -19,8 +19,9 @@ import numpy as np
 
 from posekit.extract import extract
 from posekit.extract.experts import DEFAULT_EXPERTS, build_expert, parse_experts
-from posekit.extract.video import VideoReader, find_videos
+from posekit.extract.video import find_videos, frame_batches
 from posekit.store import SkeletonStore
+from posekit.video import VideoReader
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "human_video"
 
@@ -62,7 +63,7 @@ def persons_per_frame(video, name: str, frames: int) -> tuple[np.ndarray, float]
     frames/s on them."""
     with VideoReader(video.path) as reader:
         images = []
-        for _, batch in reader.batches(16):
+        for _, batch in frame_batches(reader, 16):
             images += batch
             if len(images) >= frames:
                 break

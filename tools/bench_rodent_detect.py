@@ -33,6 +33,7 @@ from posekit.rodent.blobs import clean, components
 from posekit.rodent.detect import detect_clip, fit_detector, sample
 from posekit.rodent.frames import open_source
 from posekit.rodent.motion import motion_labels
+from posekit.video import VideoReader
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "animal"
 VIDEOS = {"m3v1": DATA / "dlc_openfield" / "videos" / "m3v1mp4.mp4",
@@ -41,12 +42,9 @@ VIDEOS = {"m3v1": DATA / "dlc_openfield" / "videos" / "m3v1mp4.mp4",
 
 def reference_m3v1(path: Path) -> dict:
     """Centre, box and length of the mouse in every frame by full-video median background subtraction."""
-    capture, frames = cv2.VideoCapture(str(path)), []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (320, 240), interpolation=cv2.INTER_AREA))
+    with VideoReader(path) as reader:
+        frames = [cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (320, 240), interpolation=cv2.INTER_AREA)
+                  for _, frame in reader.frames()]
     frames = np.stack(frames).astype(np.float32)
     bg = np.median(frames, axis=0)
     centres = np.full((len(frames), 2), np.nan)
@@ -139,13 +137,13 @@ def continuity(centres: np.ndarray, length: float) -> dict:
 
 
 def contact_sheet(path: Path, video: Path, frames: list[int], ref, methods: dict, out: Path, width: int = 320):
-    capture, tiles = cv2.VideoCapture(str(video)), []
+    with VideoReader(video) as reader:
+        images = dict(reader.read(frames))
+    tiles = []
     colours = {"reference": (0, 200, 0), "motion": (255, 128, 0), "final": (0, 0, 255)}
     for t in frames:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, t)
-        ok, image = capture.read()
-        scale = width / image.shape[1]
-        image = cv2.resize(image, (width, round(image.shape[0] * scale)))
+        scale = width / images[t].shape[1]
+        image = cv2.resize(images[t], (width, round(images[t].shape[0] * scale)))  # a new image: drawn on below
         for name, centres, boxes in [("reference", ref["centres"], ref["boxes"])] + [
                 (k, v["centres"], v["boxes"]) for k, v in methods.items()]:
             if not np.isnan(centres[t]).any():

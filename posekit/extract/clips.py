@@ -9,9 +9,10 @@ import numpy as np
 from ..errors import InputError
 from ..layouts import Layout, mapping
 from ..store import Clip
+from ..video import VideoReader
 from .experts import Expert, FramePoses
 from .tracking import Tracker, main_tracks
-from .video import Video, VideoReader
+from .video import Video, frame_batches
 
 MAX_READ_BATCH = 64
 
@@ -34,7 +35,7 @@ def extract_video(video: Video, experts: list[Expert], layout: Layout, max_perso
         maps = [_mapping(expert, layout, video) for expert in experts]
         read_batch = min(max(e.batch_size for e in experts), MAX_READ_BATCH)
         done = 0
-        for indices, frames in reader.batches(read_batch):
+        for indices, frames in frame_batches(reader, read_batch):
             if max_frames is not None:
                 indices, frames = indices[:max_frames - done], frames[:max_frames - done]
             found = [[_in_layout(p, joint_map) for p in _predict(expert, frames, indices)]

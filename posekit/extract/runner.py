@@ -22,9 +22,10 @@ from tqdm import tqdm
 from ..errors import InputError, PosekitError
 from ..layouts import get_layout
 from ..store import SkeletonStore, StoreWriter, atomic_path
+from ..video import VideoReader
 from .clips import extract_video
 from .experts import DEFAULT_EXPERTS, ExpertSpec, build_expert, parse_experts
-from .video import Video, VideoReader, find_videos
+from .video import Video, find_videos
 
 SETTINGS = "settings.json"
 

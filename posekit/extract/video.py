@@ -1,4 +1,5 @@
-"""Finding videos and decoding them as a stream of frame batches (OpenCV; no frame is written to disk)."""
+"""The videos to extract (found in folders, each with its id) and their frames in the experts' batches (decoded
+by :class:`posekit.video.VideoReader`; no frame is written to disk)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,8 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts")
+from ..video import VIDEO_SUFFIXES, VideoReader
 
 
 @dataclass(frozen=True)
@@ -40,46 +40,18 @@ def find_videos(sources) -> list[Video]:
     return videos
 
 
-class VideoReader:
-    """Streamed decoding of one video in batches of BGR frames, with the facts the store records."""
-
-    def __init__(self, path: Path):
-        import cv2
-
-        self.path = Path(path)
-        self._capture = cv2.VideoCapture(str(self.path))
-        if not self._capture.isOpened():
-            raise InputError(f"{self.path}: cannot be opened as a video (unreadable or corrupt)")
-        fps = self._capture.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if fps and fps > 0 else float("nan")
-        self.frame_count = max(int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)  # the header's estimate
-        self.image_size = (int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                           int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-
-    def batches(self, size: int) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-        """(frame indices, frames) for every decoded frame, ``size`` at a time; fails if no frame decodes."""
-        index, batch = 0, []
-        while True:
-            ok, frame = self._capture.read()
-            if not ok:
-                break
-            if index == 0:
-                self.image_size = (frame.shape[1], frame.shape[0])
-            batch.append(frame)
-            index += 1
-            if len(batch) == size:
-                yield np.arange(index - len(batch), index), batch
-                batch = []
-        if index == 0:
-            raise InputError(f"{self.path}: no frame could be decoded (empty or corrupt video)")
-        if batch:
-            yield np.arange(index - len(batch), index), batch
-
-    def close(self):
-        self._capture.release()
-
-    def __enter__(self) -> "VideoReader":
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+def frame_batches(reader: VideoReader, size: int) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+    """(frame indices, BGR frames) for every decoded frame, ``size`` at a time, as the experts take them; fails if
+    no frame decodes."""
+    indices, frames, decoded = [], [], 0
+    for index, frame in reader.frames():
+        indices.append(index)
+        frames.append(frame)
+        decoded += 1
+        if len(frames) == size:
+            yield np.array(indices), frames
+            indices, frames = [], []
+    if not decoded:
+        raise InputError(f"{reader.path}: no frame could be decoded (empty or corrupt video)")
+    if frames:
+        yield np.array(indices), frames

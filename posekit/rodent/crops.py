@@ -2,9 +2,9 @@
 
 The box of each frame comes from the store: ``/frames/box`` of a tracks store (the detector's boxes), or, for a
 keypoint store, a square centred on the body centre whose side is a multiple of the animal's median keypoint
-extent. Frames are read in order with OpenCV, never by seeking (a seek lands on a key frame in many codecs and
-shifts every crop by a few frames); each crop is one affine warp, so boxes that leave the image are padded
-with the image's edge pixels and sub-pixel boxes are honoured.
+extent. Frames are read in order by :class:`posekit.video.VideoReader`, never by seeking (a seek lands on a key
+frame in many codecs and shifts every crop by a few frames); each crop is one affine warp, so boxes that leave the
+image are padded with the image's edge pixels and sub-pixel boxes are honoured.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..store import SkeletonStore
+from ..video import VideoReader
 
 
 @dataclass
@@ -77,33 +78,17 @@ def read_crops(video: str | Path, frame_index: np.ndarray, boxes: np.ndarray,
     wanted = ~np.isnan(boxes).any(axis=1)
     if not wanted.any():
         return crops, past_end
-    order = np.argsort(frame_index, kind="stable")
-    capture = cv2.VideoCapture(str(video))
-    if not capture.isOpened():
-        raise InputError(f"{video}: not a readable video")
-    try:
-        position, frame = -1, None
-        for row in order:
-            if not wanted[row]:
-                continue
-            target = int(frame_index[row])
-            while position < target and not past_end[row]:
-                if capture.grab():
-                    position += 1
-                    frame = None
-                else:
-                    past_end[order[np.searchsorted(frame_index[order], target):]] = True
-            if past_end[row]:
-                break
-            if frame is None:
-                ok, frame = capture.retrieve()
-                if not ok:
-                    raise InputError(f"{video}: could not decode frame {target}")
-                frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            crops[row] = crop(frame, boxes[row], size)
-    finally:
-        capture.release()
-    if not wanted[~past_end].any() and wanted.any():
+    rows_of = {}  # video frame -> the rows that crop it
+    for row in np.flatnonzero(wanted):
+        rows_of.setdefault(int(frame_index[row]), []).append(row)
+    with VideoReader(video) as reader:
+        for index, frame in reader.read(rows_of):
+            grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            for row in rows_of.pop(index):
+                crops[row] = crop(grey, boxes[row], size)
+    if rows_of:  # the frames left were not reached: the video ends before the first of them
+        past_end = frame_index >= min(rows_of)
+    if not wanted[~past_end].any():
         raise InputError(f"{video}: has none of the frames the store asks for (from frame {frame_index.min()})")
     return crops, past_end
 

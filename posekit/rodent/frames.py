@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+from ..video import IMAGE_SUFFIXES, VideoReader
 
 
 @dataclass(frozen=True)
@@ -84,16 +83,10 @@ def open_source(path: str | Path) -> Source:
         return Source(path, len(images), float("nan"), first.shape[1], first.shape[0], images)
     if not path.is_file():
         raise InputError(f"{path}: no such video or image folder")
-    capture = cv2.VideoCapture(str(path))
-    try:
-        ok, frame = capture.read()
-        if not ok or frame is None:
+    with VideoReader(path) as reader:
+        if next(reader.frames(), None) is None:
             raise InputError(f"{path}: not a readable video (OpenCV could not decode a frame)")
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        fps = float(capture.get(cv2.CAP_PROP_FPS)) or float("nan")
-    finally:
-        capture.release()
-    return Source(path, max(count, 1), fps, frame.shape[1], frame.shape[0])
+        return Source(path, max(reader.frame_count, 1), reader.fps, *reader.image_size)
 
 
 def grey_frames(source: Source, size: int):
@@ -107,17 +100,9 @@ def grey_frames(source: Source, size: int):
                                  f"image ({source.width}x{source.height})")
             yield index, box.fit(_grey(frame))
         return
-    capture = cv2.VideoCapture(str(source.path))
-    try:
-        index = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
+    with VideoReader(source.path) as reader:
+        for index, frame in reader.frames():
             yield index, box.fit(_grey(frame))
-            index += 1
-    finally:
-        capture.release()
 
 
 def _read_image(path: Path) -> np.ndarray:

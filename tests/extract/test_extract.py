@@ -234,7 +234,7 @@ def test_cli_writes_reports_and_refuses(videos, tmp_path):
 
 
 def test_refine_reads_the_store_aligned_by_track(videos, tmp_path):
-    from pose_refine.proposals import expert_order, group_videos, load_video
+    from posekit.refine.proposals import expert_order, group_videos, load_video
 
     folder, experts, poses = videos
     extract([folder / "cross.mp4"], tmp_path / "p.h5", experts=experts, progress=False)

@@ -182,7 +182,7 @@ def test_unreadable_video_is_one_line_error(tmp_path):
     bad.write_text("not a video")
     result = invoke("rodent", "detect", bad, "-o", tmp_path / "out.h5")
     assert result.exit_code == 2
-    assert last_line(result.output) == f"posekit: error: {bad}: not a readable video (OpenCV could not decode a frame)"
+    assert last_line(result.output) == f"posekit: error: {bad}: not a readable video (OpenCV cannot open it)"
     assert not (tmp_path / "out.h5").exists()
 
 
