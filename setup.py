@@ -1,8 +1,9 @@
-"""posekit's build step: the model zoo ships inside the package. Metadata lives in setup.cfg.
+"""posekit's build step: the model zoo and the written schemas ship inside the package. Metadata lives in setup.cfg.
 
-``models/`` stays at the top of the source tree (the one source of truth, and not a package). A wheel gets a copy
-as ``posekit/.mim/models``, as mmaction2 and mmpose ship their configs in ``<package>/.mim``; an editable install
-reads ``models/`` in place (``posekit.zoo.models_dir``), so it needs no copy.
+``models/`` and ``data_schemas/`` stay at the top of the source tree (the one source of truth each, and not
+packages). A wheel gets copies as ``posekit/.mim/models`` and ``posekit/.mim/data_schemas``, as mmaction2 and mmpose
+ship their configs in ``<package>/.mim``; an editable install reads them in place (``posekit.package_data``), so it
+needs no copy.
 """
 import shutil
 from pathlib import Path
@@ -10,20 +11,21 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-ZOO = "models"
-ZOO_IN_PACKAGE = ("posekit", ".mim", "models")
+SHIPPED = ("models", "data_schemas")  # top-level folders a wheel carries in posekit/.mim
+IN_PACKAGE = ("posekit", ".mim")
 
 
-class BuildPyWithZoo(build_py):
-    """build_py that also copies models/ into the built posekit package (not in editable mode)."""
+class BuildPyWithShippedFolders(build_py):
+    """build_py that also copies models/ and data_schemas/ into the built posekit package (not in editable mode)."""
 
     def run(self):
         super().run()
         if self.editable_mode:
             return
-        target = Path(self.build_lib, *ZOO_IN_PACKAGE)
-        shutil.rmtree(target, ignore_errors=True)  # a stale copy from an earlier build must not linger
-        shutil.copytree(ZOO, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for folder in SHIPPED:
+            target = Path(self.build_lib, *IN_PACKAGE, folder)
+            shutil.rmtree(target, ignore_errors=True)  # a stale copy from an earlier build must not linger
+            shutil.copytree(folder, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-setup(cmdclass={"build_py": BuildPyWithZoo})
+setup(cmdclass={"build_py": BuildPyWithShippedFolders})

@@ -1,16 +1,26 @@
-"""A procedural sample of skeleton action clips (COCO-17, pixels), so ``posekit demo`` runs offline anywhere.
+"""Procedural skeleton data, generated rather than downloaded: the demo's sample and synthetic stores for tests.
 
-Four actions a skeleton model can tell apart only from motion: waving, squatting, jumping, walking. Each clip
-varies in length, speed, size, position and per-joint noise, and some joints drop out, as in estimated poses.
-This is demo data: figures measured on it say nothing about real data.
+- The demo's sample (COCO-17, pixels), so ``posekit demo`` runs offline anywhere: four actions a skeleton model can
+  tell apart only from motion (waving, squatting, jumping, walking), each clip varying in length, speed, size,
+  position and per-joint noise, with some joints dropped as in estimated poses; plus a short video of a real photo
+  and a DeepLabCut-style mouse CSV. Figures measured on it say nothing about real data.
+- Synthetic clips and stores for benchmarks and tests (:func:`synthetic_clips`): plausible numbers, not plausible
+  actions. Each clip is a COCO-17 template body in a 1920x1080 image that drifts smoothly, limbs swinging at a
+  per-clip frequency, with pixel noise, a few missing joints and a second person in about half the clips. They are
+  generated in large vectorised batches, so a 100,000-clip store takes about a minute.
 """
 from __future__ import annotations
 
+import json
+import pickle
 from pathlib import Path
 
 import numpy as np
 
 from .layouts import get_layout
+from .store import Clip, SkeletonStore, StoreWriter
+
+LAYOUT = "coco-17"  # of the demo's sample and of the synthetic clips
 
 ACTIONS = ("wave", "squat", "jump", "walk")
 IMAGE_SIZE = (640, 480)
@@ -62,7 +72,7 @@ def _action(name: str, phase: np.ndarray, layout) -> np.ndarray:
     return pose
 
 
-def make_clip(action: str, rng: np.random.Generator, layout_name: str = "coco-17"):
+def make_clip(action: str, rng: np.random.Generator, layout_name: str = LAYOUT):
     """(keypoints (T, 1, V, 2) pixels, scores (T, 1, V)) for one clip of ``action``."""
     layout = get_layout(layout_name)
     frames = int(rng.integers(40, 90))
@@ -138,4 +148,85 @@ def write_sample_mouse_csv(path, seconds: float = 20.0, fps: float = 30.0, seed:
     rows = [",".join(h) for h in header]
     rows += [",".join([str(i)] + [f"{c[i]:.3f}" for c in columns]) for i in range(len(t))]
     Path(path).write_text("\n".join(rows) + "\n")
+    return path
+
+
+# Synthetic clips and stores for benchmarks and tests.
+SYNTHETIC_IMAGE_SIZE = (1920, 1080)
+# COCO-17 standing pose, in body heights (x right, y down), origin at the hips' middle
+_SYNTHETIC_TEMPLATE = np.array([[0, -.87], [-.03, -.9], [.03, -.9], [-.07, -.88], [.07, -.88], [-.13, -.7],
+                                [.13, -.7], [-.17, -.45], [.17, -.45], [-.19, -.22], [.19, -.22], [-.09, 0], [.09, 0],
+                                [-.1, .25], [.1, .25], [-.1, .5], [.1, .5]], np.float32)
+_SYNTHETIC_SWING = np.array([0, 0, 0, 0, 0, 0, 0, 1, -1, 2, -2, 0, 0, .5, -.5, 1, -1], np.float32)  # limb amplitude
+
+
+def synthetic_clips(num_clips: int, seed: int = 0, min_frames: int = 50, max_frames: int = 150,
+                    num_classes: int = 10, batch: int = 2000, start: int = 0):
+    """Yield ``num_clips`` :class:`Clip` objects (M=2, V=17, C=2, with scores), deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    for first in range(0, num_clips, batch):
+        n = min(batch, num_clips - first)
+        lengths = rng.integers(min_frames, max_frames + 1, size=n)
+        clip_of = np.repeat(np.arange(n), lengths)  # clip of each frame of the batch
+        t = (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)).astype(np.float32)
+        f = clip_of.size
+        height = rng.uniform(200, 600, size=(n, 2)).astype(np.float32)[clip_of]  # (F, 2) per person
+        origin = rng.uniform([300, 500], [1600, 900], size=(n, 2, 2)).astype(np.float32)[clip_of]
+        velocity = rng.normal(0, 2, size=(n, 2, 2)).astype(np.float32)[clip_of]
+        freq = rng.uniform(0.05, 0.3, size=n).astype(np.float32)[clip_of]
+        phase = np.sin(freq * t)[:, None, None] * _SYNTHETIC_SWING[None, None, :] * 0.05  # (F, 1, V)
+        body = np.broadcast_to(_SYNTHETIC_TEMPLATE, (f, 2, 17, 2)).copy()
+        body[..., 0] += phase
+        kp = body * height[..., None, None] + origin[:, :, None, :] + velocity[:, :, None, :] * t[:, None, None, None]
+        kp += 1.5 * rng.standard_normal(kp.shape, dtype=np.float32)
+        scores = 0.3 + 0.7 * rng.random((f, 2, 17), dtype=np.float32)
+        missing = rng.random((f, 2, 17), dtype=np.float32) < 0.05
+        single = rng.random(n) < 0.5
+        missing[:, 1] |= single[clip_of][:, None]
+        kp[missing] = np.nan
+        scores[missing] = 0
+        labels = rng.integers(0, num_classes, size=n)
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        for i in range(n):
+            a, b = bounds[i], bounds[i + 1]
+            yield Clip(id=f"clip{start + first + i:07d}", keypoints=kp[a:b], scores=scores[a:b], label=int(labels[i]),
+                       fps=30.0, image_size=SYNTHETIC_IMAGE_SIZE, source="synthetic",
+                       splits=("train",) if (start + first + i) % 5 else ("test",))
+
+
+def write_synthetic_store(path: str | Path, num_clips: int, seed: int = 0, chunk_frames: int = 128,
+                          compression: str | None = "lzf", reuse: bool = True) -> Path:
+    """Write a synthetic store at ``path``; with ``reuse``, keep an existing one written with the same parameters."""
+    path = Path(path)
+    params = {"num_clips": num_clips, "seed": seed, "chunk_frames": chunk_frames, "compression": compression}
+    if reuse and path.is_file():
+        try:
+            steps = SkeletonStore(path).provenance
+            if steps and steps[-1].get("synthetic") == params:
+                return path
+        except (OSError, ValueError, json.JSONDecodeError):  # unreadable or other file: write it again
+            pass
+    classes = [f"action_{k}" for k in range(10)]
+    with StoreWriter(path, layout=LAYOUT, coord_dims=2, classes=classes, name=path.stem, chunk_frames=chunk_frames,
+                     compression=compression, provenance={"step": "synthetic", "synthetic": params}) as writer:
+        for clip in synthetic_clips(num_clips, seed=seed, num_classes=len(classes)):
+            writer.add(clip)
+    return path
+
+
+def write_pyskl_pickle(path: str | Path, num_clips: int, seed: int = 0) -> Path:
+    """The same clips as :func:`write_synthetic_store`, as a pyskl annotation pickle (the baseline it replaces):
+    ``{"split": {name: [frame_dir...]}, "annotations": [{"frame_dir", "label", "img_shape", "original_shape",
+    "total_frames", "keypoint" (M, T, V, C), "keypoint_score" (M, T, V)}]}``, missing joints as zeros."""
+    path = Path(path)
+    annotations, split = [], {"train": [], "test": []}
+    for clip in synthetic_clips(num_clips, seed=seed):
+        w, h = clip.image_size
+        annotations.append({"frame_dir": clip.id, "label": clip.label, "img_shape": (h, w), "original_shape": (h, w),
+                            "total_frames": clip.num_frames,
+                            "keypoint": np.nan_to_num(clip.keypoints.transpose(1, 0, 2, 3), nan=0.0),
+                            "keypoint_score": np.ascontiguousarray(clip.scores.transpose(1, 0, 2))})
+        split[clip.splits[0]].append(clip.id)
+    with open(path, "wb") as f:
+        pickle.dump({"split": split, "annotations": annotations}, f, protocol=pickle.HIGHEST_PROTOCOL)
     return path

@@ -1,34 +1,31 @@
 """The model zoo: the mmengine configs of ``models/`` and their machine-readable cards (``metafile.yml``).
 
-``models/`` at the top of the source tree is the one source of truth. A wheel carries a copy as package data in
-``posekit/.mim/models`` (setup.py copies it at build time, as mmaction2 ships its configs in ``mmaction/.mim``);
-an editable install or a source checkout has no such copy and reads ``models/`` in place.
+``models/`` at the top of the source tree is the one source of truth; a wheel carries a copy as package data
+(:mod:`posekit.package_data`).
 
 A card follows mmaction2's metafile schema (Collections: Name, README, Paper; Models: Name, Config, In Collection,
 Metadata, Results, Weights) plus a ``Command`` per model that reproduces its figures, and per result an optional
 ``Setting`` (what the run changed) and ``Published`` (the paper's figure). Paths in a card are relative to
-:func:`models_dir`. The schema: ``posekit/schemas/metafile.schema.json``.
+:func:`models_dir`. The schema: ``data_schemas/metafile.schema.json``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from .errors import InputError
+from .package_data import load_schema, shipped_dir
 
 CARD_NAME = "metafile.yml"
-_PACKAGED = Path(__file__).resolve().parent / ".mim" / "models"
-_SOURCE_TREE = Path(__file__).resolve().parents[1] / "models"
+CARD_SCHEMA = "metafile.schema.json"
 
 
 def models_dir() -> Path:
     """The zoo's folder: the installed copy (package data) if present, else the source tree's ``models/``."""
-    return _PACKAGED if _PACKAGED.is_dir() else _SOURCE_TREE
+    return shipped_dir("models")
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,7 @@ def load_card(path: str | Path) -> Card:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise InputError(f"{path}: not a readable YAML card ({' '.join(str(e).split())})") from None
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_schema()).iter_errors(doc))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(load_schema(CARD_SCHEMA)).iter_errors(doc))
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "top level"
         raise InputError(f"{path}: {where}: {error.message}")
@@ -103,7 +100,3 @@ def _model(entry: dict) -> Model:
     return Model(name=entry["Name"], collection=entry["In Collection"], config=entry["Config"],
                  metadata=dict(entry["Metadata"]), results=results, weights=entry["Weights"],
                  command=entry["Command"])
-
-
-def _schema() -> dict:
-    return json.loads(resources.files("posekit").joinpath("schemas/metafile.schema.json").read_text())

@@ -1,5 +1,5 @@
-"""A regular (non-editable) install carries the model zoo: build the wheel, install it into a fresh venv and train
-with a default config from another folder."""
+"""A regular (non-editable) install carries the model zoo, the written schemas and the layouts: build the wheel,
+install it into a fresh venv, validate a store and train with a default config from another folder."""
 import json
 import os
 import shutil
@@ -39,7 +39,7 @@ def wheel(tmp_path_factory):
     return path
 
 
-def test_the_wheel_carries_the_zoo_and_only_the_two_packages(wheel):
+def test_the_wheel_carries_the_zoo_the_schemas_the_layouts_and_only_the_two_packages(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert wheel.name.startswith(f"posekit-{posekit.__version__}-")
     assert {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")} == {
@@ -48,9 +48,14 @@ def test_the_wheel_carries_the_zoo_and_only_the_two_packages(wheel):
            if path.is_file() and "__pycache__" not in path.parts]
     assert "models/unik/unik_1xb16-joint_store.py" in zoo and "models/unik/metafile.yml" in zoo
     assert {f"posekit/.mim/{name}" for name in zoo} <= set(names)
+    schemas = {f"posekit/.mim/{path.relative_to(ROOT).as_posix()}" for path in (ROOT / "data_schemas").glob("*.json")}
+    assert {"posekit/.mim/data_schemas/store.schema.json", "posekit/.mim/data_schemas/metafile.schema.json"} <= schemas
+    assert schemas <= set(names)
+    layouts = {f"posekit/layouts/{path.name}" for path in (ROOT / "posekit" / "layouts").glob("*.json")}
+    assert "posekit/layouts/coco-17.json" in layouts and layouts | {"posekit/layouts/__init__.py"} <= set(names)
 
 
-def test_installed_wheel_lists_the_zoo_and_trains_with_a_default_config_from_another_folder(wheel, tmp_path):
+def test_installed_wheel_lists_the_zoo_validates_a_store_and_trains_from_another_folder(wheel, tmp_path):
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
@@ -66,10 +71,12 @@ def test_installed_wheel_lists_the_zoo_and_trains_with_a_default_config_from_ano
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    where = json.loads(run(python, "-c", "import json, posekit, posekit.zoo; "
-                           "print(json.dumps([posekit.__file__, str(posekit.zoo.models_dir())]))",
-                           cwd=elsewhere, env=env))
-    assert Path(where[0]).is_relative_to(venv) and Path(where[1]) == Path(where[0]).parent / ".mim" / "models"
+    where = json.loads(run(python, "-c", "import json, posekit, posekit.package_data, posekit.zoo; "
+                           "print(json.dumps([posekit.__file__, str(posekit.zoo.models_dir()), "
+                           "str(posekit.package_data.schemas_dir())]))", cwd=elsewhere, env=env))
+    installed = Path(where[0]).parent
+    assert installed.is_relative_to(venv) and Path(where[1]) == installed / ".mim" / "models"
+    assert Path(where[2]) == installed / ".mim" / "data_schemas"
 
     # `posekit models` until cli.py lists cli_models: the same command object
     listed = json.loads(run(python, "-c", "from posekit.cli_models import models; models(['--json'])",
@@ -80,6 +87,8 @@ def test_installed_wheel_lists_the_zoo_and_trains_with_a_default_config_from_ano
         for clip_id, label, keypoints, scores in make_sample(6):
             writer.add(Clip(id=clip_id, keypoints=keypoints[:24], scores=scores[:24], label=label, fps=30.0,
                             image_size=IMAGE_SIZE, splits=(sample_split(clip_id),)))
+    assert "tiny.h5: valid posekit store" in run(venv / "bin" / "posekit", "store", "validate", "tiny.h5",
+                                                 cwd=elsewhere, env=env)
     out = run(venv / "bin" / "posekit", "train", "unik", "--store", "tiny.h5", "--work-dir", "run", "--epochs", "1",
               "--batch-size", "4", "--workers", "0", cwd=elsewhere, env=env)
     assert "test top-1" in out

@@ -2,7 +2,7 @@
 
     python tools/bench_checksums.py --clips 5000 --reads 4000
 
-The clips (posekit.data.synthetic, generated once, in memory) are written by StoreWriter with its defaults
+The clips (posekit.sample, generated once, in memory) are written by StoreWriter with its defaults
 (chunks, compression) and ``checksums`` True or False; then random clips (the same order for both stores) are
 read with SkeletonStore.frames (keypoints and scores, what StoreDataset reads). Each measurement is repeated
 ``--repeats`` times, alternating the two stores, and the median kept. Prints a markdown section, ratios first.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.data.synthetic import LAYOUT, synthetic_clips
+from posekit.sample import LAYOUT, synthetic_clips
 from posekit.store import SkeletonStore, StoreWriter
 
 

@@ -29,7 +29,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from posekit.data import StoreDataset, collate_clips
-from posekit.data.synthetic import write_pyskl_pickle, write_synthetic_store
+from posekit.sample import write_pyskl_pickle, write_synthetic_store
 from posekit.store import StoreWriter
 
 # The StoreWriter's own defaults: the main comparison measures the store as users get it.

@@ -2,14 +2,14 @@
 
     python tools/make_synthetic_store.py /tmp/syn100k.h5 --clips 100000 [--pickle /tmp/syn100k.pkl]
 
-Clips: T uniform in 50..150 frames, M=2, V=17 (COCO), C=2 float32 plus scores; see posekit.data.synthetic.
+Clips: T uniform in 50..150 frames, M=2, V=17 (COCO), C=2 float32 plus scores; see posekit.sample.
 An existing store written with the same parameters is kept (use --force to rewrite).
 """
 import argparse
 import time
 from pathlib import Path
 
-from posekit.data.synthetic import write_pyskl_pickle, write_synthetic_store
+from posekit.sample import write_pyskl_pickle, write_synthetic_store
 
 
 def main(argv=None):

@@ -8,21 +8,18 @@ shapes, the clip table, splits): O(clips), no frame array, so the reader runs it
 from __future__ import annotations
 
 import json
-from importlib import resources
 
 import h5py
 import jsonschema
 import numpy as np
 
 from ..layouts import Layout
+from ..package_data import load_schema
 from .format import FORMAT_VERSION
 
+STORE_SCHEMA = "store.schema.json"  # in data_schemas/
 # What h5py raises when the file's own structure (object headers, B-trees, heaps) is damaged or cut short.
 DAMAGED_FILE_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
-
-
-def load_schema() -> dict:
-    return json.loads(resources.files("posekit").joinpath("schemas/store.schema.json").read_text())
 
 
 def describe(f: h5py.File) -> dict:
@@ -46,7 +43,7 @@ def structural_problems(f: h5py.File) -> list[str]:
     try:
         doc = describe(f)
         problems = [f"{'/'.join(map(str, e.absolute_path)) or 'file'}: {e.message}"
-                    for e in jsonschema.Draft202012Validator(load_schema()).iter_errors(doc)]
+                    for e in jsonschema.Draft202012Validator(load_schema(STORE_SCHEMA)).iter_errors(doc)]
         return problems or _consistency(f)
     except _DamagedDataset as e:
         return [str(e)]

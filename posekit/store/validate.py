@@ -1,7 +1,7 @@
 """``posekit store validate``: the structural checks, then the stored clips against the writer's rules.
 
-The structure (``checks.structural_problems``: the written schema ``posekit/schemas/store.schema.json``, copied
-in ``data_schemas/``, then offsets, ids, labels, rows, attributes) is what the reader also checks on opening.
+The structure (``checks.structural_problems``: the written schema ``data_schemas/store.schema.json``, then
+offsets, ids, labels, rows, attributes) is what the reader also checks on opening.
 Validate then reads every clip's keypoints and applies the writer's refusals (``checks.keypoint_problem``), so a
 damaged keypoint chunk also shows here; ``deep`` reads every chunk of every other dataset too and names the clips
 whose data HDF5 refuses to return (a Fletcher32 checksum mismatch, a chunk that does not decompress).

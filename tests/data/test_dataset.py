@@ -8,8 +8,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from posekit.data import StoreDataset, collate_clips
-from posekit.data.synthetic import write_synthetic_store
 from posekit.data.transforms import RandomScale
+from posekit.sample import write_synthetic_store
 from posekit.store import Clip, StoreError, StoreWriter
 
 LENGTHS = (3, 5, 4)

@@ -6,7 +6,7 @@ layouts ("left_shoulder" means the same joint in COCO, NTU and BlazePose), which
 :func:`mapping` match joints between layouts by name. A target layout may say how to interpolate a joint
 that a source lacks (``derived``: the mean of other joints), e.g. UNIK's neck from the two shoulders.
 
-Built-in layouts live as JSON files beside this module; any other layout (animal body parts...) is read
+Built-in layouts live as JSON files in this package's folder; any other layout (animal body parts...) is read
 from a JSON file, a DeepLabCut ``config.yaml`` or a SLEAP skeleton JSON with :func:`load_layout`.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-_BUILTIN_DIR = Path(__file__).with_name("layouts")
+_BUILTIN_DIR = Path(__file__).parent
 
 
 @dataclass(frozen=True)
