@@ -1,8 +1,8 @@
 """Pseudo ground truth for self-training (thesis ch. 3.3.3): boxes and anchor-pose classes from SST-A poses.
 
-Input: a refined store (``posekit refine``): per person-frame the SST-A fused 2D pose in pixels and, in
-``/frames/scores``, the SST-A confidence C broadcast over the joints. A person-frame becomes a pseudo label when
-C >= gamma (eq. 3.3) and its pose spans a box of positive width and height.
+Input: per person-frame the SST-A fused 2D pose in pixels and the SST-A confidence C (a refined store's keypoints
+and /frames/scores). A person-frame becomes a pseudo label when C >= gamma (eq. 3.3) and its pose spans a box of
+positive width and height.
 
 - Box: the extent of the pose (min and max of x and y over its joints), widened by 10% of its width and heightened
   by 10% of its height, half on each side (5% left, 5% right, 5% above, 5% below), then clipped to the image when
@@ -14,33 +14,18 @@ C >= gamma (eq. 3.3) and its pose spans a box of positive width and height.
   joint missing in a pose is filled with that joint's mean for the clustering only. The class of a pose is its
   nearest anchor by the mean squared distance over the joints it has (the thesis's argmin_b S(Anchor_b, P)).
 
-Export: a COCO keypoint JSON (``pseudo_labels.json``) and the frames as JPEG files (``images/``), read
-frame-exactly from each clip's source video, or from an image folder ``IMAGES/CLIP_ID/FRAME_INDEX.jpg``
-(FRAME_INDEX zero-padded to 6 digits; ``.png`` accepted). Extra fields beside the COCO ones: per annotation
-``anchor_class`` (0..k-1), ``confidence`` (C), ``track_id``, ``frame_index``; per image ``clip_id`` and
-``frame_index``; at the top ``anchors`` (the k normalised anchor poses, (k, V, 2)) and ``pseudo_labels`` (gamma,
-the store, the margin). The folder is written under a temporary name and renamed when complete.
+posekit.refine.pseudo_labels reads the refined store and writes the labels with their frames.
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from pose_refine import GAMMA
-from posekit.errors import InputError
-from posekit.store import SkeletonStore
+from pose_refine.errors import RefineError
 
 BOX_MARGIN = 0.10  # the thesis's 10%, split evenly between the two sides of each axis
-LABELS_FILE = "pseudo_labels.json"
-IMAGES_DIR = "images"
 
 
 def pseudo_box(pose, *, margin: float = BOX_MARGIN, image_size=None) -> np.ndarray:
@@ -66,8 +51,8 @@ def fit_anchors(normalised, k: int, *, seed: int = 0) -> np.ndarray:
     """k anchor poses (k, V, 2): k-means centres of normalised poses (N, V, 2), missing joints mean-filled."""
     normalised = np.asarray(normalised, dtype=float)
     if len(normalised) < k:
-        raise InputError(f"anchor poses: {len(normalised)} poses cannot make {k} anchors; lower the number of "
-                         "anchors or gamma")
+        raise RefineError(f"anchor poses: {len(normalised)} poses cannot make {k} anchors; lower the number of "
+                          "anchors or gamma")
     fill = np.nan_to_num(np.nanmean(normalised, axis=0))  # a joint never seen sits at the corner; it never counts
     data = np.where(np.isnan(normalised), fill, normalised).reshape(len(normalised), -1)
     from scipy.cluster.vq import kmeans2
@@ -83,46 +68,16 @@ def assign_anchors(normalised, anchors) -> np.ndarray:
     return np.nanmean(squared, axis=-1).argmin(axis=1)
 
 
-@dataclass
-class PseudoLabels:
-    """The kept person-frames of a refined store: where they are and what they are."""
-    clip: np.ndarray  # (N,) clip index
-    frame: np.ndarray  # (N,) row of the frame within its clip
-    frame_index: np.ndarray  # (N,) index of the frame in the source video
-    track_id: np.ndarray  # (N,)
-    pose: np.ndarray  # (N, V, 2) pixels, NaN = missing
-    confidence: np.ndarray  # (N,) SST-A C
-    box: np.ndarray  # (N, 4) x1 y1 x2 y2
-    anchor_class: np.ndarray | None = None  # (N,)
-
-
-def select(store: SkeletonStore, gamma: float) -> PseudoLabels:
-    """Person-frames with SST-A confidence C >= gamma and a pose box of positive width and height."""
-    if store.coordinates != "pixel" or store.coord_dims != 2:
-        raise InputError(f"{store.path}: pseudo labels need 2D pixel keypoints (a refined store), got "
-                         f"{store.coord_dims}D {store.coordinates}")
-    if "scores" not in store.frame_fields:
-        raise InputError(f"{store.path}: no /frames/scores; pseudo labels need the SST-A confidence of a refined store")
-    parts = {name: [] for name in PseudoLabels.__dataclass_fields__ if name != "anchor_class"}
-    image_sizes = store.column("image_size")
-    for clip in range(len(store)):
-        arrays = store.frames(clip, ("keypoints", "scores", "track_id", "frame_index"))
-        keypoints, scores = arrays["keypoints"], arrays["scores"]
-        with _quiet_nan_warnings():
-            confidence = np.nanmax(scores, axis=-1)  # C is broadcast over the joints; NaN where no person
-            box = pseudo_box(keypoints, image_size=image_sizes[clip])
-        kept = (confidence >= gamma) & (box[..., 2] > box[..., 0]) & (box[..., 3] > box[..., 1])
-        frames, persons = np.nonzero(kept)
-        frame_index = arrays.get("frame_index", np.arange(len(keypoints)))
-        track_id = arrays.get("track_id", np.broadcast_to(np.arange(keypoints.shape[1]), keypoints.shape[:2]))
-        parts["clip"].append(np.full(len(frames), clip))
-        parts["frame"].append(frames)
-        parts["frame_index"].append(np.asarray(frame_index)[frames])
-        parts["track_id"].append(np.asarray(track_id)[frames, persons])
-        parts["pose"].append(keypoints[frames, persons].astype(float))
-        parts["confidence"].append(confidence[frames, persons].astype(float))
-        parts["box"].append(box[frames, persons])
-    return PseudoLabels(**{name: np.concatenate(values) for name, values in parts.items()})
+def select_confident(keypoints, scores, *, gamma: float, image_size=None):
+    """The person-frames of one clip's refined poses (T, M, V, 2) whose SST-A confidence C (``scores`` (T, M, V):
+    C broadcast over the joints) is >= gamma and whose pose box has positive width and height: (frames, persons,
+    their C, their boxes (N, 4))."""
+    with _quiet_nan_warnings():
+        confidence = np.nanmax(scores, axis=-1)  # C is broadcast over the joints; NaN where no person
+        box = pseudo_box(keypoints, image_size=image_size)
+    kept = (confidence >= gamma) & (box[..., 2] > box[..., 0]) & (box[..., 3] > box[..., 1])
+    frames, persons = np.nonzero(kept)
+    return frames, persons, confidence[frames, persons], box[frames, persons]
 
 
 @contextmanager
@@ -131,130 +86,3 @@ def _quiet_nan_warnings():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "All-NaN", RuntimeWarning)
         yield
-
-
-def export_coco(refined_store, out_dir, *, gamma: float = GAMMA, anchors: int = 20, images=None, seed: int = 0,
-                quality: int = 95) -> dict:
-    """Write OUT_DIR/pseudo_labels.json (COCO keypoints + anchor classes) and OUT_DIR/images/; returns a summary."""
-    from tqdm import tqdm
-
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        raise InputError(f"{out_dir}: exists; choose a new folder for the pseudo labels")
-    with SkeletonStore(refined_store) as store:
-        labels = select(store, gamma)
-        if not len(labels.clip):
-            raise InputError(f"{store.path}: no person-frame has SST-A confidence >= gamma = {gamma}")
-        normalised = normalise_poses(labels.pose, labels.box)
-        anchor_poses = fit_anchors(normalised, anchors, seed=seed)
-        labels.anchor_class = assign_anchors(normalised, anchor_poses)
-        sources, ids, layout = store.column("source"), store.ids, store.layout
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=_parent(out_dir)))
-        try:
-            image_table = {}
-            wanted = np.unique(np.stack([labels.clip, labels.frame_index], axis=1), axis=0)
-            progress = tqdm(total=len(wanted), desc="pseudo-label frames", unit="frame")
-            for clip in np.unique(wanted[:, 0]):
-                indices = wanted[wanted[:, 0] == clip, 1]
-                frames = (_folder_frames(Path(images) / ids[clip], indices) if images is not None
-                          else read_video_frames(sources[clip], indices))
-                for frame_index, image in frames:
-                    name = f"{IMAGES_DIR}/{clip:06d}/{frame_index:06d}.jpg"
-                    _write_jpeg(tmp / name, image, quality)
-                    image_table[clip, frame_index] = dict(
-                        id=len(image_table) + 1, file_name=name, width=int(image.shape[1]),
-                        height=int(image.shape[0]), clip_id=str(ids[clip]), frame_index=int(frame_index))
-                    progress.update()
-            progress.close()
-            coco = _coco(labels, image_table, layout, anchor_poses, gamma, store.path)
-            (tmp / LABELS_FILE).write_text(json.dumps(coco))
-            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the folder private; give it the usual mode
-            os.rename(tmp, out_dir)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    counts = np.bincount(labels.anchor_class, minlength=anchors)
-    return {"labels": str(out_dir / LABELS_FILE), "images": len(image_table), "annotations": len(labels.clip),
-            "anchors": anchors, "anchor_counts": counts.tolist(), "gamma": gamma}
-
-
-def _coco(labels: PseudoLabels, image_table: dict, layout, anchor_poses, gamma, store_path) -> dict:
-    annotations = []
-    for n in range(len(labels.clip)):
-        pose = labels.pose[n]
-        present = ~np.isnan(pose).any(axis=1)
-        keypoints = np.concatenate([np.nan_to_num(pose), 2.0 * present[:, None]], axis=1)  # v=2: labelled
-        x1, y1, x2, y2 = (float(v) for v in labels.box[n])
-        annotations.append(dict(
-            id=n + 1, image_id=image_table[labels.clip[n], labels.frame_index[n]]["id"], category_id=1,
-            bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1), iscrowd=0,
-            num_keypoints=int(present.sum()), keypoints=[round(float(v), 3) for v in keypoints.ravel()],
-            anchor_class=int(labels.anchor_class[n]), confidence=float(labels.confidence[n]),
-            track_id=int(labels.track_id[n]), frame_index=int(labels.frame_index[n])))
-    skeleton = [[child + 1, parent + 1] for child, parent in layout.bones]
-    return dict(
-        info=dict(description="posekit SSTA-PRS pseudo ground truth (SST-A poses with C >= gamma)"),
-        images=sorted(image_table.values(), key=lambda image: image["id"]), annotations=annotations,
-        categories=[dict(id=1, name="person", supercategory="person", keypoints=list(layout.joints),
-                         skeleton=skeleton)],
-        anchors=np.round(anchor_poses, 5).tolist(),
-        pseudo_labels=dict(gamma=gamma, store=str(store_path), layout=layout.name, box_margin=BOX_MARGIN,
-                           normalisation="joints - box top-left corner, / longer box side"))
-
-
-def read_video_frames(video, indices):
-    """Yield (frame_index, BGR image) for the sorted ``indices`` of a video, decoding every frame up to the last
-    one asked for (seeking is not frame-exact in many codecs)."""
-    import cv2
-
-    video = str(video)
-    capture = cv2.VideoCapture(video)
-    if not capture.isOpened():
-        raise InputError(f"{video}: cannot open the clip's source video")
-    try:
-        wanted = iter(sorted(int(i) for i in indices))
-        target, position = next(wanted, None), 0
-        while target is not None:
-            if not capture.grab():
-                raise InputError(f"{video}: ends before frame {target}")
-            if position == target:
-                ok, image = capture.retrieve()
-                if not ok:
-                    raise InputError(f"{video}: cannot decode frame {target}")
-                yield target, image
-                target = next(wanted, None)
-            position += 1
-    finally:
-        capture.release()
-
-
-def _folder_frames(folder: Path, indices):
-    import cv2
-
-    for index in indices:
-        path = next((p for p in (folder / f"{index:06d}.jpg", folder / f"{index:06d}.png") if p.is_file()), None)
-        if path is None:
-            raise InputError(f"{folder}: no image {index:06d}.jpg or .png for frame {index}")
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise InputError(f"{path}: not a readable image")
-        yield int(index), image
-
-
-def _write_jpeg(path: Path, image, quality: int) -> None:
-    import cv2
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, quality]):
-        raise InputError(f"{path}: cannot write the image")
-
-
-def _parent(path: Path) -> Path:
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: folder {path.parent} does not exist")
-    return path.parent
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -1,75 +1,56 @@
-"""The quality report of ``posekit refine``: how much SST-A kept, how confident it is, how each expert agreed.
+"""The numbers of ``posekit refine``'s quality report: how much SST-A kept, how confident, how each expert agreed.
 
 Per video and overall: person-frames (frames where a written track has a fused joint), kept (C >= gamma),
 discarded (C < gamma) and unscored (C undefined: no fused head or neck) counts, quantiles of C, and per expert
 its coverage (the fraction of fused joints it estimated), how often SST-A selected its estimate (the first expert,
 in expert order, whose estimate equals the fused joint: SST-A's own tie rule) and its mean distance to the fused
-joint in head lengths (|fused head - fused neck|, eq. 3.4's D_normal).
+joint in head lengths (|fused head - fused neck|, eq. 3.4's D_normal). posekit.refine.report writes them down.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
-
-from posekit.store import atomic_path
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 FINE_BINS = 10_000  # overall C quantiles to 1e-4 in constant memory, whatever the number of person-frames
 PLOT_BINS = 50
-FILES = ("report.json", "confidence.png", "experts.png")  # what write() puts in its folder
 
 
 class QualityReport:
-    """Counts accumulated video by video; :meth:`write` writes report.json, confidence.png and experts.png."""
+    """Counts accumulated video by video: per video in :attr:`videos`, overall from :meth:`overall`, and the
+    histogram of C in FINE_BINS bins over [0, 1]."""
 
     def __init__(self, experts: list[str], gamma: float):
         self.experts = list(experts)
         self.gamma = gamma
         self.videos: dict[str, dict] = {}
         self._counts = _empty_counts(len(experts))
-        self._histogram = np.zeros(FINE_BINS, np.int64)
+        self.histogram = np.zeros(FINE_BINS, np.int64)
 
-    def add(self, video, tracks, fused, confidence, *, head: int, neck: int) -> dict:
-        """Count one video's written tracks: ``video.poses[tracks]`` fused into ``fused`` with confidence C."""
-        counts, values = video_counts(video.poses[tracks], fused, confidence, head=head, neck=neck, gamma=self.gamma)
-        counts["tracks"] = len(video.track_ids)
-        into_all = np.array([self.experts.index(e) for e in video.experts], dtype=np.intp)
+    def add(self, video_id: str, experts: list[str], poses, tracks, fused, confidence, *, head: int,
+            neck: int) -> dict:
+        """Count one video's written tracks: ``poses[tracks]`` fused into ``fused`` with confidence C, where
+        ``poses`` (P, E, T, V, 2) holds all the video's tracks as its ``experts`` estimated them."""
+        counts, values = video_counts(poses[tracks], fused, confidence, head=head, neck=neck, gamma=self.gamma)
+        counts["tracks"] = len(poses)
+        into_all = np.array([self.experts.index(e) for e in experts], dtype=np.intp)
         for key, value in counts.items():
             if np.ndim(value):
                 self._counts[key][into_all] += value  # a video lists each expert once
             else:
                 self._counts[key] += value
-        np.add.at(self._histogram, _fine_bin(values), 1)
-        self.videos[video.video_id] = summary = _summary(counts, video.experts, np.quantile(values, QUANTILES)
-                                                         if len(values) else None)
+        np.add.at(self.histogram, _fine_bin(values), 1)
+        self.videos[video_id] = summary = _summary(counts, experts, np.quantile(values, QUANTILES)
+                                                   if len(values) else None)
         return summary
 
     def overall(self) -> dict:
         return {"videos": len(self.videos), **_summary(self._counts, self.experts, self._histogram_quantiles())}
 
-    def write(self, folder, *, proposals, refined) -> dict:
-        """Write folder/report.json, folder/confidence.png and folder/experts.png; returns their paths."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = {name: folder / name for name in FILES}
-        report = {"proposals": str(proposals), "refined": str(refined), "method": "SST-A", "gamma": self.gamma,
-                  "experts": self.experts, "distances_in": "head lengths |fused head - fused neck| (eq. 3.4)",
-                  "overall": self.overall(), "videos": self.videos}
-        with atomic_path(paths["report.json"]) as tmp:
-            tmp.write_text(json.dumps(report, indent=1))
-        with atomic_path(paths["confidence.png"]) as tmp:
-            confidence_histogram(self._histogram, self.gamma, tmp, unscored=int(self._counts["unscored"]))
-        with atomic_path(paths["experts.png"]) as tmp:
-            expert_bars(report["overall"]["experts"], tmp)
-        return paths
-
     def _histogram_quantiles(self):
-        total = self._histogram.sum()
+        total = self.histogram.sum()
         if not total:
             return None
-        cumulative = np.cumsum(self._histogram)
+        cumulative = np.cumsum(self.histogram)
         # Upper edge of the bin where the cumulative count reaches q of all values.
         return (np.searchsorted(cumulative, np.asarray(QUANTILES) * total) + 1) / FINE_BINS
 
@@ -123,48 +104,9 @@ def _fine_bin(values):
     return np.clip((np.asarray(values) * FINE_BINS).astype(np.intp), 0, FINE_BINS - 1)
 
 
-def confidence_histogram(histogram, gamma: float, path, *, unscored: int = 0):
-    """Histogram of C (fine bins summed into PLOT_BINS), kept and discarded in two colours, the gamma line."""
-    from posekit.plots import _pyplot
-
-    plt = _pyplot()
+def confidence_bins(histogram, gamma: float):
+    """The fine histogram of C summed into PLOT_BINS bins: (kept (C >= gamma), discarded (C < gamma)) counts."""
     lower_edges = np.arange(FINE_BINS) / FINE_BINS
     kept = np.where(lower_edges >= gamma, histogram, 0).reshape(PLOT_BINS, -1).sum(axis=1)
     discarded = np.where(lower_edges < gamma, histogram, 0).reshape(PLOT_BINS, -1).sum(axis=1)
-    total = max(int(histogram.sum()), 1)
-    left, width = np.arange(PLOT_BINS) / PLOT_BINS, 1 / PLOT_BINS
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar(left, kept, width, align="edge", color="tab:green", label=f"kept (C >= gamma): {kept.sum() / total:.1%}")
-    ax.bar(left, discarded, width, bottom=kept, align="edge", color="tab:red",
-           label=f"discarded (C < gamma): {discarded.sum() / total:.1%}")
-    ax.axvline(gamma, color="black", linestyle="--", label=f"gamma = {gamma:g}")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("SST-A confidence C of a person-frame")
-    ax.set_ylabel("person-frames")
-    note = f"; {unscored} unscored (no fused head/neck)" if unscored else ""
-    ax.set_title(f"SST-A confidence of {int(histogram.sum()):,} person-frames{note}", fontsize=10)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
-
-
-def expert_bars(experts: dict, path):
-    """Per expert: coverage, fraction selected by SST-A and mean distance to the fused pose."""
-    from posekit.plots import _pyplot
-
-    plt = _pyplot()
-    names = list(experts)
-    panels = (("coverage", "estimated (% of fused joints)", 100), ("selected_fraction", "selected by SST-A (%)", 100),
-              ("mean_distance_to_fused", "mean distance to fused (head lengths)", 1))
-    fig, axes = plt.subplots(1, 3, figsize=(11, 0.6 * len(names) + 1.6), sharey=True)
-    for ax, (key, title, scale) in zip(axes, panels):
-        values = [np.nan if experts[n][key] is None else experts[n][key] * scale for n in names]
-        bars = ax.barh(names, values, color="tab:blue")
-        ax.bar_label(bars, fmt="%.2f" if scale == 1 else "%.1f", padding=2, fontsize=8)
-        ax.set_title(title, fontsize=9)
-        ax.margins(x=0.25)
-    axes[0].invert_yaxis()  # experts top to bottom in expert order
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    return kept, discarded

@@ -13,8 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from posekit.errors import InputError
-from posekit.layouts import Layout, get_layout
+from pose_refine.errors import RefineError
 
 
 @dataclass(frozen=True)
@@ -33,32 +32,34 @@ class ExpertErrors:
 
     def __post_init__(self):
         if self.border not in (None, "nan", "clamp"):
-            raise InputError(f"ExpertErrors: border must be None, 'nan' or 'clamp', got {self.border!r}")
+            raise RefineError(f"ExpertErrors: border must be None, 'nan' or 'clamp', got {self.border!r}")
         if not 0 <= self.miss_person_rate < 1 or self.miss_person_run < 1:
-            raise InputError("ExpertErrors: miss_person_rate must be in [0, 1) and miss_person_run >= 1")
+            raise RefineError("ExpertErrors: miss_person_rate must be in [0, 1) and miss_person_run >= 1")
 
 
-def simulate_experts(truth, experts: Sequence[ExpertErrors], *, layout: Layout | str | None = None,
+def simulate_experts(truth, experts: Sequence[ExpertErrors], *, joints: Sequence[str] | None = None,
                      visibility=None, image_size=None, seed: int | np.random.SeedSequence = 0) -> np.ndarray:
-    """(E, T, V, 2) estimates of ``truth`` (T, V, 2), one per expert, each with its own seeded stream."""
+    """(E, T, V, 2) estimates of ``truth`` (T, V, 2), one per expert, each with its own seeded stream; ``joints``
+    names the V joints (the left/right swaps need them)."""
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     streams = root.spawn(len(experts))
-    return np.stack([simulate_expert(truth, errors, layout=layout, visibility=visibility, image_size=image_size,
+    return np.stack([simulate_expert(truth, errors, joints=joints, visibility=visibility, image_size=image_size,
                                      seed=stream) for errors, stream in zip(experts, streams)])
 
 
-def simulate_expert(truth, errors: ExpertErrors, *, layout: Layout | str | None = None, visibility=None,
+def simulate_expert(truth, errors: ExpertErrors, *, joints: Sequence[str] | None = None, visibility=None,
                     image_size=None, seed=0) -> np.ndarray:
-    """One expert's (T, V, 2) estimates of ``truth`` (T, V, 2); visibility (T, V) and image_size (W, H) optional."""
+    """One expert's (T, V, 2) estimates of ``truth`` (T, V, 2); joint names (V,), visibility (T, V) and image_size
+    (W, H) optional."""
     truth = np.asarray(truth, dtype=float)
     if truth.ndim != 3 or truth.shape[-1] != 2:
-        raise InputError(f"simulate_expert: truth must be (frames, joints, 2), got shape {truth.shape}")
+        raise RefineError(f"simulate_expert: truth must be (frames, joints, 2), got shape {truth.shape}")
     rng = np.random.default_rng(seed)
     n_frames, n_joints, _ = truth.shape
     occluded = np.zeros((n_frames, n_joints), bool) if visibility is None else np.asarray(visibility) == 0
     size = _person_size(truth)[:, None, None]  # (T, 1, 1)
 
-    estimate = _swap_sides(truth, errors.swap_rate, layout, rng) if errors.swap_rate else truth.copy()
+    estimate = _swap_sides(truth, errors.swap_rate, joints, rng) if errors.swap_rate else truth.copy()
     std = errors.jitter + errors.occluded_jitter * occluded[..., None]
     estimate += rng.normal(size=estimate.shape) * std * size
     if errors.flicker_rate:
@@ -80,21 +81,19 @@ def _person_size(truth):
     return np.nan_to_num(np.hypot(extent[:, 0], extent[:, 1]))
 
 
-def side_pairs(layout: Layout | str) -> list[tuple[int, int]]:
-    """(left, right) joint index pairs of a layout, matched by the canonical ``left_``/``right_`` names."""
-    layout = get_layout(layout)
-    return [(i, layout.index("right_" + name[5:])) for i, name in enumerate(layout.joints)
-            if name.startswith("left_") and "right_" + name[5:] in layout.joints]
+def side_pairs(joints: Sequence[str]) -> list[tuple[int, int]]:
+    """(left, right) index pairs of joint names, matched by the canonical ``left_``/``right_`` names."""
+    joints = list(joints)
+    return [(i, joints.index("right_" + name[5:])) for i, name in enumerate(joints)
+            if name.startswith("left_") and "right_" + name[5:] in joints]
 
 
-def _swap_sides(truth, rate, layout, rng):
-    if layout is None:
-        raise InputError("simulate_expert: swap_rate needs a layout to know the left/right joints")
-    layout = get_layout(layout)
-    if layout.num_joints != truth.shape[1]:
-        raise InputError(f"simulate_expert: layout {layout.name!r} has {layout.num_joints} joints, "
-                         f"the poses {truth.shape[1]}")
-    pairs = np.array(side_pairs(layout), dtype=int).reshape(-1, 2)
+def _swap_sides(truth, rate, joints, rng):
+    if joints is None:
+        raise RefineError("simulate_expert: swap_rate needs the joint names to know the left/right joints")
+    if len(joints) != truth.shape[1]:
+        raise RefineError(f"simulate_expert: {len(joints)} joint names for poses of {truth.shape[1]} joints")
+    pairs = np.array(side_pairs(joints), dtype=int).reshape(-1, 2)
     left, right = pairs[:, 0], pairs[:, 1]
     swapped = rng.random((len(truth), len(pairs))) < rate  # (T, pairs)
     estimate = truth.copy()
@@ -105,7 +104,7 @@ def _swap_sides(truth, rate, layout, rng):
 
 def _truncate(estimate, errors, image_size):
     if image_size is None:
-        raise InputError("simulate_expert: border truncation needs image_size (width, height)")
+        raise RefineError("simulate_expert: border truncation needs image_size (width, height)")
     size = np.asarray(image_size, dtype=float)
     low, high = errors.border_margin * size, (1 - errors.border_margin) * size
     if errors.border == "clamp":

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from pose_refine import GAMMA
-from posekit.errors import InputError
+from pose_refine.errors import RefineError
 
 EPS = 1e-12  # eq. 3.4's offset against D_normal = 0
 # Persons aggregated together: small enough that the intermediate arrays stay in the CPU cache (measured 1.3x
@@ -38,7 +38,7 @@ def sst_aggregate(poses, *, head: int, neck: int, gamma: float = GAMMA):
     """Fuse one person's poses (E, T, V, 2) from E >= 2 experts into (fused (T, V, 2), confidence (T,), keep (T,))."""
     poses = _as_float(poses)
     if poses.ndim != 4:
-        raise InputError(f"sst_aggregate: poses must be (experts, frames, joints, 2), got shape {poses.shape}")
+        raise RefineError(f"sst_aggregate: poses must be (experts, frames, joints, 2), got shape {poses.shape}")
     fused, confidence, keep = sst_aggregate_batch(poses[None], head=head, neck=neck, gamma=gamma)
     return fused[0], confidence[0], keep[0]
 
@@ -85,15 +85,15 @@ def _aggregate(poses, head, neck):
 
 def _check(poses, head, neck):
     if poses.ndim != 5 or poses.shape[-1] != 2:
-        raise InputError(f"sst_aggregate: poses must be (persons, experts, frames, joints, 2), got {poses.shape}")
+        raise RefineError(f"sst_aggregate: poses must be (persons, experts, frames, joints, 2), got {poses.shape}")
     if poses.shape[1] < 2:
-        raise InputError(f"sst_aggregate: needs at least 2 experts, got {poses.shape[1]}")
+        raise RefineError(f"sst_aggregate: needs at least 2 experts, got {poses.shape[1]}")
     n_joints = poses.shape[3]
     for name, index in (("head", head), ("neck", neck)):
         if not 0 <= index < n_joints:
-            raise InputError(f"sst_aggregate: {name} index {index} is outside the {n_joints} joints")
+            raise RefineError(f"sst_aggregate: {name} index {index} is outside the {n_joints} joints")
     if head == neck:
-        raise InputError("sst_aggregate: head and neck must be different joints (D_normal would be 0)")
+        raise RefineError("sst_aggregate: head and neck must be different joints (D_normal would be 0)")
 
 
 def _squared_distance(ax, ay, bx, by):

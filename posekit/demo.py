@@ -72,9 +72,8 @@ def run(output: Path, train: bool = True) -> Path:
 
 def extract_and_refine(output: Path) -> None:
     """Steps 4-6: pose proposals of three experts on a sample video, fused by SST-A, drawn on the video."""
-    from pose_refine.refine import refine_store
-
     from .extract import extract
+    from .refine.store import refine_store
     from .show import show
 
     video = write_sample_video(output / "sample_video.mp4")

@@ -24,13 +24,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_ssta_penn import EXPERTS, LABELS, load_clips
+from bench_ssta_penn import EXPERTS, LABELS, PENN, load_clips
 
 from pose_refine import GAMMA, sst_aggregate_batch
-from pose_refine.proposals import expert_order, group_videos, load_video
-from pose_refine.refine import refine_store
 from pose_refine.simulate import simulate_experts
 from posekit.layouts import get_layout, remap
+from posekit.refine.proposals import expert_order, group_videos, load_video
+from posekit.refine.store import refine_store
 from posekit.store import Clip, SkeletonStore, StoreWriter
 
 UNIK = get_layout("unik-17")
@@ -46,7 +46,7 @@ def build_proposals(path, n_clips, seed):
         for clip, (truth, visible, image_size) in enumerate(load_clips("all")):
             if clip == n_clips:
                 break
-            experts = simulate_experts(truth, list(EXPERTS.values()), layout="penn-13", visibility=visible,
+            experts = simulate_experts(truth, list(EXPERTS.values()), joints=PENN.joints, visibility=visible,
                                        image_size=image_size, seed=np.random.SeedSequence([seed, clip]))
             video = f"penn{clip:04d}"
             truths[video] = remap(truth, "penn-13", "unik-17")

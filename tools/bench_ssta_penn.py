@@ -107,7 +107,7 @@ def main():
     for clip, (truth, visible, image_size) in enumerate(load_clips(args.split)):
         seed = np.random.SeedSequence([args.seed, clip])
         common = simulate_expert(truth, ExpertErrors(jitter=args.shared_jitter), seed=seed.spawn(1)[0])
-        experts = simulate_experts(common, list(experts_errors.values()), layout=PENN, visibility=visible,
+        experts = simulate_experts(common, list(experts_errors.values()), joints=PENN.joints, visibility=visible,
                                    image_size=image_size, seed=seed)
         fused, _, keep = sst_aggregate(with_neck(experts), head=HEAD, neck=NECK, gamma=args.gamma)
         head_length = np.hypot(*(truth[:, HEAD] - with_neck(truth)[:, NECK]).T)

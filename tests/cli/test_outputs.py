@@ -8,7 +8,7 @@ from posekit.cli import main
 from posekit.store import SkeletonStore
 from tests.cli.test_refine_show import black_video
 from tests.extract.synthetic import crossing, write_mmpose_json, write_video
-from tests.pose_refine.test_refine import track_poses, write_proposals
+from tests.refine.test_refine_store import track_poses, write_proposals
 
 UNRELATED = "someone's notes, not an output of posekit"
 

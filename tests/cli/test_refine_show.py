@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from posekit.cli import main
 from posekit.store import Clip, StoreWriter
 from tests.conftest import real_file
-from tests.pose_refine.test_refine import NECK, track_poses, write_proposals
+from tests.refine.test_refine_store import NECK, track_poses, write_proposals
 
 FRAMES, WIDTH, HEIGHT = 12, 160, 120
 
@@ -76,7 +76,7 @@ def test_refine_refuses_an_earlier_report_or_student_unless_forced(proposals, tm
 # A refine that dies while writing its store, as a killed one does: no clean-up of its own runs.
 KILLED_REFINE = """
 import os, sys
-import pose_refine.refine as refine
+import posekit.refine.store as refine
 refine.refine_video = lambda *args, **kwargs: os._exit(9)
 refine.refine_store(sys.argv[1], sys.argv[2], progress=False)
 """
@@ -99,6 +99,21 @@ def test_refine_with_one_expert_is_a_one_line_error(tmp_path):
     assert result.exit_code == 2
     assert result.output.startswith("posekit: error: ") and result.output.count("\n") == 1
     assert "at least 2 experts" in result.output and not (tmp_path / "r.h5").exists()
+
+
+def test_an_error_of_pose_refine_is_a_one_line_error(proposals, tmp_path, monkeypatch):
+    import posekit.refine.store
+    from pose_refine.errors import RefineError
+
+    message = "sst_aggregate: head and neck must be different joints (D_normal would be 0)"
+
+    def refuse(*args, **kwargs):
+        raise RefineError(message)
+
+    monkeypatch.setattr(posekit.refine.store, "refine_video", refuse)
+    result = CliRunner().invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.split("\r")[-1] == f"posekit: error: {message}\n"  # where the progress bar was
 
 
 def test_show_draws_on_the_frames_of_the_clip_only(proposals, tmp_path):
@@ -174,7 +189,7 @@ def test_refine_reports_a_store_where_no_frame_has_a_confidence(tmp_path):
 
 @pytest.mark.parametrize("trust", [False, True])
 def test_refine_passes_trust_checkpoint_to_the_student(proposals, tmp_path, monkeypatch, trust):
-    import pose_refine.student
+    import posekit.train.student
 
     calls = []
 
@@ -183,7 +198,7 @@ def test_refine_passes_trust_checkpoint_to_the_student(proposals, tmp_path, monk
         return {"epochs": 1, "device": "cpu", "expert": work_dir / "expert.json",
                 "pseudo_labels": {"annotations": 6, "images": 6, "anchors": 1}}
 
-    monkeypatch.setattr(pose_refine.student, "train_student", train_student)
+    monkeypatch.setattr(posekit.train.student, "train_student", train_student)
     checkpoint = tmp_path / "third_party.pth"
     checkpoint.write_bytes(b"weights")
     result = CliRunner().invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5"), "--train-student",

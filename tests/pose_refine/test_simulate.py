@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from pose_refine.errors import RefineError
 from pose_refine.simulate import ExpertErrors, side_pairs, simulate_expert, simulate_experts
-from posekit.errors import InputError
 from posekit.layouts import get_layout
 
 PENN = get_layout("penn-13")
@@ -49,18 +49,18 @@ def test_drop_occluded_misses_occluded_joints_only(truth):
 
 
 def test_side_pairs_match_left_and_right_names():
-    pairs = {(PENN.joints[left], PENN.joints[right]) for left, right in side_pairs(PENN)}
+    pairs = {(PENN.joints[left], PENN.joints[right]) for left, right in side_pairs(PENN.joints)}
     assert ("left_wrist", "right_wrist") in pairs and len(pairs) == 6  # shoulders .. ankles; head has no side
 
 
 def test_swaps_exchange_left_and_right(truth):
-    always = simulate_expert(truth, ExpertErrors(swap_rate=1.0), layout="penn-13")
-    for left, right in side_pairs(PENN):
+    always = simulate_expert(truth, ExpertErrors(swap_rate=1.0), joints=PENN.joints)
+    for left, right in side_pairs(PENN.joints):
         np.testing.assert_array_equal(always[:, left], truth[:, right])
         np.testing.assert_array_equal(always[:, right], truth[:, left])
     np.testing.assert_array_equal(always[:, PENN.index("head")], truth[:, PENN.index("head")])
-    sometimes = simulate_expert(truth, ExpertErrors(swap_rate=0.3), layout="penn-13", seed=4)
-    left, right = np.array(side_pairs(PENN)).T
+    sometimes = simulate_expert(truth, ExpertErrors(swap_rate=0.3), joints=PENN.joints, seed=4)
+    left, right = np.array(side_pairs(PENN.joints)).T
     swapped = (sometimes[:, left] == truth[:, right]).all(axis=-1)
     kept = (sometimes[:, left] == truth[:, left]).all(axis=-1)
     assert (swapped ^ kept).all() and swapped.mean() == pytest.approx(0.3, abs=0.02)
@@ -105,17 +105,17 @@ def test_seeded_and_independent_per_expert(truth):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"errors": ExpertErrors(swap_rate=0.1)}, "needs a layout"),
-    ({"errors": ExpertErrors(swap_rate=0.1), "layout": "coco-17"}, "17 joints"),
+    ({"errors": ExpertErrors(swap_rate=0.1)}, "needs the joint names"),
+    ({"errors": ExpertErrors(swap_rate=0.1), "joints": get_layout("coco-17").joints}, "17 joint names"),
     ({"errors": ExpertErrors(border="nan")}, "needs image_size"),
 ])
-def test_missing_context_raises_input_error(truth, kwargs, message):
-    with pytest.raises(InputError, match=message):
+def test_missing_context_raises_refine_error(truth, kwargs, message):
+    with pytest.raises(RefineError, match=message):
         simulate_expert(truth, **kwargs)
 
 
-def test_bad_settings_raise_input_error():
-    with pytest.raises(InputError, match="border"):
+def test_bad_settings_raise_refine_error():
+    with pytest.raises(RefineError, match="border"):
         ExpertErrors(border="wrap")
-    with pytest.raises(InputError, match="miss_person_rate"):
+    with pytest.raises(RefineError, match="miss_person_rate"):
         ExpertErrors(miss_person_rate=1.0)

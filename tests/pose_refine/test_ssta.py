@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from pose_refine import sst_aggregate, sst_aggregate_batch
+from pose_refine.errors import RefineError
 from pose_refine.ssta import BLOCK_PERSONS
-from posekit.errors import InputError
 
 NAN = math.nan
 
@@ -217,6 +217,6 @@ def test_float32_input_is_aggregated_in_float32_with_the_same_picks():
     ((3, 4, 3, 2), 0, 3, "neck index 3"),
     ((3, 4, 3, 2), 1, 1, "different joints"),
 ])
-def test_bad_input_raises_one_line_input_error(shape, head, neck, message):
-    with pytest.raises(InputError, match=message):
+def test_bad_input_raises_one_line_refine_error(shape, head, neck, message):
+    with pytest.raises(RefineError, match=message):
         sst_aggregate(np.zeros(shape), head=head, neck=neck)

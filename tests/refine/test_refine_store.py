@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from pose_refine import sst_aggregate
-from pose_refine.refine import refine_store
 from posekit.errors import InputError
 from posekit.layouts import get_layout
+from posekit.refine.store import refine_store
 from posekit.store import Clip, SkeletonStore, StoreWriter
 
 UNIK = get_layout("unik-17")

@@ -1,10 +1,10 @@
 """posekit refine on real Penn Action ground truth seen by simulated experts: the refined store is closer to it."""
 import numpy as np
 
-from pose_refine.refine import refine_store
 from pose_refine.simulate import ExpertErrors, simulate_experts
 from posekit.importers.penn_action import read_clip
 from posekit.layouts import get_layout, remap
+from posekit.refine.store import refine_store
 from posekit.store import Clip, SkeletonStore, StoreWriter
 from tests.conftest import real_file
 
@@ -22,7 +22,7 @@ def test_refine_recovers_penn_action_poses_from_simulated_experts(tmp_path):
     with StoreWriter(tmp_path / "proposals.h5", "unik-17", coord_dims=2, allow_empty=True) as writer:
         for clip in clips:
             truth = clip.keypoints[:, 0].astype(float)
-            experts = simulate_experts(truth, list(EXPERTS.values()), layout="penn-13",
+            experts = simulate_experts(truth, list(EXPERTS.values()), joints=get_layout("penn-13").joints,
                                        visibility=clip.scores[:, 0], seed=int(clip.id))
             for name, estimate in zip(EXPERTS, experts):
                 # Each expert's unik-17 neck is the mean of its own shoulders, as a real estimator's would be.

@@ -1,9 +1,10 @@
 """``posekit refine``: SST-A per tracked person of every video of a proposals store -> a refined store.
 
 For each video the experts' clips are aligned by track id into (P, E, T, V, 2) and fused by
-:func:`pose_refine.sst_aggregate_batch`, all tracks at once. The refined store has one clip per video (id = the
-video id), one person slot per kept track (the main tracks first), the fused joints as keypoints and, as
-/frames/scores, the SST-A frame confidence C broadcast over the person's fused joints (docs/refine.md).
+:func:`pose_refine.tracks.refine_video` (:func:`pose_refine.sst_aggregate_batch` in blocks of tracks). The refined
+store has one clip per video (id = the video id), one person slot per kept track (the main tracks first), the fused
+joints as keypoints and, as /frames/scores, the SST-A frame confidence C broadcast over the person's fused joints
+(docs/refine.md).
 """
 from __future__ import annotations
 
@@ -17,16 +18,14 @@ import h5py
 import numpy as np
 
 from pose_refine import GAMMA
-from pose_refine.proposals import VideoProposals, expert_order, group_videos, load_video
 from pose_refine.report import QualityReport
-from pose_refine.ssta import sst_aggregate_batch
-from posekit.errors import InputError
-from posekit.store import Clip, SkeletonStore, StoreWriter
-from posekit.store.format import provenance_step
+from pose_refine.tracks import refine_video
 
-# Tracks x experts x frames x joints per SST-A call; each call is cut to the frames its tracks span, so the many
-# short tracks of a long video do not each pay for the whole video.
-BLOCK_ELEMENTS = 1 << 21
+from ..errors import InputError
+from ..store import Clip, SkeletonStore, StoreWriter
+from ..store.format import provenance_step
+from .proposals import VideoProposals, expert_order, group_videos, load_video
+from .report import write_report
 
 
 def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | None = None,
@@ -63,15 +62,16 @@ def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | 
             for video_id, clips in tqdm(videos.items(), desc="refine", unit="video", disable=not progress,
                                         leave=False):
                 video = load_video(store, video_id, clips, experts)
-                tracks, fused, confidence = refine_video(video, head=head, neck=neck, max_persons=max_persons)
-                report.add(video, tracks, fused, confidence, head=head, neck=neck)
+                tracks, fused, confidence = refine_video(video.poses, head=head, neck=neck, max_persons=max_persons)
+                report.add(video.video_id, video.experts, video.poses, tracks, fused, confidence, head=head,
+                           neck=neck)
                 writer.add(_refined_clip(video, _clip_fields(store, columns, video.first_clip), tracks, fused,
                                          confidence, gamma if drop_low else None))
         step["kept_fraction"] = report.overall()["kept_fraction"]
         with h5py.File(staged, "r+") as f:  # the proposals' history, then this step
             f.attrs["provenance"] = json.dumps(store.provenance + [provenance_step(**step)])
         if report_dir is not None:
-            report.write(report_dir, proposals=proposals, refined=output)
+            write_report(report, report_dir, proposals=proposals, refined=output)
         os.replace(staged, output)
     store.close()
     return {"output": str(output), "videos": len(videos), "experts": experts, "report": report.overall(),
@@ -90,40 +90,6 @@ def _staging(output: Path):
         raise InputError(f"{output}: cannot write here ({e.strerror})") from None
     with staging as folder:
         yield Path(folder) / output.name
-
-
-def refine_video(video: VideoProposals, *, head: int, neck: int, max_persons: int | None = None):
-    """(kept track indices into video.track_ids, main first; fused (P, T, V, 2); confidence C (P, T)) of one video."""
-    present = ~np.isnan(video.poses).all(axis=(1, 3, 4))  # (P, T): some expert has the track in the frame
-    seen = np.flatnonzero(present.any(axis=1))  # a track id with no joint anywhere is no person
-    fused, confidence = fuse_tracks(video.poses[seen], head=head, neck=neck)
-    rank = main_tracks(confidence, present[seen])[:max_persons]
-    return seen[rank], fused[rank], confidence[rank]
-
-
-def fuse_tracks(poses, *, head: int, neck: int, block_elements: int = BLOCK_ELEMENTS):
-    """SST-A of (P, E, T, V, 2) tracks in blocks of tracks, each block cut to the frames its tracks span."""
-    n_tracks, n_experts, n_frames, n_joints = poses.shape[:4]
-    fused = np.full((n_tracks, n_frames, n_joints, 2), np.nan, poses.dtype)
-    confidence = np.full((n_tracks, n_frames), np.nan, poses.dtype)
-    if not n_tracks * n_frames:  # nobody, or a video with no frames
-        return fused, confidence
-    present = ~np.isnan(poses).all(axis=(1, 3, 4))
-    start = present.argmax(axis=1)
-    stop = n_frames - present[:, ::-1].argmax(axis=1)
-    per_block = max(1, block_elements // max(n_experts * n_frames * n_joints, 1))
-    order = np.argsort(start, kind="stable")  # tracks that start together share a block: shorter spans
-    for block in np.array_split(order, -(-n_tracks // per_block)):
-        first, last = start[block].min(), stop[block].max()
-        # Frames before and after a track hold no estimate: SST-A restarts after them anyway, so cutting is exact.
-        fused[block, first:last], confidence[block, first:last], _ = sst_aggregate_batch(
-            poses[block, :, first:last], head=head, neck=neck)
-    return fused, confidence
-
-
-def main_tracks(confidence, present):
-    """Track order, main first: the largest summed confidence C (long, well-agreed tracks), then most frames."""
-    return np.lexsort((-present.sum(axis=1), -np.nansum(confidence, axis=1)))
 
 
 def _clip_fields(store: SkeletonStore, columns: dict, index: int) -> dict:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posekit.errors import InputError
-from posekit.store import SkeletonStore
+from ..errors import InputError
+from ..store import SkeletonStore
 
 
 @dataclass
