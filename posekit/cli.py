@@ -1,12 +1,15 @@
 """The ``posekit`` command. Heavy modules are imported inside commands so ``posekit --help`` stays instant."""
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import sys
 from pathlib import Path
 
 import click
+
+from pose_refine.errors import RefineError
 
 from . import __version__
 from .errors import PosekitError
@@ -19,7 +22,7 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except PosekitError as e:
+        except (PosekitError, RefineError) as e:  # RefineError: pose_refine's algorithms refused their input
             click.echo(f"posekit: error: {e}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
@@ -33,12 +36,35 @@ def main():
     """posekit: skeleton stores, importers, pose extraction and skeleton action models."""
 
 
-FORMATS = ("penn-action", "nw-ucla", "ntu", "kinetics-skeleton", "openpose", "coco", "pyskl", "dlc", "sleap", "nwb",
-           "npz", "csv")
+class RegistryChoice(click.Choice):
+    """One of the names registered in ``posekit.registry.<registry>``, sorted, read on first use (a value to check,
+    a command's help): importing the modules that register imports numpy and h5py, and ``posekit --help`` must
+    not wait for them."""
+
+    def __init__(self, registry: str):
+        self.registry, self.case_sensitive = registry, True  # not Choice.__init__: it would read the choices now
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:
+        from . import registry
+
+        return tuple(sorted(registry.names(getattr(registry, self.registry))))
 
 
-@main.command()
-@click.argument("fmt", metavar="FORMAT", type=click.Choice(FORMATS))
+class _ListsArgumentChoices(click.Command):
+    """A command whose help lists the choices of its arguments, which click shows for options only."""
+
+    def format_help_text(self, ctx, formatter):
+        super().format_help_text(ctx, formatter)
+        for param in self.params:
+            if isinstance(param, click.Argument) and isinstance(param.type, click.Choice):
+                formatter.write_paragraph()
+                with formatter.indentation():
+                    formatter.write_text(f"{param.human_readable_name}: {', '.join(param.type.choices)}")
+
+
+@main.command(cls=_ListsArgumentChoices)
+@click.argument("fmt", metavar="FORMAT", type=RegistryChoice("IMPORTERS"))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Store file to write (.h5).")
 @click.option("--layout", help="Store joints in this layout (name or layout file); joints are matched by name.")
@@ -137,7 +163,7 @@ def merge(a, b, output, force):
 
 @store.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["pyskl"]), default="pyskl", show_default=True)
+@click.option("--format", "fmt", type=RegistryChoice("EXPORTERS"), default="pyskl", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @force_option()
 def export(path, fmt, output, force):

@@ -1,5 +1,9 @@
-"""Command-line options shared by every ``posekit train`` command (and eval, predict), declared once."""
+"""Command-line options shared by every ``posekit train`` command (and eval, predict), declared once, and the shape
+every train command shares: its options (:func:`trainer_options`), its run under the work dir's lock
+(:func:`run_trainer`) and its last lines (:func:`report`)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -27,10 +31,42 @@ def training_options(*, batch_size: bool = True, resume_help: str = RESUME_HELP)
         click.option("--resume", is_flag=True, help=resume_help),
         trust_checkpoint_option(),
     ]
+    return _all(options)
 
+
+def trainer_options(*, store_help: str, outputs: str, default_config: str, store_aliases: tuple[str, ...] = (),
+                    batch_size: bool = True, resume_help: str = RESUME_HELP):
+    """What every ``posekit train`` command takes: --store (``store_aliases``: its older names), --work-dir (where
+    ``outputs`` go), --config (``default_config``: what the help names as the default), then
+    :func:`training_options`. The store need not exist: the work dir's lock comes first."""
+    return _all([
+        click.option("--store", *store_aliases, "store", required=True, type=click.Path(path_type=Path),
+                     help=store_help),
+        click.option("--work-dir", required=True, type=click.Path(path_type=Path), help=f"{outputs} go here."),
+        click.option("--config", help=f"mmengine config (path, or relative to models/); default: {default_config}."),
+        training_options(batch_size=batch_size, resume_help=resume_help),
+    ])
+
+
+def _all(options):
     def decorate(command):
         for option in reversed(options):  # click lists options in the order their decorators are written
             command = option(command)
         return command
 
     return decorate
+
+
+def run_trainer(name: str, store, work_dir, **options) -> dict:
+    """``posekit train NAME``: the trainer registered under ``name`` (posekit.registry.TRAINERS), run while holding
+    the work dir's lock; what it returns."""
+    from .locks import work_dir_lock
+    from .registry import TRAINERS
+
+    with work_dir_lock(work_dir, f"train {name}"):
+        return TRAINERS.get(name)(store, work_dir, **options)
+
+
+def report(summary: str, *paths) -> None:
+    """A train command's last lines: what was done, then where it went."""
+    click.echo(f"{summary}\n-> {', '.join(str(path) for path in paths)}")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import training_options
-from .locks import work_dir_lock
+from .cli_options import report, run_trainer, trainer_options
 from .outputs import force_option, refuse_existing
 from .synth import THESIS_YAWS
 
@@ -57,24 +56,16 @@ def views(store, output, bodies, views, pitch, scale_range, split, seed, force):
 
 
 @click.command(name="motion-generator")
-@click.option("--store", required=True, type=click.Path(exists=True, path_type=Path),
-              help="Renders of posekit synth views to train on.")
-@click.option("--work-dir", required=True, type=click.Path(path_type=Path),
-              help="Checkpoints, log and metrics.json go here.")
-@click.option("--config", help="mmengine config (path, or relative to models/); default: "
-                               "motion_generator/motion-generator_1xb64_nw-ucla-views.py.")
-@training_options()
-def motion_generator(store, work_dir, config, resume, **options):
+@trainer_options(store_help="Renders of posekit synth views to train on.", outputs="Checkpoints, log and metrics.json",
+                 default_config="motion_generator/motion-generator_1xb64_nw-ucla-views.py")
+def motion_generator(**options):
     """The motion generator of LAC / ViA (thesis ch. 4): an autoencoder whose code splits into Motion and Static
     (body, view), trained by motion retargeting; scored on held-out bodies and views."""
-    from .train.motion_generator import train
-
-    with work_dir_lock(work_dir, "train motion-generator"):
-        r = train(store, work_dir, config=config, resume=resume, **options)
-    click.echo(f"trained the motion generator for {r['epochs']} epochs on {store}; held-out bodies and views "
-               f"({r['test_pairs']} pairs): retargeting MSE {r['retarget_mse']:.4f} (z-scored; copying the source: "
-               f"{r['copy_mse']:.4f}), MPJPE {r['retarget_mpjpe']:.4f} store units\n"
-               f"-> {work_dir / 'metrics.json'}, {r['checkpoint']}")
+    r = run_trainer("motion-generator", **options)
+    report(f"trained the motion generator for {r['epochs']} epochs on {options['store']}; held-out bodies and views "
+           f"({r['test_pairs']} pairs): retargeting MSE {r['retarget_mse']:.4f} (z-scored; copying the source: "
+           f"{r['copy_mse']:.4f}), MPJPE {r['retarget_mpjpe']:.4f} store units",
+           options["work_dir"] / "metrics.json", r["checkpoint"])
 
 
 COMMANDS = (synth,)

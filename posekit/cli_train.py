@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import training_options, trust_checkpoint_option
+from .cli_options import report, run_trainer, trainer_options, trust_checkpoint_option
 from .locks import work_dir_lock
 from .outputs import force_option, refuse_existing
 
@@ -22,10 +22,9 @@ def _action_model_command(model: str, summary: str):
     """``posekit train MODEL``: one command per skeleton action model, all with the same options."""
 
     @train.command(name=model, help=summary)
-    @click.option("--store", required=True, type=click.Path(path_type=Path), help="Store to train and test on.")
-    @click.option("--work-dir", required=True, type=click.Path(path_type=Path),
-                  help="Checkpoints, log, metrics.json, scores.pkl and confusion.png go here.")
-    @click.option("--config", help="mmengine config (path, or relative to models/); default: the model's store config.")
+    @trainer_options(store_help="Store to train and test on.",
+                     outputs="Checkpoints, log, metrics.json, scores.pkl and confusion.png",
+                     default_config="the model's store config")
     @click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True)
     @click.option("--init", type=click.Path(path_type=Path),
                   help="Checkpoint to start from (the classifier is re-created).")
@@ -40,35 +39,20 @@ def _action_model_command(model: str, summary: str):
                   help="Fraction of the training split held out to pick the best epoch (0: keep the last).")
     @click.option("--test-clips", type=click.IntRange(min=1),
                   help="Score each test clip as the mean of this many frame samplings (default: the config's, 1).")
-    @training_options()
     @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
                   help=f"'pytorch' under torchrun for DDP: "
                        f"torchrun --nproc-per-node N -m posekit.cli train {model} ...")
     def command(**options):
-        _train_action_model(model, **options)
+        r = run_trainer(model, **options)
+        work_dir = options["work_dir"]
+        if options["init"] is not None:
+            click.echo(f"initialised from {options['init']}: {r['init_tensors']['loaded']} of "
+                       f"{r['init_tensors']['expected']} backbone tensors loaded (the classifier re-created)")
+        report(f"trained {model} ({options['stream']}) on {options['store']}: test top-1 {r['top1']:.2f}%, top-5 "
+               f"{r['top5']:.2f}%, mean class {r['mean_class_acc']:.2f}% over {r['test_split_clips']} clips",
+               work_dir / "metrics.json", work_dir / "best.pth", work_dir / "scores.pkl", work_dir / "confusion.png")
 
     return command
-
-
-def _train_action_model(model, store, work_dir, config, stream, init, allow_partial_init, linear, project_2d,
-                        label_fraction, epochs, holdout, test_clips, batch_size, workers, seed, amp, launcher, resume,
-                        trust_checkpoint):
-    from .train.api import train as run
-
-    with work_dir_lock(work_dir, f"train {model}"):
-        result = run(store, work_dir, model=model, config=config, init=init, launcher=launcher, resume=resume,
-                     trust_checkpoint=trust_checkpoint, allow_partial_init=allow_partial_init, stream=stream,
-                     epochs=epochs, linear=linear, project_2d=project_2d, label_fraction=label_fraction,
-                     holdout=holdout, test_clips=test_clips, amp=amp, seed=seed, batch_size=batch_size,
-                     num_workers=workers)
-    if init is not None:
-        tensors = result["init_tensors"]
-        click.echo(f"initialised from {init}: {tensors['loaded']} of {tensors['expected']} backbone tensors loaded "
-                   "(the classifier re-created)")
-    click.echo(f"trained {model} ({stream}) on {store}: test top-1 {result['top1']:.2f}%, top-5 "
-               f"{result['top5']:.2f}%, mean class {result['mean_class_acc']:.2f}% over "
-               f"{result['test_split_clips']} clips\n-> {work_dir / 'metrics.json'}, {work_dir / 'best.pth'}, "
-               f"{work_dir / 'scores.pkl'}, {work_dir / 'confusion.png'}")
 
 
 @click.command(name="eval")

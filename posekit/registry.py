@@ -11,6 +11,8 @@ registered, so the command line's choices come from here and never from a hand-k
 """
 from __future__ import annotations
 
+from importlib import import_module
+
 import mmengine.registry as mm
 from mmengine.registry import DefaultScope, Registry
 
@@ -24,6 +26,33 @@ class ScopedRegistry(Registry):
     def build(self, cfg, *args, **kwargs):
         with DefaultScope.overwrite_default_scope(self.scope):
             return super().build(cfg, *args, **kwargs)
+
+
+class OwnRegistry(Registry):
+    """A registry of posekit's own kinds, looked up by plain name and quietly: mmengine's lookup logs a debug
+    message, and the first message creates mmengine's logger, which imports torch (seconds) into ``posekit
+    convert`` and the other commands that never need it."""
+
+    def import_from_location(self) -> None:
+        if not self._imported:
+            for location in self._locations:
+                import_module(location)
+            self._imported = True
+
+    def get(self, key: str):
+        self.import_from_location()
+        return self._module_dict.get(key)
+
+
+class ReaderRegistry(OwnRegistry):
+    """The importers' registry: a reader registers with the file endings it picks out of a folder, kept on the
+    reader as ``reader.suffixes``: ``@IMPORTERS.register_module("coco", suffixes=(".json",))``."""
+
+    def register_module(self, name=None, force=False, module=None, suffixes: tuple[str, ...] = ()):
+        def register(reader):
+            reader.suffixes = tuple(suffixes)
+            return Registry.register_module(self, name, force, reader)
+        return register if module is None else register(module)
 
 
 def _child(root: Registry, *locations: str) -> ScopedRegistry:
@@ -54,7 +83,9 @@ def names(registry: Registry) -> list[str]:
 TRANSFORMS = _child(mm.TRANSFORMS, "posekit.data.transforms")
 
 # posekit's own kinds: what `posekit convert`, `store export`, `extract --experts` and `posekit train` offer.
-IMPORTERS = Registry("importer", scope=SCOPE, locations=["posekit.importers"])
-EXPORTERS = Registry("exporter", scope=SCOPE, locations=["posekit.exporters"])
-EXPERTS = Registry("expert", scope=SCOPE, locations=["posekit.extract.experts"])
-TRAINERS = Registry("trainer", scope=SCOPE, locations=["posekit.train"])
+IMPORTERS = ReaderRegistry("importer", scope=SCOPE, locations=["posekit.importers"])
+EXPORTERS = OwnRegistry("exporter", scope=SCOPE, locations=["posekit.exporters"])
+EXPERTS = OwnRegistry("expert", scope=SCOPE, locations=["posekit.extract.experts"])
+TRAINERS = OwnRegistry("trainer", scope=SCOPE, locations=[
+    "posekit.train.api", "posekit.train.motion_generator", "posekit.train.dmsd", "posekit.train.lstm_selfsup",
+    "posekit.train.student"])

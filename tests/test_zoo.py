@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from posekit.cli_models import models
 from posekit.errors import InputError
-from posekit.train.api import DEFAULT_CONFIGS, MODELS_DIR
+from posekit.registry import TRAINERS, names
 from posekit.zoo import load_card, load_cards, models_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +30,8 @@ def zoo_copy(tmp_path):
 
 
 def test_a_checkout_reads_the_top_level_models_folder_and_every_default_config_is_there():
-    assert models_dir() == MODELS_DIR == ROOT / "models"
-    assert all((models_dir() / config).is_file() for config in DEFAULT_CONFIGS.values())
+    assert models_dir() == ROOT / "models"
+    assert all((models_dir() / TRAINERS.get(name).default_config).is_file() for name in names(TRAINERS))
 
 
 def test_every_model_folder_has_a_card_with_unique_model_names():

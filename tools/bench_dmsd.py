@@ -4,7 +4,7 @@ on held-out scenarios and on held-out individuals, single-threaded on a CPU.
     OMP_NUM_THREADS=1 .venv/bin/python tools/bench_dmsd.py --out /tmp/bench_dmsd
 
 Generates the arena (5 scenarios x 6 rats x 2 sessions), labels it (3 s ahead, radius 1/10, screen convention),
-trains each model with ``posekit.rodent.dmsd_train.train`` (the code behind ``posekit train dmsd``) for the same
+trains each model with ``posekit.train.dmsd.train`` (the code behind ``posekit train dmsd``) for the same
 number of epochs, and prints a markdown table of top-1, mean class accuracy and its std, with wall-clock times.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 
 from posekit.rodent.arena import generate
-from posekit.rodent.dmsd_train import train
 from posekit.rodent.ratpose import label_store
-from posekit.train.api import MODELS_DIR
+from posekit.train.dmsd import train
+from posekit.zoo import models_dir
 
 MODELS = {"DMSD": "dmsd_1xb16_arena.py", "single TSM stream": "tsm_1xb16_arena.py"}
 PROTOCOLS = {"held-out scenario (dense_fog)": ("train_scenario", "test_scenario"),
@@ -29,7 +29,7 @@ PROTOCOLS = {"held-out scenario (dense_fog)": ("train_scenario", "test_scenario"
 def bench_config(out: Path, name: str, train_step: int, test_step: int) -> Path:
     """The model's config with the benchmark's sampling: every train_step-th / test_step-th labelled window."""
     path = out / f"bench_{name}"
-    path.write_text(f"_base_ = [{str(MODELS_DIR / 'dmsd' / name)!r}]\n"
+    path.write_text(f"_base_ = [{str(models_dir() / 'dmsd' / name)!r}]\n"
                     f"train_dataloader = dict(dataset=dict(sample_step={train_step}))\n"
                     f"test_dataloader = dict(dataset=dict(sample_step={test_step}))\n")
     return path

@@ -29,11 +29,13 @@ import torch
 
 from posekit import checkpoints
 from posekit.layouts import Layout
-from posekit.rodent import selfsup
+from posekit.registry import MODELS
 from posekit.rodent.crops import store_tracks
 from posekit.rodent.retrieval import mean_average_precision, precision_at_k
 from posekit.store import Clip, StoreWriter
-from posekit.train.api import config_path
+from posekit.train import lstm_selfsup, sequence_pairs
+from posekit.train.overrides import config_path
+from posekit.train.sequence_order import SequenceOrderModel
 
 BEHAVIOURS = ("walking", "rearing", "grooming")
 LAYOUT = Layout(name="blob-3", joints=("head", "centre", "tail"), parents={"head": "centre", "tail": "centre"},
@@ -139,9 +141,9 @@ def order_accuracy(net, crops: dict, starts: np.ndarray, length: int, seed: int)
         items = []
         for start in starts[begin:begin + 64]:
             real = torch.from_numpy(crops["crops"][start:start + length])
-            items.append({"real": real, "permuted": real[selfsup.non_identity_permutation(length, generator)]})
-        batch = selfsup.collate_pairs(items)
-        logits = net(selfsup.SequenceOrderModel.scale(batch["crops"]))
+            items.append({"real": real, "permuted": real[sequence_pairs.non_identity_permutation(length, generator)]})
+        batch = sequence_pairs.collate_pairs(items)
+        logits = net(SequenceOrderModel.scale(batch["crops"]))
         right += int((logits.argmax(1) == batch["label"]).sum())
         total += len(batch["label"])
     return right / total
@@ -175,9 +177,9 @@ def main() -> None:
     config.write_text(f"_base_ = [{str(config_path('lstm-selfsup', None))!r}]\n"
                       f"model = dict(net=dict(difference_input={not args.paper_lstm}))\n")
     started = time.perf_counter()
-    result = selfsup.train(train_store, work, config=config, crop_size=args.crop_size, epochs=args.epochs,
-                           hidden=args.hidden, seq_len=args.seq_len, stride=args.stride, seed=args.seed,
-                           progress=False)
+    result = lstm_selfsup.train(train_store, work, config=config, crop_size=args.crop_size, epochs=args.epochs,
+                                hidden=args.hidden, seq_len=args.seq_len, stride=args.stride, seed=args.seed,
+                                progress=False)
     train_seconds = time.perf_counter() - started
     trained = checkpoints.load(result["checkpoint"])["state_dict"]
 
@@ -186,16 +188,16 @@ def main() -> None:
     cfg = Config.fromfile(config)
     cfg.model.net.hidden = args.hidden
     torch.manual_seed(args.seed)
-    random_model = selfsup.MODELS.build(cfg.model)
-    trained_model = selfsup.MODELS.build(cfg.model)
+    random_model = MODELS.build(cfg.model)
+    trained_model = MODELS.build(cfg.model)
     trained_model.load_state_dict(trained)
 
     tracks = store_tracks(test_store, args.crop_size, progress=False)
     test_crops = args.out / "test_crops.npz"
-    selfsup.save_crops(tracks, test_crops)
-    crops = selfsup.load_crops(test_crops)
+    sequence_pairs.save_crops(tracks, test_crops)
+    crops = sequence_pairs.load_crops(test_crops)
     length = args.seq_len
-    starts = selfsup.window_starts(crops, length)
+    starts = sequence_pairs.window_starts(crops, length)
     bout = crops["track"][starts]
     labels = np.asarray(test_labels)[bout]
     frame_labels = np.asarray(test_labels)[crops["track"]]
@@ -210,7 +212,7 @@ def main() -> None:
     lstm = "paper's LSTM" if args.paper_lstm else "LSTM on postures + changes"
     for name, model in ((f"CNN-LSTM ({lstm}), self-supervised", trained_model),
                         (f"CNN-LSTM ({lstm}), random init", random_model)):
-        posture, window_starts, behaviour = selfsup.embed(model.net, crops, length)
+        posture, window_starts, behaviour = lstm_selfsup.embed(model.net, crops, length)
         assert np.array_equal(window_starts, starts)
         rows[name] = {"behaviour": scores(behaviour, labels, bout, args.k),
                       "posture": scores(posture, frame_labels, crops["track"], args.k),

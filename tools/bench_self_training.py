@@ -7,7 +7,7 @@ experts of tools/bench_ssta_penn.py estimate the clip (in the video's pixels, th
 SST-A fuses them (the neck is the shoulders' midpoint, as there), and every pose is mapped into the crop.
 
 Self-training: the training clips (Penn's train split) become a refined store (SST-A poses, C in the scores,
-frame_index = the frame in the clip) plus an image folder; pose_refine.student.train_student pseudo-labels the
+frame_index = the frame in the clip) plus an image folder; posekit.train.student.train_student pseudo-labels the
 frames with C >= gamma and trains the student (RTMPose-t + anchor classes, from scratch: no pretrained weights
 offline). Held out: frames of other clips (Penn's test split). Scored there, on the same frames: each expert,
 SST-A, and the student, given the box of the SST-A pose grown by 10% (what a pipeline without ground truth has)
@@ -41,8 +41,8 @@ from bench_ssta_penn import EXPERTS, HEAD, NECK, PENN, Score, with_neck  # noqa:
 from pose_refine import GAMMA, sst_aggregate  # noqa: E402
 from pose_refine.pseudo_labels import pseudo_box  # noqa: E402
 from pose_refine.simulate import simulate_experts  # noqa: E402
-from pose_refine.student import train_student  # noqa: E402
 from posekit.store import Clip, SkeletonStore, StoreWriter  # noqa: E402
+from posekit.train.student import train_student  # noqa: E402
 
 SIZE = 128
 J = {name: PENN.index(name) for name in PENN.joints}
@@ -102,7 +102,7 @@ def prepare(store, clips, stride, image_dir, seed, gamma, teacher="sst-a"):
         data = store.frames(int(clip), ("keypoints", "scores"))
         truth, visible = data["keypoints"][:, 0].astype(float), data["scores"][:, 0] == 1
         rng = np.random.default_rng([seed, int(clip)])
-        experts = simulate_experts(truth, list(EXPERTS.values()), layout=PENN, visibility=visible,
+        experts = simulate_experts(truth, list(EXPERTS.values()), joints=PENN.joints, visibility=visible,
                                    image_size=image_sizes[clip], seed=np.random.SeedSequence([seed, int(clip)]))
         fused, confidence, _ = sst_aggregate(with_neck(experts), head=HEAD, neck=NECK, gamma=gamma)
         frames = [t for t in range(0, len(truth), stride) if not np.isnan(truth[t]).any()]

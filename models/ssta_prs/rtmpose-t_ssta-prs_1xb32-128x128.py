@@ -1,7 +1,7 @@
 # SSTA-PRS student: RTMPose-t (mmpose's rtmpose-t_8xb256-420e_coco-256x192.py: CSPNeXt-t backbone, SimCC head)
-# at 128x128, plus the anchor-pose classification branch (pose_refine.student_head). Trained on SST-A pseudo labels
-# by pose_refine.student.train_student, which fills in the data (COCO JSON), the joints, the anchors and the epochs.
-custom_imports = dict(imports=["pose_refine.student_head"], allow_failed_imports=False)
+# at 128x128, plus the anchor-pose classification branch (posekit.nets.student_head). Trained on SST-A pseudo labels
+# by posekit.train.student.train_student, which fills in the data (COCO JSON), the joints, the anchors and the epochs.
+custom_imports = dict(imports=["posekit.nets.student_head"], allow_failed_imports=False)
 default_scope = "mmpose"
 
 input_size = (128, 128)  # width, height

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_options import training_options
+from ..cli_options import report, run_trainer, trainer_options
 from ..outputs import refuse_existing
 
 
@@ -65,37 +65,30 @@ def _joints(value) -> str:
 
 
 @click.command(name="lstm-selfsup")
-@click.option("--store", "--tracks", "store", required=True, type=click.Path(exists=True, path_type=Path),
-              help="Tracks store (boxes per frame, source = video) or keypoint store; each clip's video is read. "
-                   "--tracks is its old name.")
-@click.option("--work-dir", required=True, type=click.Path(path_type=Path),
-              help="crops.npz, checkpoints, model.pth and embeddings.h5 go here.")
+@trainer_options(store_help="Tracks store (boxes per frame, source = video) or keypoint store; each clip's video is "
+                            "read. --tracks is its old name.", store_aliases=("--tracks",),
+                 outputs="crops.npz, checkpoints, model.pth and embeddings.h5",
+                 default_config="lstm_selfsup/lstm_selfsup_crops.py", batch_size=False,
+                 resume_help="Continue the last run in WORK_DIR (its crops are reused).")
 @click.option("--video", type=click.Path(exists=True, path_type=Path),
               help="Video of every clip (default: each clip's source, relative to the store's folder).")
-@click.option("--config", type=click.Path(exists=True, path_type=Path),
-              help="mmengine config (default: models/lstm_selfsup/lstm_selfsup_crops.py).")
 @click.option("--batch-pairs", type=int, help="n (real, permuted) pairs per batch (default: the config's, 12).")
 @click.option("--seq-len", type=int, help="Frames per sequence (default: the config's, 8).")
 @click.option("--stride", type=int, help="Frames between the starts of training sequences (default: 2).")
 @click.option("--crop-size", type=int, help="Side of the square grey crops in pixels (default: 64).")
 @click.option("--hidden", type=int, help="LSTM units, the behaviour embedding's size (default: 512).")
 @click.option("--lr", type=float, help="Learning rate (default: the config's).")
-@training_options(batch_size=False, resume_help="Continue the last run in WORK_DIR (its crops are reused).")
-def lstm_selfsup(store, work_dir, video, config, crop_size, resume, **options):
+def lstm_selfsup(**options):
     """Posture and behaviour embeddings of an animal from unlabelled video: LSTM self-supervision.
 
     A CNN-LSTM learns to tell real sequences of crops around the animal from permuted ones (Brattoli, Buechler et
     al., CVPR 2017); WORK_DIR/embeddings.h5 then holds its per-frame posture and per-sequence behaviour vectors."""
     from ..checkpoints import LAST_ITERATIONS
-    from ..locks import work_dir_lock
-    from .selfsup import train
 
-    with work_dir_lock(work_dir, "train lstm-selfsup"):
-        result = train(store, work_dir, video=video, config=config, crop_size=crop_size, resume=resume, **options)
-    click.echo(f"trained the CNN-LSTM for {result['epochs']} epochs on {store}: real-vs-permuted training accuracy "
-               f"{100 * result['train_accuracy']:.1f}% (last {LAST_ITERATIONS} iterations); embedded "
-               f"{result['frames']} frames and {result['windows']} sequences\n-> {result['checkpoint']}, "
-               f"{result['embeddings']}")
+    r = run_trainer("lstm-selfsup", **options)
+    report(f"trained the CNN-LSTM for {r['epochs']} epochs on {options['store']}: real-vs-permuted training accuracy "
+           f"{100 * r['train_accuracy']:.1f}% (last {LAST_ITERATIONS} iterations); embedded {r['frames']} frames "
+           f"and {r['windows']} sequences", r["checkpoint"], r["embeddings"])
 
 
 COMMANDS = (kinematics,)

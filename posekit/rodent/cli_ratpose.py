@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..cli_options import training_options
+from ..cli_options import report, run_trainer, trainer_options
 from ..outputs import refuse_existing
 
 CONVENTION_NAMES = ("screen", "screen-y-up", "paper", "paper-y-up")
@@ -56,31 +56,20 @@ def arena(output, sessions, seconds, fps, size, seed, force):
 
 
 @click.command()
-@click.option("--store", "--data", "store", required=True, type=click.Path(path_type=Path),
-              help="Labelled RatPose-style store (posekit rodent label); frames from the file /clips/source names. "
-                   "--data is its old name.")
-@click.option("--work-dir", required=True, type=click.Path(path_type=Path),
-              help="Checkpoints, log, metrics.json, scores.pkl and confusion.png go here.")
-@click.option("--config", help="mmengine config (path, or relative to models/); default: dmsd/dmsd_1xb16_arena.py; "
-                               "dmsd/tsm_1xb16_arena.py is the single-stream baseline.")
+@trainer_options(store_help="Labelled RatPose-style store (posekit rodent label); frames from the file /clips/source "
+                            "names. --data is its old name.", store_aliases=("--data",),
+                 outputs="Checkpoints, log, metrics.json, scores.pkl and confusion.png",
+                 default_config="dmsd/dmsd_1xb16_arena.py; dmsd/tsm_1xb16_arena.py is the single-stream baseline")
 @click.option("--train-split", default="train_scenario", show_default=True)
 @click.option("--test-split", default="test_scenario", show_default=True)
-@training_options()
-def dmsd(store, work_dir, config, train_split, test_split, epochs, batch_size, workers, seed, amp, resume,
-         trust_checkpoint):
+def dmsd(**options):
     """DMSD (RatPose / DMSD): future-position prediction from video; also scores constant-velocity extrapolation."""
-    from ..locks import work_dir_lock
-    from .dmsd_train import train
-
-    with work_dir_lock(work_dir, "train dmsd"):
-        r = train(store, work_dir, config=config, train_split=train_split, test_split=test_split, resume=resume,
-                  trust_checkpoint=trust_checkpoint, epochs=epochs, batch_size=batch_size, workers=workers,
-                  seed=seed, amp=amp)
+    r = run_trainer("dmsd", **options)
     cv = r["constant_velocity"]
-    click.echo(f"trained {r['model']} on {store} [{train_split}] in {r['train_seconds']:.0f} s; {test_split} "
-               f"({r['test_windows']} windows): top-1 {r['top1']:.2f}%, mean class {r['mean_class_acc']:.2f}% "
-               f"(std {r['class_acc_std']:.2f}); constant velocity: top-1 {cv['top1']:.2f}%, mean class "
-               f"{cv['mean_class_acc']:.2f}%\n-> {work_dir / 'metrics.json'}, {r['checkpoint']}")
+    report(f"trained {r['model']} on {options['store']} [{r['train_split']}] in {r['train_seconds']:.0f} s; "
+           f"{r['test_split']} ({r['test_windows']} windows): top-1 {r['top1']:.2f}%, mean class "
+           f"{r['mean_class_acc']:.2f}% (std {r['class_acc_std']:.2f}); constant velocity: top-1 {cv['top1']:.2f}%, "
+           f"mean class {cv['mean_class_acc']:.2f}%", options["work_dir"] / "metrics.json", r["checkpoint"])
 
 
 COMMANDS = (label, arena)

@@ -1,15 +1,19 @@
-"""Training, evaluation and prediction of skeleton action models through mmengine's Runner.
+"""Training, evaluation and prediction of skeleton action models (UNIK, ST-GCN) through mmengine's Runner.
 
 A config from ``models/`` names the network and the pipelines; :func:`prepare_config` fills in what the store
-decides (joints, coordinate channels, classes) and what the command line asks (stream, epochs, initialisation,
-linear evaluation, label fraction). Model selection uses a held-out part of the training split, never the test
-split: ``best.pth`` is the best epoch on that hold-out, and the test split is scored once, at the end.
+decides (joints, coordinate channels, classes) and what the command line asks of an action model (stream, linear
+evaluation, label fraction, hold-out, 2D projection, another layout, test clips), then the choices every trainer
+shares (:mod:`posekit.train.overrides`); :func:`train` adds the initialisation from another checkpoint. Model
+selection uses a held-out part of the training split, never the test split: ``best.pth`` is the best epoch on that
+hold-out, and the test split is scored once, at the end.
 """
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -18,118 +22,95 @@ from mmengine.config import Config
 from .. import checkpoints
 from ..errors import PosekitError
 from ..layouts import Layout
+from ..registry import MODELS, TRAINERS
 from ..store import SkeletonStore
-from ..zoo import models_dir
-from .cpu_amp import cpu_supports_bfloat16
+from .overrides import Trainer, apply_overrides, config_path, run
 
-MODELS_DIR = models_dir()
 STREAMS = {"joint": [], "bone": ["JointToBone"], "joint-motion": ["JointMotion"], "bone-motion": ["BoneMotion"]}
-DEFAULT_CONFIGS = {"unik": "unik/unik_1xb16-joint_store.py", "stgcn": "stgcn/stgcn_1xb16-joint_store.py",
-                   "dmsd": "dmsd/dmsd_1xb16_arena.py", "lstm-selfsup": "lstm_selfsup/lstm_selfsup_crops.py"}
-
-
-def set_seed_and_amp(cfg: Config, seed: int | None, amp: bool) -> None:
-    """The command-line ``--seed`` and ``--amp`` of every ``posekit train`` model, applied to its config."""
-    if seed is not None:
-        cfg.randomness.seed = seed
-    if amp:
-        cfg.optim_wrapper.type = amp_optim_wrapper()
-
-
-def amp_optim_wrapper() -> str:
-    """float16 with loss scaling on a CUDA GPU, else bfloat16 on a CPU with bfloat16 kernels."""
-    if torch.cuda.is_available():
-        return "AmpOptimWrapper"
-    if not cpu_supports_bfloat16():
-        raise PosekitError("--amp needs a CUDA GPU or a CPU with bfloat16 kernels (AVX512-BF16 or AMX); "
-                           "this machine has neither: train without --amp")
-    return "CPUBFloat16OptimWrapper"
-
-
-def config_path(model: str, config: str | Path | None) -> Path:
-    if config is not None:
-        path = Path(config)
-        if not path.is_file():
-            path = MODELS_DIR / config
-        if not path.is_file():
-            raise PosekitError(f"{config}: no such config file (looked here and in {MODELS_DIR})")
-        return path
-    if model not in DEFAULT_CONFIGS:
-        raise PosekitError(f"unknown model {model!r}; models: {', '.join(DEFAULT_CONFIGS)}")
-    return MODELS_DIR / DEFAULT_CONFIGS[model]
+NORMALISATIONS = ("NormalizeImage2D", "CentreSkeleton", "ScaleNormalise", "MinMaxNormalise")
 
 
 def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stream: str = "joint",
-                   epochs: int | None = None, linear: bool = False, label_fraction: float = 1.0,
-                   holdout: float = 0.1, test_split: str = "test", train_split: str = "train",
-                   amp: bool = False, seed: int | None = None, batch_size: int | None = None,
-                   num_workers: int | None = None, model_layout: str | None = None,
-                   project_2d: bool = False, test_clips: int | None = None) -> Config:
-    """The config with the store's shape, the stream transform and the command-line choices filled in.
+                   linear: bool = False, label_fraction: float = 1.0, holdout: float = 0.1,
+                   test_split: str = "test", train_split: str = "train", model_layout: str | None = None,
+                   project_2d: bool = False, test_clips: int | None = None, **overrides) -> Config:
+    """The config with the store's shape, the stream transform and the command-line choices filled in;
+    ``overrides``: those of :func:`~posekit.train.overrides.apply_overrides` (epochs, batch_size, workers...).
 
     ``model_layout`` (layout JSON): feed the model this layout instead of the store's, mapping joints by name
     (transfer from a model trained on another dataset). ``project_2d``: feed a 3D store's joints as their 2D
     camera view (:class:`~posekit.data.transforms.Project2D`), for a model trained on 2D joints.
     ``test_clips`` K: score each test clip as the mean of K deterministic samplings (multi-clip testing), which
     needs a test pipeline that samples frames (``UniformSample`` with ``test=True``)."""
-    info = SkeletonStore(store)
-    layout = info.layout
-    remap = []
-    if model_layout is not None and Layout.from_json(model_layout).joints != info.layout.joints:
-        layout = Layout.from_json(model_layout)
-        remap = [dict(type="RemapLayout", target=model_layout)]
-    if stream not in STREAMS:
-        raise PosekitError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
-    for split in (train_split, test_split):
-        info.split(split)  # a clear error when the store lacks the split
-    if project_2d and info.coord_dims != 3:
-        raise PosekitError(f"--project-2d needs a store of 3D joints; {store} has {info.coord_dims}D joints")
-    cfg.work_dir = str(work_dir)
-    cfg.store = str(store)
-    net = cfg.model.net
-    net.setdefault("num_joints", layout.num_joints)
-    net.setdefault("in_channels", 2 if project_2d else info.coord_dims)
-    net["num_classes"] = len(info.classes)
-    if net.get("type") == "STGCN":
-        net.setdefault("layout", layout.to_dict() if layout.parents else None)
-    cfg.model.frozen_backbone = linear
-    extra = [dict(type="Project2D")] if project_2d else []
-    extra += [dict(type=name) for name in STREAMS[stream]]
-    normalise = _normalisation(info)
-    loaders = {"train_dataloader": dict(split=train_split, part="train", label_fraction=label_fraction),
-               "val_dataloader": dict(split=train_split, part="holdout", label_fraction=1.0),
-               "test_dataloader": dict(split=test_split, part="all", label_fraction=1.0)}
-    for name, overrides in loaders.items():
-        if cfg.get(name) is None:  # a checkpoint trained with nothing held out has no validation loader
-            continue
-        loader = cfg[name] = copy.deepcopy(cfg[name])  # each loader its own copy: they differ in split
-        dataset = loader.dataset
-        dataset.update(store=str(store), holdout=holdout, seed=cfg.randomness.get("seed", 0), **overrides)
-        pipeline = list(dataset.pipeline)
-        if not any(t["type"] in NORMALISATIONS for t in pipeline):
-            pipeline = normalise + pipeline
-        dataset.pipeline = remap + pipeline + extra
-        if batch_size and name == "train_dataloader":
-            loader.batch_size = batch_size
-        if num_workers is not None:
-            loader.num_workers = num_workers
-            loader.persistent_workers = num_workers > 0
+    with SkeletonStore(store) as info:
+        _check_choices(info, store, stream=stream, splits=(train_split, test_split), project_2d=project_2d)
+        layout, remap = _model_layout(info, model_layout)
+        _fill_network(cfg.model, layout, 2 if project_2d else info.coord_dims, len(info.classes), linear=linear)
+        extra = [dict(type="Project2D")] if project_2d else []
+        extra += [dict(type=name) for name in STREAMS[stream]]
+        _fill_loaders(cfg, _normalisation(info), remap, extra, train_split=train_split, test_split=test_split,
+                      holdout=holdout, label_fraction=label_fraction)
+        classes = list(info.classes)
     if test_clips is not None:
         _set_test_clips(cfg.test_dataloader.dataset, test_clips)
     if holdout <= 0:  # nothing held out: select nothing, keep the last epoch
         cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
         cfg.default_hooks.checkpoint.save_best = None
-    if epochs is not None:
-        _set_epochs(cfg, epochs)
-    set_seed_and_amp(cfg, seed, amp)
-    classes = list(info.classes)
+    apply_overrides(cfg, work_dir, dataset=dict(store=str(store)), **overrides)
     cfg.test_evaluator = dict(type="ClipAccuracy", out_dir=str(work_dir), class_names=classes)
     cfg.trained_on = dict(store=str(store), layout=layout.to_json(), classes=classes, stream=stream)
-    info.close()
     return cfg
 
 
-NORMALISATIONS = ("NormalizeImage2D", "CentreSkeleton", "ScaleNormalise", "MinMaxNormalise")
+def _check_choices(info: SkeletonStore, store, *, stream: str, splits, project_2d: bool) -> None:
+    if stream not in STREAMS:
+        raise PosekitError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
+    for split in splits:
+        info.split(split)  # a clear error when the store lacks the split
+    if project_2d and info.coord_dims != 3:
+        raise PosekitError(f"--project-2d needs a store of 3D joints; {store} has {info.coord_dims}D joints")
+
+
+def _model_layout(info: SkeletonStore, model_layout: str | None) -> tuple[Layout, list[dict]]:
+    """The layout the model reads and the transform that maps the store's joints to it (none when they agree)."""
+    if model_layout is None or Layout.from_json(model_layout).joints == info.layout.joints:
+        return info.layout, []
+    return Layout.from_json(model_layout), [dict(type="RemapLayout", target=model_layout)]
+
+
+def _fill_network(model: dict, layout: Layout, in_channels: int, num_classes: int, *, linear: bool) -> None:
+    net = model.net
+    net.setdefault("num_joints", layout.num_joints)
+    net.setdefault("in_channels", in_channels)
+    net["num_classes"] = num_classes
+    if _takes_layout(net.type):  # a fixed-graph network (ST-GCN) builds its graph from the layout's bones
+        net.setdefault("layout", layout.to_dict() if layout.parents else None)
+    model.frozen_backbone = linear
+
+
+def _takes_layout(net_type: str) -> bool:
+    network = MODELS.get(net_type)
+    return network is not None and "layout" in inspect.signature(network).parameters
+
+
+def _fill_loaders(cfg: Config, normalise: list[dict], remap: list[dict], extra: list[dict], *, train_split: str,
+                  test_split: str, holdout: float, label_fraction: float) -> None:
+    """Each loader's split and part, and its pipeline: the layout remap, a normalisation when it names none, then
+    the 2D projection and the stream transform."""
+    parts = {"train_dataloader": dict(split=train_split, part="train", label_fraction=label_fraction),
+             "val_dataloader": dict(split=train_split, part="holdout", label_fraction=1.0),
+             "test_dataloader": dict(split=test_split, part="all", label_fraction=1.0)}
+    seed = cfg.randomness.get("seed", 0)  # the config's, not --seed's: runs of any seed hold out the same clips
+    for name, part in parts.items():
+        if cfg.get(name) is None:  # a checkpoint trained with nothing held out has no validation loader
+            continue
+        loader = cfg[name] = copy.deepcopy(cfg[name])  # each loader its own copy: they differ in split
+        dataset = loader.dataset
+        dataset.update(holdout=holdout, seed=seed, **part)
+        pipeline = list(dataset.pipeline)
+        if not any(t["type"] in NORMALISATIONS for t in pipeline):
+            pipeline = normalise + pipeline
+        dataset.pipeline = remap + pipeline + extra
 
 
 def _normalisation(store: SkeletonStore) -> list[dict]:
@@ -145,19 +126,6 @@ def _set_test_clips(dataset: dict, num_clips: int) -> None:
         raise PosekitError("multi-clip testing needs a test pipeline that samples frames "
                            "(dict(type='UniformSample', length=T, test=True)); this config tests whole clips")
     dataset.num_clips = num_clips
-
-
-def _set_epochs(cfg: Config, epochs: int) -> None:
-    """Shorten or stretch the schedule: milestones scale with the number of epochs; a warm-up shrinks with a
-    shorter schedule but keeps its length in a longer one (it only has to get past the first noisy steps)."""
-    ratio = epochs / cfg.train_cfg.max_epochs
-    cfg.train_cfg.max_epochs = epochs
-    cfg.train_cfg.val_interval = max(1, min(cfg.train_cfg.get("val_interval", 1), epochs))
-    for scheduler in cfg.param_scheduler:
-        if "milestones" in scheduler:
-            scheduler.milestones = sorted({max(1, round(m * ratio)) for m in scheduler.milestones})
-        if "end" in scheduler:
-            scheduler.end = max(1, min(scheduler.end, round(scheduler.end * ratio)))
 
 
 MISMATCHES_SHOWN = 5
@@ -191,35 +159,34 @@ def check_transfer(transfer: dict, init, *, input_changed: bool, allow_partial: 
 
 
 def train(store, work_dir, *, model: str = "unik", config=None, init=None, launcher: str = "none",
-          resume: bool = False, trust_checkpoint: bool = False, allow_partial_init: bool = False, **options) -> dict:
+          trust_checkpoint: bool = False, allow_partial_init: bool = False, **options) -> dict:
     """Train, keep the best epoch on the hold-out as ``best.pth``, score the test split into ``metrics.json``.
-    ``trust_checkpoint``: load ``init`` and the checkpoint resumed from even if that can run code
-    (:mod:`posekit.checkpoints`); ``allow_partial_init``: train even if ``init`` fills less than the backbone."""
+    ``model``: the trainer whose default config trains without ``config``; ``trust_checkpoint``: load ``init``
+    and the checkpoint resumed from even if that can run code (:mod:`posekit.checkpoints`);
+    ``allow_partial_init``: train even if ``init`` fills less than the backbone; ``options``: those of
+    :func:`prepare_config`."""
     work_dir = Path(work_dir)
+    path = config_path(model, config)
     if init is not None:  # a model trained on another layout keeps its joints: the store's are mapped to them
         pretrained = checkpoints.load(init, trust=trust_checkpoint)
         pretrained_cfg = checkpoints.training_config(pretrained, init, trust=trust_checkpoint)
         options.setdefault("model_layout", pretrained_cfg.get("trained_on", {}).get("layout"))
-    cfg = prepare_config(Config.fromfile(config_path(model, config)), store, work_dir, **options)
+    cfg = prepare_config(Config.fromfile(path), store, work_dir, **options)
     if init is not None and options.get("linear"):
         _check_input_layer_kept(pretrained_cfg.model.net.get("in_channels"), cfg.model.net.in_channels)
     cfg.launcher = launcher
-    cfg.resume = resume
-    resumed = checkpoints.latest_checkpoint(work_dir) if resume else None
-    runner = checkpoints.build_runner(cfg)
     init_tensors = None
-    if init is not None:
-        transfer = load_backbone(runner.model, pretrained)
-        input_changed = any(pretrained_cfg.model.net.get(k) != cfg.model.net.get(k) for k in INPUT_SHAPE_KEYS)
-        init_tensors = check_transfer(transfer, init, input_changed=input_changed, allow_partial=allow_partial_init)
-        runner.logger.info(f"initialised from {init}: {transfer['loaded']} tensors; re-created {transfer['left']}")
-    with checkpoints.mmengine_loads(resumed, trust=trust_checkpoint):  # Runner.resume loads it
-        runner.train()
+
+    def load_init(runner) -> None:
+        nonlocal init_tensors
+        init_tensors = _load_init(runner, init, pretrained, pretrained_cfg, allow_partial=allow_partial_init)
+
+    runner = run(cfg, trust_checkpoint=trust_checkpoint, before_training=load_init if init is not None else None)
     best = _best_checkpoint(runner, work_dir)
     with checkpoints.allowed_globals():
         runner.load_checkpoint(str(best), map_location="cpu")
     metrics = runner.test()
-    result = {"store": str(store), "model": cfg.model.net.type, "config": str(config_path(model, config)),
+    result = {"store": str(store), "model": cfg.model.net.type, "config": str(path),
               **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction", "epochs")},
               "init": str(init) if init else None, "init_tensors": init_tensors, "seed": cfg.randomness.get("seed"),
               # OptimWrapper trains in float32; the others are --amp's
@@ -228,6 +195,16 @@ def train(store, work_dir, *, model: str = "unik", config=None, init=None, launc
               "test_split_clips": len(runner.test_dataloader.dataset.indices), **metrics}
     (work_dir / "metrics.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def _load_init(runner, init, pretrained: dict, pretrained_cfg: Config, *, allow_partial: bool) -> dict:
+    """``--init``: the pre-trained backbone into the built model; the loaded and expected tensor counts."""
+    transfer = load_backbone(runner.model, pretrained)
+    net = runner.cfg.model.net
+    input_changed = any(pretrained_cfg.model.net.get(k) != net.get(k) for k in INPUT_SHAPE_KEYS)
+    counts = check_transfer(transfer, init, input_changed=input_changed, allow_partial=allow_partial)
+    runner.logger.info(f"initialised from {init}: {transfer['loaded']} tensors; re-created {transfer['left']}")
+    return counts
 
 
 def _check_input_layer_kept(pretrained_channels, channels) -> None:
@@ -261,7 +238,7 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: in
     work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")
     # The checkpoint's pipelines already end with their stream transform: add none ("joint").
     cfg = prepare_config(cfg, store, work_dir, stream="joint", holdout=0.0, test_split=split,
-                         train_split=split, num_workers=0, test_clips=clips)
+                         train_split=split, workers=0, test_clips=clips)
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     # A checkpoint from a resumed run carries resume=True, which would make test() look for a training loop.
     # The weights come from the checkpoint already read: the Runner loads nothing.
@@ -315,3 +292,8 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
             results.append({"id": batch["id"][0], "predicted": classes[top[0]], "probability": float(probs[top[0]]),
                             "top5": [[classes[k], float(probs[k])] for k in top]})
     return results
+
+
+TRAINERS.register_module(name="unik", module=Trainer(partial(train, model="unik"), "unik/unik_1xb16-joint_store.py"))
+TRAINERS.register_module(name="stgcn",
+                         module=Trainer(partial(train, model="stgcn"), "stgcn/stgcn_1xb16-joint_store.py"))

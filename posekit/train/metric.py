@@ -1,4 +1,5 @@
-"""ClipAccuracy: top-1, top-5 and mean class accuracy, with per-clip scores and a confusion matrix kept."""
+"""The metrics of posekit's models: ClipAccuracy (top-1, top-5 and mean class accuracy, with per-clip scores and a
+confusion matrix kept) and RetargetError (the motion generator's retargeting errors)."""
 from __future__ import annotations
 
 import pickle
@@ -44,6 +45,20 @@ class ClipAccuracy(BaseMetric):
 
             confusion_png(labels, scores.argmax(1), out / "confusion.png", self.class_names)
         return metrics
+
+
+@METRICS.register_module()
+class RetargetError(BaseMetric):
+    """The mean of each per-pair error over the evaluated pairs (the rows of
+    :class:`~posekit.train.retargeting.RetargetingModel` in ``predict`` mode)."""
+
+    default_prefix = ""
+
+    def process(self, data_batch, data_samples):
+        self.results.extend(data_samples)
+
+    def compute_metrics(self, results) -> dict:
+        return {k: float(np.mean([r[k] for r in results])) for k in results[0]}
 
 
 def average_per_clip(results) -> tuple[list, np.ndarray, np.ndarray]:

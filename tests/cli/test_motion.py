@@ -10,8 +10,8 @@ from posekit.cli_motion import compose, retarget
 from posekit.errors import PosekitError
 from posekit.motion import load_generator
 from posekit.store import Clip, SkeletonStore, StoreWriter
-from posekit.train.api import MODELS_DIR
 from posekit.train.motion_generator import train
+from posekit.zoo import models_dir
 from tests.synth.tiny import LAYOUT
 from tests.train.test_motion_generator_train import views  # noqa: F401  the renders of the tiny 3D store
 
@@ -25,7 +25,7 @@ def checkpoint(views, tmp_path_factory):  # noqa: F811
     """A generator trained one epoch on the renders, through posekit train motion-generator's code."""
     folder = tmp_path_factory.mktemp("generator")
     config = folder / "tiny.py"
-    config.write_text(f"_base_ = [{str(MODELS_DIR / 'motion_generator/motion-generator_1xb64_nw-ucla-views.py')!r}]\n"
+    config.write_text(f"_base_ = [{str(models_dir() / 'motion_generator/motion-generator_1xb64_nw-ucla-views.py')!r}]\n"
                       "pairs = dict(window=16, stride=16)\ntrain_dataloader = dict(dataset=pairs)\n"
                       "val_dataloader = dict(dataset=pairs)\ntest_dataloader = dict(dataset=pairs)\n")
     return train(views, folder / "run", config=str(config), epochs=1, batch_size=8, workers=0, seed=0)["checkpoint"]

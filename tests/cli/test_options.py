@@ -27,3 +27,8 @@ def test_every_training_command_declares_the_shared_options():
         names = [p.name for p in command.params]
         expected = [n for n in SHARED if n != "batch_size" or name != "lstm-selfsup"]
         assert [n for n in names if n in SHARED] == expected, name
+
+
+def test_every_training_command_takes_its_store_work_dir_and_config_first():
+    for name, command in main.commands["train"].commands.items():
+        assert [p.name for p in command.params][:3] == ["store", "work_dir", "config"], name

@@ -11,10 +11,12 @@ from mmengine.optim import OptimWrapper
 
 from posekit.cli import main
 from posekit.rodent.arena import INDIVIDUALS, SCENARIOS, frames_path, generate
-from posekit.rodent.dmsd_train import PositionPredictor, PositionWindows, position_metrics
 from posekit.rodent.ratpose import CLASSES, clip_meta, label_store
 from posekit.store import SkeletonStore
-from posekit.train.api import MODELS_DIR
+from posekit.train.dmsd import position_metrics
+from posekit.train.position_predictor import PositionPredictor
+from posekit.train.position_windows import PositionWindows
+from posekit.zoo import models_dir
 
 TINY = """_base_ = [{base!r}]
 windows = dict(type="PositionWindows", store=None, clip_frames=4, stride=2, sample_step=4)
@@ -94,7 +96,7 @@ def test_one_iteration_alternates_feature_and_classification_updates():
 
 def test_train_dmsd_command_writes_metrics(labelled, tmp_path):
     config = tmp_path / "tiny.py"
-    config.write_text(TINY.format(base=str(MODELS_DIR / "dmsd" / "dmsd_1xb16_arena.py")))
+    config.write_text(TINY.format(base=str(models_dir() / "dmsd" / "dmsd_1xb16_arena.py")))
     result = CliRunner().invoke(main, ["train", "dmsd", "--store", str(labelled), "--work-dir", str(tmp_path / "run"),
                                        "--config", str(config), "--epochs", "1", "--seed", "1"])
     assert result.exit_code == 0, result.output

@@ -10,17 +10,17 @@ from posekit.cli import main
 from posekit.errors import InputError
 from posekit.layouts import Layout
 from posekit.rodent.crops import Track, read_crops, square_boxes, store_tracks
-from posekit.rodent.selfsup import (
+from posekit.store import Clip, StoreWriter
+from posekit.train.overrides import config_path
+from posekit.train.sequence_order import SequenceOrderModel
+from posekit.train.sequence_pairs import (
     PermutedSequencePairs,
-    SequenceOrderModel,
     augment,
     collate_pairs,
     non_identity_permutation,
     save_crops,
     sequence_starts,
 )
-from posekit.store import Clip, StoreWriter
-from posekit.train.api import config_path
 
 LAYOUT = Layout(name="blob-2", joints=("head", "tail"))
 

@@ -6,11 +6,11 @@ from mmengine.config import Config
 from posekit.store import SkeletonStore
 from posekit.synth import THESIS_YAWS
 from posekit.synth.render import synth_views
-from posekit.train.api import MODELS_DIR
 from posekit.train.retarget_pairs import RetargetPairs
+from posekit.zoo import models_dir
 from tests.synth.tiny import write_tiny_store
 
-CONFIG = MODELS_DIR / "motion_generator/motion-generator_1xb64_nw-ucla-crossview.py"
+CONFIG = models_dir() / "motion_generator/motion-generator_1xb64_nw-ucla-crossview.py"
 
 
 def test_crossview_holds_out_views_not_bodies(tmp_path):

@@ -171,14 +171,14 @@ def test_init_that_matches_no_tensor_stops_unless_partial_init_is_allowed(traine
 
 
 def test_the_mmpose_expert_refuses_a_crafted_checkpoint(trained, tmp_path):
-    from pose_refine.student import DEFAULT_CONFIG
     from posekit.errors import InputError
     from posekit.extract.experts.mmpose_topdown import MmposeTopDown
+    from posekit.train.overrides import config_path
 
     marker, crafted = tmp_path / "MARKER", tmp_path / "crafted.pth"
     _craft(trained, crafted, "pickle", marker)
     with pytest.raises(InputError, match="needs full unpickling.*trust_checkpoint"):
-        MmposeTopDown(DEFAULT_CONFIG, crafted)
+        MmposeTopDown(config_path("student"), crafted)
     assert not marker.exists()
 
 

@@ -4,7 +4,7 @@ import torch
 from mmengine.config import Config
 
 from posekit.errors import PosekitError
-from posekit.train import api
+from posekit.train import overrides
 from posekit.train.cpu_amp import CPUBFloat16OptimWrapper
 
 
@@ -29,23 +29,23 @@ def _cfg():
     return Config(dict(optim_wrapper=dict(type="OptimWrapper"), randomness=dict(seed=None)))
 
 
-def test_amp_picks_bfloat16_on_a_cpu_that_has_its_kernels(monkeypatch):
+def test_amp_picks_bfloat16_on_a_cpu_that_has_its_kernels(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(api, "cpu_supports_bfloat16", lambda: True)
+    monkeypatch.setattr(overrides, "cpu_supports_bfloat16", lambda: True)
     cfg = _cfg()
-    api.set_seed_and_amp(cfg, seed=3, amp=True)
+    overrides.apply_overrides(cfg, tmp_path, seed=3, amp=True)
     assert cfg.optim_wrapper.type == "CPUBFloat16OptimWrapper" and cfg.randomness.seed == 3
 
 
-def test_amp_picks_float16_with_loss_scaling_where_a_gpu_is_visible(monkeypatch):
+def test_amp_picks_float16_with_loss_scaling_where_a_gpu_is_visible(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cfg = _cfg()
-    api.set_seed_and_amp(cfg, seed=None, amp=True)
+    overrides.apply_overrides(cfg, tmp_path, amp=True)
     assert cfg.optim_wrapper.type == "AmpOptimWrapper"
 
 
-def test_amp_is_refused_with_neither_a_gpu_nor_bfloat16_kernels(monkeypatch):
+def test_amp_is_refused_with_neither_a_gpu_nor_bfloat16_kernels(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(api, "cpu_supports_bfloat16", lambda: False)
+    monkeypatch.setattr(overrides, "cpu_supports_bfloat16", lambda: False)
     with pytest.raises(PosekitError, match="train without --amp"):
-        api.set_seed_and_amp(_cfg(), seed=None, amp=True)
+        overrides.apply_overrides(_cfg(), tmp_path, amp=True)

@@ -5,7 +5,8 @@ from mmengine.config import Config
 
 from posekit.convert import convert
 from posekit.registry import DATASETS
-from posekit.train.api import config_path, prepare_config
+from posekit.train.api import prepare_config
+from posekit.train.overrides import config_path
 from tests.conftest import real_file
 
 

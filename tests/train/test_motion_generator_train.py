@@ -13,9 +13,10 @@ from mmengine.optim import OptimWrapper
 from posekit.cli_synth import motion_generator
 from posekit.store import SkeletonStore
 from posekit.synth.render import synth_views
-from posekit.train.api import MODELS_DIR
-from posekit.train.motion_generator import RetargetingModel, feature_stats
+from posekit.train.motion_generator import feature_stats
 from posekit.train.retarget_pairs import RetargetPairs
+from posekit.train.retargeting import RetargetingModel
+from posekit.zoo import models_dir
 from tests.synth.tiny import write_tiny_store
 
 
@@ -111,7 +112,7 @@ def test_the_dictionary_is_orthonormal_after_every_optimiser_step(views):
 
 def test_one_epoch_through_the_command_writes_a_checkpoint_and_metrics(views, tmp_path):
     config = tmp_path / "tiny.py"
-    config.write_text(f"_base_ = [{str(MODELS_DIR / 'motion_generator/motion-generator_1xb64_nw-ucla-views.py')!r}]\n"
+    config.write_text(f"_base_ = [{str(models_dir() / 'motion_generator/motion-generator_1xb64_nw-ucla-views.py')!r}]\n"
                       "pairs = dict(window=16, stride=16)\n"
                       "train_dataloader = dict(dataset=pairs)\nval_dataloader = dict(dataset=pairs)\n"
                       "test_dataloader = dict(dataset=pairs)\n")

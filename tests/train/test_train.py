@@ -83,9 +83,9 @@ def tiny_config(tmp_path):
 
 
 def _models_dir():
-    from posekit.train.api import MODELS_DIR
+    from posekit.zoo import models_dir
 
-    return MODELS_DIR
+    return models_dir()
 
 
 def run(*args):
