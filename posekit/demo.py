@@ -93,7 +93,7 @@ def extract_and_refine(output: Path) -> None:
 
 def mouse_kinematics(output: Path) -> None:
     """Step 7: clean a mouse's DeepLabCut predictions and measure its movement."""
-    from .rodent.kinematics_store import Options, run
+    from .rodent.kinematics.store import Options, run
 
     csv = write_sample_mouse_csv(output / "mouse_dlc.csv")
     with as_store(csv, "dlc") as store:

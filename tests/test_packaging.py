@@ -78,9 +78,7 @@ def test_installed_wheel_lists_the_zoo_validates_a_store_and_trains_from_another
     assert installed.is_relative_to(venv) and Path(where[1]) == installed / ".mim" / "models"
     assert Path(where[2]) == installed / ".mim" / "data_schemas"
 
-    # `posekit models` until cli.py lists cli_models: the same command object
-    listed = json.loads(run(python, "-c", "from posekit.cli_models import models; models(['--json'])",
-                            cwd=elsewhere, env=env))
+    listed = json.loads(run(venv / "bin" / "posekit", "models", "--json", cwd=elsewhere, env=env))
     assert "unik/unik_1xb16-joint_store.py" in {model["config"] for model in listed}
 
     with StoreWriter(elsewhere / "tiny.h5", "coco-17", coord_dims=2, classes=list(ACTIONS)) as writer:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from posekit.cli_models import models
+from posekit.cli.models import models
 from posekit.errors import InputError
 from posekit.registry import TRAINERS, names
 from posekit.zoo import load_card, load_cards, models_dir

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from posekit.rodent.arena import generate
-from posekit.rodent.ratpose import label_store
+from posekit.rodent.ratpose.arena import generate
+from posekit.rodent.ratpose.labels import label_store
 from posekit.train.dmsd import train
 from posekit.zoo import models_dir
 

@@ -30,8 +30,8 @@ import torch
 from posekit import checkpoints
 from posekit.layouts import Layout
 from posekit.registry import MODELS
-from posekit.rodent.crops import store_tracks
-from posekit.rodent.retrieval import mean_average_precision, precision_at_k
+from posekit.rodent.selfsup.crops import store_tracks
+from posekit.rodent.selfsup.retrieval import mean_average_precision, precision_at_k
 from posekit.store import Clip, StoreWriter
 from posekit.train import lstm_selfsup, sequence_pairs
 from posekit.train.overrides import config_path

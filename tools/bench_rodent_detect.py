@@ -29,10 +29,10 @@ import cv2
 import numpy as np
 import torch
 
-from posekit.rodent.blobs import clean, components
-from posekit.rodent.detect import detect_clip, fit_detector, sample
-from posekit.rodent.frames import open_source
-from posekit.rodent.motion import motion_labels
+from posekit.rodent.detection.blobs import clean, components
+from posekit.rodent.detection.detect import detect_clip, fit_detector, sample
+from posekit.rodent.detection.frames import open_source
+from posekit.rodent.detection.motion import motion_labels
 from posekit.video import VideoReader
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "animal"

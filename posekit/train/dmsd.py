@@ -14,7 +14,7 @@ import numpy as np
 from mmengine.config import Config
 
 from ..registry import TRAINERS
-from ..rodent.ratpose import CLASSES
+from ..rodent.ratpose.labels import CLASSES
 from ..store import SkeletonStore, StoreError, atomic_path
 from .overrides import Trainer, apply_overrides, config_path, run
 

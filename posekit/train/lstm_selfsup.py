@@ -48,7 +48,7 @@ def train(store, work_dir, *, video=None, config=None, crop_size: int | None = N
     """Cut crops of the tracks (or keypoints) ``store`` (once per work dir), train, then write ``embeddings.h5`` and
     copy the last checkpoint to ``WORK_DIR/model.pth``; returns what was written and the last training accuracy.
     ``trust_checkpoint``: resume even from a checkpoint that can run code."""
-    from ..rodent.crops import store_tracks
+    from ..rodent.selfsup.crops import store_tracks
 
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)

@@ -19,9 +19,9 @@ Adding a trainer is:
 - a module of ``posekit/train/`` whose ``train`` does steps 1-4, registered as
   ``TRAINERS.register_module(name="<name>", module=Trainer(train, "<name>/<config>.py"))`` and named in TRAINERS'
   ``locations``;
-- a command of a few lines beside the others: ``@click.command(name="<name>")``, ``@trainer_options(...)`` and its
-  own options, a body of ``result = run_trainer("<name>", **options)`` and ``report(summary, *paths)``
-  (:mod:`posekit.cli_options`), listed in its CLI module's ``TRAIN_COMMANDS``.
+- a command of a few lines in :mod:`posekit.cli.train`: ``@train.command(name="<name>")``,
+  ``@trainer_options(...)`` and its own options, a body of ``result = run_trainer("<name>", **options)`` and
+  ``report(summary, *paths)`` (:mod:`posekit.cli.options`).
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 A sample is a window of ``clip_frames`` frames taken every ``stride``-th frame and ending at a labelled frame; its
 class is where the animal is ``horizon`` later (``posekit rodent label``). Frames come from the HDF5 frames file
-each clip's ``/clips/source`` names (``/videos/<clip id>``, (T, H, W) uint8), as ``posekit.rodent.arena`` writes.
+each clip's ``/clips/source`` names (``/videos/<clip id>``, (T, H, W) uint8), as
+``posekit.rodent.ratpose.arena`` writes.
 """
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ import torch
 from torch.utils.data import Dataset
 
 from ..registry import DATASETS
-from ..rodent.ratpose import CLASSES, body_centre, clip_meta, constant_velocity_classes, frame_classes, get_convention
+from ..rodent.ratpose.labels import (
+    CLASSES,
+    body_centre,
+    clip_meta,
+    constant_velocity_classes,
+    frame_classes,
+    get_convention,
+)
 from ..store import SkeletonStore, StoreError
 
 

@@ -6,7 +6,7 @@ import torch
 from click.testing import CliRunner
 
 from posekit import checkpoints
-from posekit.cli_motion import compose, retarget
+from posekit.cli.motion import compose, retarget
 from posekit.errors import PosekitError
 from posekit.motion import load_generator
 from posekit.store import Clip, SkeletonStore, StoreWriter

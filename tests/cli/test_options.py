@@ -3,7 +3,7 @@ import click
 from click.testing import CliRunner
 
 from posekit.cli import main
-from posekit.cli_options import training_options
+from posekit.cli.options import training_options
 
 SHARED = ["epochs", "batch_size", "workers", "seed", "amp", "resume", "trust_checkpoint"]
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from posekit.cli_show import show
+from posekit.cli.show import show
 from posekit.draw import fit_into
 from posekit.errors import PosekitError
 from posekit.store import Clip, StoreWriter

@@ -15,7 +15,7 @@ from .synthetic import figure, write_alphapose_json, write_mmpose_json
 
 
 def test_names_and_augmentations():
-    from posekit.cli_extract import extract
+    from posekit.cli.extract import extract
 
     default = next(p.default for p in extract.params if p.name == "experts")
     assert default == ",".join(DEFAULT_EXPERTS)  # the CLI spells the default out to keep --help instant

@@ -3,8 +3,8 @@ import h5py
 import numpy as np
 import pytest
 
-from posekit.rodent.arena import INDIVIDUALS, SCENARIOS, frames_path, free_space, generate
-from posekit.rodent.ratpose import clip_meta
+from posekit.rodent.ratpose.arena import INDIVIDUALS, SCENARIOS, frames_path, free_space, generate
+from posekit.rodent.ratpose.labels import clip_meta
 from posekit.store import SkeletonStore
 from posekit.store.validate import validate
 

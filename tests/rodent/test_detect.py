@@ -7,9 +7,9 @@ import torch
 from click.testing import CliRunner
 
 from posekit.cli import main
-from posekit.rodent.detect import detector_path, sample
-from posekit.rodent.frames import open_source
-from posekit.rodent.motion import motion_labels
+from posekit.rodent.detection.detect import detector_path, sample
+from posekit.rodent.detection.frames import open_source
+from posekit.rodent.detection.motion import motion_labels
 from posekit.store import SkeletonStore
 from tests.conftest import real_file
 

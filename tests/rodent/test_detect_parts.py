@@ -2,12 +2,12 @@
 import numpy as np
 import torch
 
-from posekit.rodent.blobs import Blob, blob_of
-from posekit.rodent.fcn import decode
-from posekit.rodent.frames import Letterbox
-from posekit.rodent.heading import orient
-from posekit.rodent.track import track
-from posekit.rodent.training import targets
+from posekit.rodent.detection.blobs import Blob, blob_of
+from posekit.rodent.detection.frames import Letterbox
+from posekit.rodent.detection.heading import orient
+from posekit.rodent.detection.heatmaps import decode
+from posekit.rodent.detection.track import track
+from posekit.rodent.detection.training import targets
 
 
 def blob(x, y, score=0.9, side=8.0):
@@ -87,7 +87,7 @@ def test_heading_follows_motion_then_continuity_when_still():
 def test_motion_labels_two_moving_animals_when_asked():
     import cv2
 
-    from posekit.rodent.motion import flow_magnitude, motion_labels
+    from posekit.rodent.detection.motion import flow_magnitude, motion_labels
 
     rng = np.random.default_rng(1)
     floor = cv2.GaussianBlur((170 + rng.normal(0, 6, (96, 96))).clip(0, 255).astype(np.uint8), (5, 5), 0)

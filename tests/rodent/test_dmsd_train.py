@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from mmengine.optim import OptimWrapper
 
 from posekit.cli import main
-from posekit.rodent.arena import INDIVIDUALS, SCENARIOS, frames_path, generate
-from posekit.rodent.ratpose import CLASSES, clip_meta, label_store
+from posekit.rodent.ratpose.arena import INDIVIDUALS, SCENARIOS, frames_path, generate
+from posekit.rodent.ratpose.labels import CLASSES, clip_meta, label_store
 from posekit.store import SkeletonStore
 from posekit.train.dmsd import position_metrics
 from posekit.train.position_predictor import PositionPredictor

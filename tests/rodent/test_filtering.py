@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from posekit.rodent.filtering import clean, drop_low_confidence, fill_gaps, runs, smooth
+from posekit.rodent.kinematics.filtering import clean, drop_low_confidence, fill_gaps, runs, smooth
 
 
 def test_low_confidence_joints_become_missing_and_unknown_scores_are_kept():

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from posekit.cli import main
 from posekit.layouts import Layout
-from posekit.rodent.kinematics import body_centre, per_minute, summary, track_kinematics, unwrap_valid
+from posekit.rodent.kinematics.measures import body_centre, per_minute, summary, track_kinematics, unwrap_valid
 from posekit.store import Clip, SkeletonStore, StoreWriter
 from tests.conftest import real_file
 from tests.crafted import assert_one_line_error, dlc_frame, hostile_dlc_h5

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from posekit.cli import main
 from posekit.layouts import Layout
-from posekit.rodent.ratpose import (
+from posekit.rodent.ratpose.labels import (
     CENTRE_LAYOUT,
     CLASSES,
     CONVENTIONS,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from posekit.rodent.retrieval import mean_average_precision, precision_at_k
+from posekit.rodent.selfsup.retrieval import mean_average_precision, precision_at_k
 
 # Two items of class 0 that are orthogonal, and a class-1 item almost equal to the first.
 EMBEDDINGS = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1]])

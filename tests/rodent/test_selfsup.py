@@ -9,7 +9,7 @@ from posekit import checkpoints
 from posekit.cli import main
 from posekit.errors import InputError
 from posekit.layouts import Layout
-from posekit.rodent.crops import Track, read_crops, square_boxes, store_tracks
+from posekit.rodent.selfsup.crops import Track, read_crops, square_boxes, store_tracks
 from posekit.store import Clip, StoreWriter
 from posekit.train.overrides import config_path
 from posekit.train.sequence_order import SequenceOrderModel

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from posekit.cli_synth import synth
+from posekit.cli.synth import synth
 from posekit.errors import PosekitError
 from posekit.importers.nw_ucla import read_nw_ucla
 from posekit.layouts import Layout

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
-from posekit.cli_synth import motion_generator
+from posekit.cli.train import motion_generator
 from posekit.store import SkeletonStore
 from posekit.synth.render import synth_views
 from posekit.train.motion_generator import feature_stats

@@ -13,9 +13,9 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ...nets.rodent_fcn import RodentFCN
 from .blobs import Blob
 from .detector import Detector
-from .fcn import RodentFCN
 from .training import train_round
 
 CONFIDENT = 0.4  # a detection this sure becomes a label for the next round

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import InputError
-from ..video import IMAGE_SUFFIXES, VideoReader
+from ...errors import InputError
+from ...video import IMAGE_SUFFIXES, VideoReader
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Source:
 def open_sources(paths) -> list[Source]:
     """The inputs of ``posekit rodent detect``: videos, folders of still images (one source each), and folders
     of videos (each video found in them, recursively, is a source)."""
-    from ..extract.video import find_videos
+    from ...extract.video import find_videos
 
     sources = []
     for path in map(Path, paths):

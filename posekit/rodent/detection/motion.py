@@ -5,7 +5,7 @@ A frame gets a label when its largest foreground component (difference to the te
 brightness-normalised frames) is animal-sized and actually moves (Farneback flow inside it). Requiring motion
 rejects the "ghosts" a median background leaves where the animal rested, and frames where a still animal has
 become part of the background; a frame-wide flicker fails the size test. Frames without a label are left to
-the appearance detector (:mod:`posekit.rodent.bootstrap`). Seed 003 splits frames into a low-rank background
+the appearance detector (:mod:`posekit.rodent.detection.bootstrap`). Seed 003 splits frames into a low-rank background
 and sparse foreground (robust PCA); the temporal median is the rank-one case, far cheaper and enough for a
 fixed camera.
 """

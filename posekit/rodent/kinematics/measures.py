@@ -14,8 +14,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..errors import PosekitError
-from ..layouts import Layout
+from ...errors import PosekitError
+from ...layouts import Layout
 
 HEAD_NAMES = ("snout", "nose", "head")
 TAIL_NAMES = ("tailbase", "tail_base", "tail base", "tailroot", "tail_root", "butt/proximal tail", "tail")

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ..errors import PosekitError
-from ..store import SkeletonStore, StoreWriter, atomic_path
+from ...errors import PosekitError
+from ...store import SkeletonStore, StoreWriter, atomic_path
 from . import filtering
-from .kinematics import (
+from .measures import (
     HEAD_NAMES,
     TAIL_NAMES,
     body_centre,
@@ -28,7 +28,7 @@ from .kinematics import (
     summary,
     track_kinematics,
 )
-from .kinematics_plot import kinematics_png
+from .plot import kinematics_png
 
 
 @dataclass

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InputError
-from ..store import atomic_path
+from ...errors import InputError
+from ...nets.rodent_fcn import RodentFCN, standardise
+from ...store import atomic_path
 from .blobs import Blob
-from .fcn import RodentFCN, decode, standardise
+from .heatmaps import decode
 
 FORMAT = "posekit-rodent-detector"
 

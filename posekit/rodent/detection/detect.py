@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import InputError, PosekitError
-from ..store import Clip, StoreWriter
+from ...errors import InputError, PosekitError
+from ...store import Clip, StoreWriter
 from .blobs import Blob
 from .detector import Detector
 from .frames import Source, grey_frames, open_sources

@@ -7,9 +7,9 @@ import click
 
 from pose_refine import GAMMA
 
-from .cli_options import trust_checkpoint_option
-from .locks import output_lock, remove_leftovers
-from .outputs import force_option, refuse_existing
+from ..locks import output_lock, remove_leftovers
+from ..outputs import force_option, refuse_existing
+from .options import trust_checkpoint_option
 
 
 @click.command()
@@ -36,8 +36,8 @@ from .outputs import force_option, refuse_existing
 def refine(proposals, output, gamma, drop_low, max_persons, report_dir, force, train_student, student_epochs,
            student_config, student_checkpoint, trust_checkpoint):
     """Fuse the experts' poses of every tracked person of a proposals store with SST-A."""
-    from .refine.report import FILES
-    from .refine.store import refine_store
+    from ..refine.report import FILES
+    from ..refine.store import refine_store
 
     report_files = [report_dir / name for name in FILES] if report_dir is not None else []
     student_dir = _student_dir(output) if train_student else None
@@ -76,7 +76,7 @@ def _train_student(refined, work_dir, gamma, epochs, config, checkpoint, trust_c
 
     import torch
 
-    from .train.student import train_student
+    from ..train.student import train_student
 
     shutil.rmtree(work_dir, ignore_errors=True)  # a previous student, replaced under --force
     result = train_student(refined, work_dir, gamma=gamma, epochs=epochs, config=config, checkpoint=checkpoint,

@@ -16,9 +16,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..layouts import Layout, get_layout
-from ..store import SkeletonStore, StoreError, atomic_path
-from ..store.format import STR, provenance_step
+from ...layouts import Layout, get_layout
+from ...store import SkeletonStore, StoreError, atomic_path
+from ...store.format import STR, provenance_step
 
 CLASSES = ("up", "down", "left", "right", "middle")
 MIDDLE = CLASSES.index("middle")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .cli_options import trust_checkpoint_option
-from .locks import output_lock
-from .outputs import force_option, refuse_existing
+from ..locks import output_lock
+from ..outputs import force_option, refuse_existing
+from .options import trust_checkpoint_option
 
 CLIP_HELP = "a clip id or index"
 
@@ -37,7 +37,7 @@ def _say(verb: str, summary: dict, output: Path) -> None:
 def retarget(checkpoint, motion, like, output, trust_checkpoint, force):
     """The motion of one clip performed by the body of another, seen from its view: the Motion of --motion decoded
     with the Static of --like by a motion generator CHECKPOINT (posekit train motion-generator)."""
-    from .motion import retarget as run
+    from ..motion import retarget as run
 
     with output_lock(output, "retarget"):
         refuse_existing(output, force=force)
@@ -56,7 +56,7 @@ def retarget(checkpoint, motion, like, output, trust_checkpoint, force):
 def compose(checkpoint, first, second, output, trust_checkpoint, force):
     """A new motion: the mean of the Motions of clips A and B, performed by A's body in A's view (thesis eq. 4.5),
     by a motion generator CHECKPOINT. A and B are STORE:CLIP, CLIP a clip id or index."""
-    from .motion import compose as run
+    from ..motion import compose as run
 
     with output_lock(output, "compose"):
         refuse_existing(output, force=force)

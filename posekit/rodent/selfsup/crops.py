@@ -16,9 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import InputError
-from ..store import SkeletonStore
-from ..video import VideoReader
+from ...errors import InputError
+from ...store import SkeletonStore
+from ...video import VideoReader
 
 
 @dataclass

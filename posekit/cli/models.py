@@ -10,7 +10,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print every model with its card's fields as JSON.")
 def models(as_json):
     """List the model zoo: name, config, dataset and headline figure of each model card."""
-    from .zoo import load_cards, models_dir
+    from ..zoo import load_cards, models_dir
 
     zoo = [model for card in load_cards() for model in card.models]
     if as_json:

@@ -1,14 +1,13 @@
-"""``posekit synth views`` (training data for the motion generator) and ``posekit train motion-generator``
-(thesis ch. 4). numpy, h5py and torch are imported inside the commands."""
+"""``posekit synth views``: training data for the motion generator (thesis ch. 4). numpy, h5py and torch are
+imported inside the commands."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from .cli_options import report, run_trainer, trainer_options
-from .outputs import force_option, refuse_existing
-from .synth import THESIS_YAWS
+from ..outputs import force_option, refuse_existing
+from ..synth import THESIS_YAWS
 
 DEFAULT_YAWS = ",".join(str(yaw) for yaw in THESIS_YAWS)
 
@@ -45,7 +44,7 @@ def views(store, output, bodies, views, pitch, scale_range, split, seed, force):
 
     Each output clip records its motion_id, body_id and view_id (/features), so any two renders A and B have a third
     as the ground truth of A's motion on B's body and view. Projection: orthographic, metres, y down."""
-    from .synth.render import synth_views
+    from ..synth.render import synth_views
 
     refuse_existing(output, force=force)
     summary = synth_views(store, output, bodies=bodies, yaws=_degrees(views), pitches=_degrees(pitch),
@@ -55,18 +54,4 @@ def views(store, output, bodies, views, pitch, scale_range, split, seed, force):
                f"view_angles)")
 
 
-@click.command(name="motion-generator")
-@trainer_options(store_help="Renders of posekit synth views to train on.", outputs="Checkpoints, log and metrics.json",
-                 default_config="motion_generator/motion-generator_1xb64_nw-ucla-views.py")
-def motion_generator(**options):
-    """The motion generator of LAC / ViA (thesis ch. 4): an autoencoder whose code splits into Motion and Static
-    (body, view), trained by motion retargeting; scored on held-out bodies and views."""
-    r = run_trainer("motion-generator", **options)
-    report(f"trained the motion generator for {r['epochs']} epochs on {options['store']}; held-out bodies and views "
-           f"({r['test_pairs']} pairs): retargeting MSE {r['retarget_mse']:.4f} (z-scored; copying the source: "
-           f"{r['copy_mse']:.4f}), MPJPE {r['retarget_mpjpe']:.4f} store units",
-           options["work_dir"] / "metrics.json", r["checkpoint"])
-
-
 COMMANDS = (synth,)
-TRAIN_COMMANDS = (motion_generator,)

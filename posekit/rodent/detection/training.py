@@ -1,6 +1,6 @@
 """One training round of the detector through mmengine: the labelled-frames Dataset, the loss model and the Runner.
 
-Labels are :class:`~posekit.rodent.blobs.Blob` lists per frame (an empty list is a negative frame: no animal).
+Labels are :class:`~posekit.rodent.detection.blobs.Blob` lists per frame (an empty list is a negative frame: no animal).
 Targets follow CenterNet: a Gaussian at each centre, box size at the centre cell, plus the foreground mask
 where the label has one (motion labels do; the detector's own detections do not, so their mask is not learnt).
 """
@@ -19,9 +19,9 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ..compat import ensure_torchvision_importable
+from ...compat import ensure_torchvision_importable
+from ...nets.rodent_fcn import STRIDE, RodentFCN, focal_loss, standardise
 from .blobs import Blob
-from .fcn import STRIDE, RodentFCN, focal_loss, standardise
 
 ensure_torchvision_importable()  # mmengine's runner imports torchvision; the CPU build needs its op schemas
 

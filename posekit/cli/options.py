@@ -3,6 +3,7 @@ every train command shares: its options (:func:`trainer_options`), its run under
 (:func:`run_trainer`) and its last lines (:func:`report`)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -60,8 +61,8 @@ def _all(options):
 def run_trainer(name: str, store, work_dir, **options) -> dict:
     """``posekit train NAME``: the trainer registered under ``name`` (posekit.registry.TRAINERS), run while holding
     the work dir's lock; what it returns."""
-    from .locks import work_dir_lock
-    from .registry import TRAINERS
+    from ..locks import work_dir_lock
+    from ..registry import TRAINERS
 
     with work_dir_lock(work_dir, f"train {name}"):
         return TRAINERS.get(name)(store, work_dir, **options)
@@ -70,3 +71,31 @@ def run_trainer(name: str, store, work_dir, **options) -> dict:
 def report(summary: str, *paths) -> None:
     """A train command's last lines: what was done, then where it went."""
     click.echo(f"{summary}\n-> {', '.join(str(path) for path in paths)}")
+
+
+class RegistryChoice(click.Choice):
+    """One of the names registered in ``posekit.registry.<registry>``, sorted, read on first use (a value to check,
+    a command's help): importing the modules that register imports numpy and h5py, and ``posekit --help`` must
+    not wait for them."""
+
+    def __init__(self, registry: str):
+        self.registry, self.case_sensitive = registry, True  # not Choice.__init__: it would read the choices now
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:
+        from .. import registry
+
+        return tuple(sorted(registry.names(getattr(registry, self.registry))))
+
+
+class ListsArgumentChoices(click.Command):
+    """A command whose help lists the choices of its arguments, which click shows for options only."""
+
+    def format_help_text(self, ctx, formatter):
+        super().format_help_text(ctx, formatter)
+        for param in self.params:
+            if isinstance(param, click.Argument) and isinstance(param.type, click.Choice):
+                formatter.write_paragraph()
+                with formatter.indentation():
+                    formatter.write_text(f"{param.human_readable_name}: {', '.join(param.type.choices)}")
+

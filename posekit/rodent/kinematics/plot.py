@@ -6,15 +6,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..plots import _pyplot
-from ..store import atomic_path
+from ...plots import _pyplot
+from ...store import atomic_path
 
 MAX_ROWS = 6  # tracks drawn; a figure with more rows is unreadable, the tables hold them all
 
 
 def kinematics_png(tracks: list[tuple[str, pd.DataFrame]], path: str | Path, *, moving_speed: float,
                    units: str = "px") -> Path:
-    """One row per (title, per-frame table) of :func:`posekit.rodent.kinematics.track_kinematics`."""
+    """One row per (title, per-frame table) of :func:`posekit.rodent.kinematics.measures.track_kinematics`."""
     from matplotlib.collections import LineCollection
 
     plt = _pyplot()

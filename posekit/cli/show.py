@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .errors import PosekitError
-from .locks import output_lock
-from .outputs import force_option, refuse_existing
+from ..errors import PosekitError
+from ..locks import output_lock
+from ..outputs import force_option, refuse_existing
 
 
 @click.command()
@@ -40,7 +40,7 @@ def show(store_path, video, output, clip, clips, max_panels, panel_size, frames,
         if video is None:
             _show_panels(store_path, output, clips, max_panels, panel_size, frames)
             return
-        from .show import show as run
+        from ..show import show as run
 
         summary = run(store_path, video, output, clip=clip)
     beyond = summary["store_frames_beyond_video"]
@@ -49,7 +49,7 @@ def show(store_path, video, output, clip, clips, max_panels, panel_size, frames,
 
 
 def _show_panels(store_path, output, clips, max_panels, panel_size, frames):
-    from .panels import show_panels
+    from ..panels import show_panels
 
     chosen = [c.strip() for c in clips.split(",") if c.strip()] if clips else None
     summary = show_panels(store_path, output, clips=chosen, max_panels=max_panels, panel_size=panel_size,

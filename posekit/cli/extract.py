@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from .errors import PosekitError
-from .locks import output_lock
-from .outputs import force_option, refuse_existing
+from ..errors import PosekitError
+from ..locks import output_lock
+from ..outputs import force_option, refuse_existing
 
 
 @click.command()
@@ -30,8 +30,8 @@ def extract(videos, output, experts, device, max_persons, workers, layout, max_f
     """Pose proposals of every expert for VIDEOS (files or folders, searched recursively) into a store.
 
     Resumable: run the same command again after an interruption and finished videos are skipped."""
-    from .extract import extract as run
-    from .layouts import get_layout
+    from ..extract import extract as run
+    from ..layouts import get_layout
 
     if device != "cpu" and not device.startswith("cuda"):
         raise PosekitError(f"--device {device!r}: use cpu or cuda (cuda:N)")

@@ -19,8 +19,8 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from ..store import Clip, StoreWriter, atomic_path
-from .ratpose import CENTRE_LAYOUT, clip_text
+from ...store import Clip, StoreWriter, atomic_path
+from .labels import CENTRE_LAYOUT, clip_text
 
 
 @dataclass(frozen=True)

@@ -1,69 +1,19 @@
-"""The ``posekit`` command. Heavy modules are imported inside commands so ``posekit --help`` stays instant."""
+"""``posekit convert``, ``posekit store info / validate / merge / export`` and ``posekit layouts``: skeleton stores
+and the files they are made from."""
 from __future__ import annotations
 
-import functools
-import importlib
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from pose_refine.errors import RefineError
-
-from . import __version__
-from .errors import PosekitError
-from .outputs import force_option, refuse_existing
+from ..errors import PosekitError
+from ..outputs import force_option, refuse_existing
+from .options import ListsArgumentChoices, RegistryChoice
 
 
-class _Group(click.Group):
-    """Reports a user-fixable error as one line and exit status 2, instead of a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except (PosekitError, RefineError) as e:  # RefineError: pose_refine's algorithms refused their input
-            click.echo(f"posekit: error: {e}", err=True)
-            sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("posekit: interrupted; nothing half-written was left behind", err=True)
-            sys.exit(130)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="posekit")
-def main():
-    """posekit: skeleton stores, importers, pose extraction and skeleton action models."""
-
-
-class RegistryChoice(click.Choice):
-    """One of the names registered in ``posekit.registry.<registry>``, sorted, read on first use (a value to check,
-    a command's help): importing the modules that register imports numpy and h5py, and ``posekit --help`` must
-    not wait for them."""
-
-    def __init__(self, registry: str):
-        self.registry, self.case_sensitive = registry, True  # not Choice.__init__: it would read the choices now
-
-    @functools.cached_property
-    def choices(self) -> tuple[str, ...]:
-        from . import registry
-
-        return tuple(sorted(registry.names(getattr(registry, self.registry))))
-
-
-class _ListsArgumentChoices(click.Command):
-    """A command whose help lists the choices of its arguments, which click shows for options only."""
-
-    def format_help_text(self, ctx, formatter):
-        super().format_help_text(ctx, formatter)
-        for param in self.params:
-            if isinstance(param, click.Argument) and isinstance(param.type, click.Choice):
-                formatter.write_paragraph()
-                with formatter.indentation():
-                    formatter.write_text(f"{param.human_readable_name}: {', '.join(param.type.choices)}")
-
-
-@main.command(cls=_ListsArgumentChoices)
+@click.command(cls=ListsArgumentChoices)
 @click.argument("fmt", metavar="FORMAT", type=RegistryChoice("IMPORTERS"))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Store file to write (.h5).")
@@ -78,7 +28,7 @@ class _ListsArgumentChoices(click.Command):
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, extra, compression, force):
     """Import skeleton files of FORMAT (files or folders) into a new store."""
-    from .convert import convert as run
+    from ..convert import convert as run
 
     refuse_existing(output, force=force)
     options = {k: v for k, v in dict(max_persons=max_persons, fps=fps).items() if v is not None}
@@ -95,7 +45,7 @@ def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, extra,
                + (f"; skipped {len(summary['skipped'])}" if summary["skipped"] else ""))
 
 
-@main.group()
+@click.group()
 def store():
     """Inspect, check, merge and export stores."""
 
@@ -106,7 +56,7 @@ def store():
 def info(path, as_json):
     """Summary of a store: clips, frames, layout, splits, classes; and its structural problems, if any
     (exit status 1), where the other commands refuse the store."""
-    from .store import SkeletonStore
+    from ..store import SkeletonStore
 
     with SkeletonStore(path, check=False) as s:
         summary = s.info()
@@ -137,7 +87,7 @@ def info(path, as_json):
 def validate(path, deep):
     """Check a store against the schema in data_schemas/, for internal consistency, and every clip's keypoints
     against the writer's rules (finite, not empty)."""
-    from .store.validate import validate as check
+    from ..store.validate import validate as check
 
     problems = check(path, deep=deep)
     for problem in problems:
@@ -154,7 +104,7 @@ def validate(path, deep):
 @force_option()
 def merge(a, b, output, force):
     """Write a new store with the clips of A then B (classes matched by name)."""
-    from .store.merge import merge as run
+    from ..store.merge import merge as run
 
     refuse_existing(output, force=force)
     summary = run(a, b, output)
@@ -168,46 +118,21 @@ def merge(a, b, output, force):
 @force_option()
 def export(path, fmt, output, force):
     """Write a store in another format (pyskl / mmaction2 pickle)."""
-    from .exporters import export as run
+    from ..exporters import export as run
 
     refuse_existing(output, force=force)
     count = run(fmt, path, output)
     click.echo(f"exported {count} clips ({fmt}) -> {output}")
 
 
-@main.command()
+@click.command()
 def layouts():
     """List the built-in joint layouts."""
-    from .layouts import available, get_layout
+    from ..layouts import available, get_layout
 
     for name in available():
         layout = get_layout(name)
         click.echo(f"{name:16s} {layout.num_joints:3d} joints  {layout.description}")
 
 
-@main.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("posekit-demo"), show_default=True,
-              help="Folder for the demo's outputs.")
-@click.option("--no-train", is_flag=True, help="Stop after building the store.")
-@force_option("Write into OUTPUT even if it holds files (an earlier demo's are replaced).")
-def demo(output, no_train, force):
-    """Run the pipeline on a sample the project generates, offline."""
-    from .demo import run
-
-    if output.exists() and not output.is_dir():  # not replaced even under --force: it is no earlier demo's
-        raise PosekitError(f"{output}: exists and is not a folder; the demo writes its outputs into a folder")
-    refuse_existing(*output.glob("*"), force=force)  # an empty folder is as good as a new one
-    run(output, train=not no_train)
-
-
-# Modules whose COMMANDS join the top level; each imports its heavy dependencies inside its commands.
-COMMAND_MODULES = ("cli_train", "cli_rodent", "cli_refine", "cli_show", "cli_extract", "cli_synth", "cli_motion",
-                   "cli_models")
-
-for _module in COMMAND_MODULES:
-    for _command in importlib.import_module(f".{_module}", __package__).COMMANDS:
-        main.add_command(_command)
-
-
-if __name__ == "__main__":
-    main()
+COMMANDS = (convert, store, layouts)

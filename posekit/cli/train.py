@@ -1,14 +1,13 @@
 """``posekit train / eval / predict / fuse``: skeleton action models on stores (torch is imported on use)."""
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
 
-from .cli_options import report, run_trainer, trainer_options, trust_checkpoint_option
-from .locks import work_dir_lock
-from .outputs import force_option, refuse_existing
+from ..locks import work_dir_lock
+from ..outputs import force_option, refuse_existing
+from .options import report, run_trainer, trainer_options, trust_checkpoint_option
 
 STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
 
@@ -65,7 +64,7 @@ def _action_model_command(model: str, summary: str):
 @trust_checkpoint_option()
 def evaluate(checkpoint, store, split, work_dir, clips, trust_checkpoint):
     """Score a split of a store with a trained checkpoint."""
-    from .train.api import evaluate as run
+    from ..train.api import evaluate as run
 
     work_dir = work_dir or checkpoint.parent / f"eval_{store.stem}"
     with work_dir_lock(work_dir, "eval"):
@@ -86,9 +85,9 @@ def evaluate(checkpoint, store, split, work_dir, clips, trust_checkpoint):
 @trust_checkpoint_option()
 def predict(checkpoint, source, fmt, output, force, trust_checkpoint):
     """Label every clip of a store, or of a skeleton file of --format."""
-    from .convert import as_store
-    from .train.api import predict as run
-    from .train.predictions import check_predictions_path, write_predictions
+    from ..convert import as_store
+    from ..train.api import predict as run
+    from ..train.predictions import check_predictions_path, write_predictions
 
     if output:  # before the work, not after it
         check_predictions_path(output)
@@ -108,7 +107,7 @@ def predict(checkpoint, source, fmt, output, force, trust_checkpoint):
 @force_option()
 def fuse(scores, output, weights, force):
     """Fuse per-clip scores of several streams (e.g. joint + bone), matched by clip id."""
-    from .train.fusion import fuse as run
+    from ..train.fusion import fuse as run
 
     refuse_existing(output, force=force)
     weights = [float(w) for w in weights.split(",")] if weights else None
@@ -122,12 +121,62 @@ _action_model_command("unik", "UNIK, the topology-free model of the thesis (chap
                       "test split is scored with the best epoch on a hold-out of the training split.")
 _action_model_command("stgcn", "ST-GCN baseline with a fixed skeleton graph, trained exactly as UNIK is.")
 
-# Modules (relative to posekit) whose TRAIN_COMMANDS join `posekit train` (models that are not action recognisers
-# on stores, e.g. the rodent branch's); each imports heavy dependencies on use.
-TRAIN_COMMAND_MODULES: tuple[str, ...] = ("rodent.cli_kinematics", "rodent.cli_ratpose", "cli_synth")
 
-for _module in TRAIN_COMMAND_MODULES:
-    for _command in importlib.import_module(f"posekit.{_module}").TRAIN_COMMANDS:
-        train.add_command(_command)
+@train.command(name="motion-generator")
+@trainer_options(store_help="Renders of posekit synth views to train on.", outputs="Checkpoints, log and metrics.json",
+                 default_config="motion_generator/motion-generator_1xb64_nw-ucla-views.py")
+def motion_generator(**options):
+    """The motion generator of LAC / ViA (thesis ch. 4): an autoencoder whose code splits into Motion and Static
+    (body, view), trained by motion retargeting; scored on held-out bodies and views."""
+    r = run_trainer("motion-generator", **options)
+    report(f"trained the motion generator for {r['epochs']} epochs on {options['store']}; held-out bodies and views "
+           f"({r['test_pairs']} pairs): retargeting MSE {r['retarget_mse']:.4f} (z-scored; copying the source: "
+           f"{r['copy_mse']:.4f}), MPJPE {r['retarget_mpjpe']:.4f} store units",
+           options["work_dir"] / "metrics.json", r["checkpoint"])
+
+
+@train.command(name="lstm-selfsup")
+@trainer_options(store_help="Tracks store (boxes per frame, source = video) or keypoint store; each clip's video is "
+                            "read. --tracks is its old name.", store_aliases=("--tracks",),
+                 outputs="crops.npz, checkpoints, model.pth and embeddings.h5",
+                 default_config="lstm_selfsup/lstm_selfsup_crops.py", batch_size=False,
+                 resume_help="Continue the last run in WORK_DIR (its crops are reused).")
+@click.option("--video", type=click.Path(exists=True, path_type=Path),
+              help="Video of every clip (default: each clip's source, relative to the store's folder).")
+@click.option("--batch-pairs", type=int, help="n (real, permuted) pairs per batch (default: the config's, 12).")
+@click.option("--seq-len", type=int, help="Frames per sequence (default: the config's, 8).")
+@click.option("--stride", type=int, help="Frames between the starts of training sequences (default: 2).")
+@click.option("--crop-size", type=int, help="Side of the square grey crops in pixels (default: 64).")
+@click.option("--hidden", type=int, help="LSTM units, the behaviour embedding's size (default: 512).")
+@click.option("--lr", type=float, help="Learning rate (default: the config's).")
+def lstm_selfsup(**options):
+    """Posture and behaviour embeddings of an animal from unlabelled video: LSTM self-supervision.
+
+    A CNN-LSTM learns to tell real sequences of crops around the animal from permuted ones (Brattoli, Buechler et
+    al., CVPR 2017); WORK_DIR/embeddings.h5 then holds its per-frame posture and per-sequence behaviour vectors."""
+    from ..checkpoints import LAST_ITERATIONS
+
+    r = run_trainer("lstm-selfsup", **options)
+    report(f"trained the CNN-LSTM for {r['epochs']} epochs on {options['store']}: real-vs-permuted training accuracy "
+           f"{100 * r['train_accuracy']:.1f}% (last {LAST_ITERATIONS} iterations); embedded {r['frames']} frames "
+           f"and {r['windows']} sequences", r["checkpoint"], r["embeddings"])
+
+
+@train.command()
+@trainer_options(store_help="Labelled RatPose-style store (posekit rodent label); frames from the file /clips/source "
+                            "names. --data is its old name.", store_aliases=("--data",),
+                 outputs="Checkpoints, log, metrics.json, scores.pkl and confusion.png",
+                 default_config="dmsd/dmsd_1xb16_arena.py; dmsd/tsm_1xb16_arena.py is the single-stream baseline")
+@click.option("--train-split", default="train_scenario", show_default=True)
+@click.option("--test-split", default="test_scenario", show_default=True)
+def dmsd(**options):
+    """DMSD (RatPose / DMSD): future-position prediction from video; also scores constant-velocity extrapolation."""
+    r = run_trainer("dmsd", **options)
+    cv = r["constant_velocity"]
+    report(f"trained {r['model']} on {options['store']} [{r['train_split']}] in {r['train_seconds']:.0f} s; "
+           f"{r['test_split']} ({r['test_windows']} windows): top-1 {r['top1']:.2f}%, mean class "
+           f"{r['mean_class_acc']:.2f}% (std {r['class_acc_std']:.2f}); constant velocity: top-1 {cv['top1']:.2f}%, "
+           f"mean class {cv['mean_class_acc']:.2f}%", options["work_dir"] / "metrics.json", r["checkpoint"])
+
 
 COMMANDS = (train, evaluate, predict, fuse)

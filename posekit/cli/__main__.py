@@ -1,0 +1,4 @@
+"""``python -m posekit.cli``, as torchrun launches it."""
+from . import main
+
+main()
