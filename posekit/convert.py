@@ -1,6 +1,7 @@
 """``posekit convert``: read source files with a registered reader and write them into a store."""
 from __future__ import annotations
 
+import inspect
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import InputError, PosekitError
-from .layouts import get_layout, mapping
+from .layouts import mapping
 from .registry import IMPORTERS, names
 from .store import Clip, StoreWriter
 
@@ -20,13 +21,26 @@ def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = Fals
     ``layout``: store the clips in this layout, mapping joints by name (interpolating where the target layout
     says how); for formats whose files do not name their joints, it names them instead.
     ``skip_invalid``: leave out clips the store refuses (zero frames, no valid joint) and report them, instead of
-    stopping at the first. Malformed files always stop the import: nothing is written then."""
+    stopping at the first. Malformed files always stop the import: nothing is written then.
+    ``options``: the reader's own (``reader_options``); any other is an error listing them.
+    The summary's ``warnings``: lines saying where the stored skeletons do not look like their layout
+    (``posekit.importers.layout_fit``), for a joint order that may be wrong."""
+    # The importers package imports every reader: imported here, when a conversion needs them.
+    from .importers.layout_fit import LayoutFit
+    from .importers.named_joints import given_layout
+
     formats = names(IMPORTERS)
     if fmt not in formats:
         raise PosekitError(f"unknown format {fmt!r}; formats: {', '.join(sorted(formats))}")
+    reader = IMPORTERS.get(fmt)
+    known = reader_options(reader)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise InputError(f"{fmt} has no option {', '.join(unknown)}; its options: {', '.join(known)}")
+    given = given_layout(layout) if layout is not None else None
     sources = [Path(s) for s in sources]
-    dataset = IMPORTERS.get(fmt)(sources, layout=layout, **options)
-    target = get_layout(layout) if layout is not None else dataset.layout
+    dataset = reader(sources, layout=layout, **options)
+    target = given or dataset.layout
     joint_map = None if target.joints == dataset.layout.joints else mapping(dataset.layout, target)
     if joint_map is not None and not joint_map.matched.any():
         raise InputError(f"layout {target.name!r} shares no joint with {dataset.layout.name!r} of the source")
@@ -38,6 +52,7 @@ def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = Fals
                      class_descriptions=dataset.class_descriptions, name=dataset.name,
                      coordinates=dataset.coordinates, provenance=provenance, compression=compression) as writer:
         clips = tqdm(dataset.clips, desc=f"convert {fmt}", unit="clip", disable=not progress, leave=False)
+        fit = LayoutFit(target, dataset.coordinates)
         for clip in clips:
             if joint_map is not None:
                 clip = _remap(clip, joint_map)
@@ -47,9 +62,18 @@ def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = Fals
                 if not skip_invalid or "duplicate clip id" in str(e):
                     raise InputError(f"{clip.source or clip.id}: {e}") from None
                 skipped.append(f"{clip.source or clip.id}: {e}")
+                continue
+            fit.add(clip.keypoints)
         num_clips = len(writer)
     return {"output": str(output), "format": fmt, "clips": num_clips, "skipped": skipped,
-            "layout": target.name}
+            "layout": target.name, "warnings": fit.warnings()}
+
+
+def reader_options(reader) -> list[str]:
+    """The options a reader takes (``-O KEY=VALUE``, ``--fps``, ``--max-persons``): its keyword parameters but
+    ``layout``, which ``convert`` passes itself. Read from the signature, so the list is never out of date."""
+    return [name for name, parameter in inspect.signature(reader).parameters.items()
+            if parameter.kind is parameter.KEYWORD_ONLY and name != "layout"]
 
 
 @contextmanager

@@ -109,3 +109,12 @@ def test_real_sleap_skeleton():
     layout = load_layout(real_file("animal/sleap/skeleton/fly_skeleton_legs.json"))
     assert layout.num_joints == 24 and layout.centre == "thorax"
     assert layout.parents["forelegL3"] == "forelegL2" and layout.parents["head"] == "neck"
+
+
+def test_kinect_layouts_say_which_way_is_up_and_keep_it_through_json():
+    assert get_layout("kinect-v1-20").up_axis == (1, 1) and get_layout("ntu-25").up == "+y"
+    assert get_layout("coco-17").up is None and get_layout("coco-17").up_axis is None
+    assert Layout.from_json(get_layout("kinect-v1-20").to_json()).up == "+y"
+    assert Layout(name="z", joints=("a",), up="-z").up_axis == (2, -1)
+    with pytest.raises(ValueError, match=r"layout 'bad': up must be one of \+x, -x, \+y, -y, \+z, -z, got 'up'"):
+        Layout(name="bad", joints=("a",), up="up")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import PosekitError
+from ..errors import InputError, PosekitError
 from ..outputs import force_option, refuse_existing
 from .options import ListsArgumentChoices, RegistryChoice
 
@@ -22,7 +22,9 @@ from .options import ListsArgumentChoices, RegistryChoice
 @click.option("--fps", type=float, help="Frame rate, for formats whose files do not record it.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out empty clips (reported) instead of stopping.")
 @click.option("-O", "--option", "extra", multiple=True, metavar="KEY=VALUE",
-              help="A reader option, e.g. -O space=color (ntu), -O label_names=names.txt (kinetics-skeleton).")
+              help="A reader option, e.g. -O coordinates=metric (npz, csv), -O joint_names=FILE or "
+                   "-O joint_order=layout (npz without joint names), -O space=color (ntu); a key the reader does "
+                   "not take is refused with the list of those it does.")
 @click.option("--compression", type=click.Choice(["lzf", "gzip", "none"]), default="lzf", show_default=True,
               help="lzf: fastest reads; gzip: ~10% smaller, readable by any HDF5 tool.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
@@ -41,6 +43,8 @@ def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, extra,
                   compression=None if compression == "none" else compression, **options)
     for line in summary["skipped"]:
         click.echo(f"skipped {line}", err=True)
+    for line in summary["warnings"]:
+        click.echo(f"warning: {line}", err=True)
     click.echo(f"converted {summary['clips']} clips ({fmt}, layout {summary['layout']}) -> {output}"
                + (f"; skipped {len(summary['skipped'])}" if summary["skipped"] else ""))
 
@@ -59,7 +63,7 @@ def info(path, as_json):
     from ..store import SkeletonStore
 
     with SkeletonStore(path, check=False) as s:
-        summary = s.info()
+        summary = {**s.info(), "classes": s.classes}
         problems = s.problems
     if as_json:
         click.echo(json.dumps(summary, indent=1))
@@ -71,7 +75,8 @@ def info(path, as_json):
                f"layout {summary['layout']} ({summary['num_joints']} joints), {summary['coord_dims']}D "
                f"{summary['coordinates']}{' + 3D' if summary['has_3d'] else ''}, "
                f"up to {summary['max_persons']} persons\n"
-               f"classes {summary['num_classes']} ({summary['labelled_clips']} clips labelled); splits: {splits}\n"
+               f"classes {summary['num_classes']} ({summary['labelled_clips']} clips labelled)"
+               f"{': ' + abbreviated(summary['classes']) if summary['classes'] else ''}; splits: {splits}\n"
                f"features: {', '.join(summary['features']) or 'none'}; "
                f"{summary['file_bytes'] / 2**20:.1f} MiB; steps: "
                + " -> ".join(str(step.get("step", "?")) for step in summary["provenance"]))
@@ -125,14 +130,52 @@ def export(path, fmt, output, force):
     click.echo(f"exported {count} clips ({fmt}) -> {output}")
 
 
+def abbreviated(names: list[str], shown: int = 8) -> str:
+    """Names joined by commas; past ``shown``, the first and last few around a count of the rest."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    head, tail = names[:shown - 2], names[-2:]
+    return f"{', '.join(head)}, ... ({len(names) - shown} more), {', '.join(tail)}"
+
+
 @click.command()
-def layouts():
-    """List the built-in joint layouts."""
+@click.argument("name", required=False)
+def layouts(name):
+    """List the built-in joint layouts; with NAME (a layout or a layout file), its joints in order, bones and
+    interpolated joints."""
     from ..layouts import available, get_layout
 
-    for name in available():
+    if name is None:
+        for layout_name in available():
+            layout = get_layout(layout_name)
+            click.echo(f"{layout_name:16s} {layout.num_joints:3d} joints  {layout.description}")
+        return
+    try:
         layout = get_layout(name)
-        click.echo(f"{name:16s} {layout.num_joints:3d} joints  {layout.description}")
+    except (KeyError, ValueError, OSError) as e:
+        raise InputError(str(e.args[0] if e.args else e)) from None
+    click.echo(describe_layout(layout))
+
+
+def describe_layout(layout) -> str:
+    """A layout as ``posekit layouts NAME`` prints it: joints in order (with their roles), bones, interpolations."""
+    roles = {joint: ", ".join(role for role, named in (("centre", layout.centre), ("head", layout.head),
+                                                      ("neck", layout.neck)) if named == joint)
+             for joint in layout.joints}
+    lines = [f"{layout.name}: {layout.num_joints} joints{'; ' + layout.description if layout.description else ''}"]
+    if layout.aliases:
+        lines.append(f"also called {', '.join(layout.aliases)}")
+    if layout.up:
+        lines.append(f"up: {layout.up} (in its metric coordinates)")
+    lines.append("joints, in order:")
+    lines += [f"  {index:3d} {joint}" + (f"  ({roles[joint]})" if roles[joint] else "")
+              for index, joint in enumerate(layout.joints)]
+    lines.append(f"bones (joint - parent, towards the centre): {len(layout.bones)}")
+    lines += [f"  {layout.joints[child]} - {layout.joints[parent]}" for child, parent in layout.bones]
+    if layout.derived:
+        lines.append("filled when a source lacks them, with the mean of:")
+        lines += [f"  {joint} = {' + '.join(parts)}" for joint, parts in layout.derived.items()]
+    return "\n".join(lines)
 
 
 COMMANDS = (convert, store, layouts)

@@ -1,6 +1,7 @@
 """Bring your own arrays: clips from .npz files and from long or wide CSV tables (data_schemas/arrays.md)."""
 from __future__ import annotations
 
+import difflib
 import io
 import re
 from pathlib import Path
@@ -8,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..layouts import generic_layout
 from ..registry import IMPORTERS
+from ..store.format import COORDINATES
 from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_rest, guarded, iter_files
-from .named_joints import joint_columns, make_clip, resolve_layout
+from .named_joints import joint_columns, make_clip, resolve_layout, unnamed_joint_order
 
 # -- npz ------------------------------------------------------------------------------------------------------
 NPZ_KEYS = {"keypoints", "scores", "frame_index", "track_id", "lengths", "id", "label", "fps", "joint_names",
@@ -19,17 +22,24 @@ NPZ_KEYS = {"keypoints", "scores", "frame_index", "track_id", "lengths", "id", "
 
 
 @IMPORTERS.register_module("npz", suffixes=(".npz",))
-def read_npz(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
-    """One .npz = one clip, or several stacked along frames when it has ``lengths`` (data_schemas/arrays.md)."""
+def read_npz(sources, *, layout=None, max_persons=None, fps=None, joint_names=None, joint_order=None,
+             coordinates="pixel") -> ImportedDataset:
+    """One .npz = one clip, or several stacked along frames when it has ``lengths`` (data_schemas/arrays.md).
+
+    A file without a ``joint_names`` array has its joints named by ``joint_names`` (a text file, one name per
+    line) or taken in the --layout's order on ``joint_order="layout"``; with neither, they are ``joint_0``...
+    without a --layout, and with one an error, for their order cannot be told from the numbers."""
+    coordinates = coordinates_option(coordinates)
+    unnamed = unnamed_joint_order(layout, joint_names, joint_order)
     files = expand(sources, (".npz",))
     first = guarded(files[0], _load_npz)
-    names = first.get("joint_names")
-    joints = [str(j) for j in names] if names is not None else None
     num_joints = first["keypoints"].shape[-2]
-    if layout is None and joints is None:
+    if layout is None and unnamed is None and "joint_names" not in first:
         chosen = generic_layout(num_joints)
+        unnamed = list(chosen.joints)  # no names and no layout: anonymous joints, nothing to guess
     else:
-        chosen = resolve_layout(layout, f"npz-{num_joints}", joints)
+        joints = _joint_names(files[0], first, unnamed, layout)
+        chosen = resolve_layout(layout, f"npz-{num_joints}", joints, path=files[0])
     # Clips index classes, so the class list is settled before the first clip: given names, else labels numbered.
     if "classes" in first:
         classes = [str(c) for c in first["classes"]]
@@ -42,10 +52,38 @@ def read_npz(sources, *, layout=None, max_persons=None, fps=None, **_) -> Import
         arrays = load(path)
         if [str(c) for c in arrays.get("classes", classes)] != classes:
             raise fail(path, f"classes differ from those of {files[0].name}")
-        yield from _npz_clips(path, arrays, chosen, max_persons, fps)
+        yield from _npz_clips(path, arrays, _joint_names(path, arrays, unnamed, layout), chosen, max_persons, fps)
 
     return ImportedDataset(layout=chosen, clips=iter_files(files, read_one), classes=classes,
-                           coord_dims=int(first["keypoints"].shape[-1]), provenance={"source_format": "npz"})
+                           coord_dims=int(first["keypoints"].shape[-1]), coordinates=coordinates,
+                           provenance={"source_format": "npz"})
+
+
+def coordinates_option(value: str) -> str:
+    """``-O coordinates=...``: one of the store's coordinate kinds (data_schemas/store.md)."""
+    if value not in COORDINATES:
+        close = difflib.get_close_matches(value, COORDINATES, n=1)
+        raise InputError(f"-O coordinates={value}: coordinates are one of {', '.join(COORDINATES)}"
+                         + (f" (did you mean {close[0]}?)" if close else ""))
+    return value
+
+
+def _joint_names(path, arrays, unnamed, layout) -> list[str]:
+    """The names of a file's joints in its order: its ``joint_names`` array, else those the user gave."""
+    count = arrays["keypoints"].shape[-2]
+    if "joint_names" in arrays:
+        names, origin = [str(j) for j in arrays["joint_names"]], "joint names"
+    elif unnamed is not None:
+        names, origin = unnamed, "names for its unnamed joints (-O joint_names / joint_order)"
+    else:
+        confirm = (f", or -O joint_order=layout if they are in {layout}'s order (`posekit layouts {layout}`)"
+                   if layout is not None else "")
+        raise fail(path, f"{count} joints without names, whose order posekit cannot guess: add a joint_names "
+                         f"array to the npz, or give -O joint_names=FILE (one name per line, in the file's "
+                         f"order){confirm}")
+    if len(names) != count:
+        raise fail(path, f"{count} joints in keypoints but {len(names)} {origin}")
+    return names
 
 
 def numbered_classes(labels) -> list[str]:
@@ -76,7 +114,7 @@ def _load_npz(path) -> dict:
     return arrays
 
 
-def _npz_clips(path, arrays, layout, max_persons, fps):
+def _npz_clips(path, arrays, joints, layout, max_persons, fps):
     kp = arrays["keypoints"].astype(np.float32)
     single = kp.ndim == 3  # (T, V, C): one person
     if single:
@@ -90,11 +128,6 @@ def _npz_clips(path, arrays, layout, max_persons, fps):
     track_id = arrays.get("track_id")
     if track_id is not None and track_id.shape != kp.shape[:2]:
         raise fail(path, f"track_id must be (T, M) = {kp.shape[:2]}, got {track_id.shape}")
-    names = arrays.get("joint_names")
-    joints = [str(j) for j in names] if names is not None else list(layout.joints)
-    if len(joints) != kp.shape[2]:
-        raise fail(path, f"{kp.shape[2]} joints in keypoints but {len(joints)} joint names"
-                         + ("" if names is not None else f" in layout {layout.name!r}"))
     frames = arrays.get("frame_index")
     if frames is not None and frames.shape != kp.shape[:1]:
         raise fail(path, f"frame_index must be (T,) = ({len(kp)},), got {frames.shape}")
@@ -136,11 +169,12 @@ WIDE_KEYS = ("clip", "frame", "person", "label", "split")
 
 
 @IMPORTERS.register_module("csv", suffixes=(".csv",))
-def read_csv(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
+def read_csv(sources, *, layout=None, max_persons=None, fps=None, coordinates="pixel") -> ImportedDataset:
     """Long (one row per frame, person, joint) or wide (one row per frame, person) CSV tables."""
+    coordinates = coordinates_option(coordinates)
     files = expand(sources, (".csv",))
     first = guarded(files[0], _load_table)
-    chosen = resolve_layout(layout, f"csv-{len(first.joints)}", first.joints)
+    chosen = resolve_layout(layout, f"csv-{len(first.joints)}", first.joints, path=files[0])
     # Clips index classes, so the label columns of all files are read before the first clip.
     names = _classes([first.rows.get("label")] + [guarded(path, _label_column) for path in files[1:]])
     load = first_then_rest(files[0], first, _load_table)
@@ -150,7 +184,7 @@ def read_csv(sources, *, layout=None, max_persons=None, fps=None, **_) -> Import
         yield from table.clips(path, chosen, names, max_persons, fps)
 
     return ImportedDataset(layout=chosen, clips=iter_files(files, read_one), classes=names,
-                           coord_dims=first.coord_dims, provenance={"source_format": "csv"})
+                           coord_dims=first.coord_dims, coordinates=coordinates, provenance={"source_format": "csv"})
 
 
 class _Table:

@@ -22,7 +22,7 @@ from .base import ImportedDataset, expand, fail
 
 
 @IMPORTERS.register_module("coco", suffixes=(".json",))
-def read_coco(sources: list[Path], *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
+def read_coco(sources: list[Path], *, layout=None, max_persons=None, fps=None) -> ImportedDataset:
     files = expand(sources, (".json",))
     if len(files) != 1:
         raise InputError(f"coco: expected one annotation JSON, got {len(files)} ({', '.join(map(str, files[:3]))})")

@@ -1,19 +1,22 @@
 """DeepLabCut predictions and labelled data (.h5 written by pandas, read without pandas: see dlc_h5; or .csv with
 3-4 header rows).
 
-One clip per file (id = file stem). Persons are the individuals of a multi-animal file (one for a single-animal
-file). The layout is the individuals' body parts followed by the "unique" body parts (DLC's individual
-``single``), which are filled on person 0 only. The header rows are found by their content (the ``coords`` row of
-x/y[/z]/likelihood and the ``bodyparts`` row above it), never by the scorer row, which pandas may have mangled
-into "scorer.1", "scorer.2"... Labelled data (CollectedData) has no likelihood: a labelled point scores 1.
+One clip per file (id = file stem; for labelled data, ``labeled-data/<video>/CollectedData_<scorer>``, the video
+folder's name, with the image size read from the PNG frames beside it). Persons are the individuals of a
+multi-animal file (one for a single-animal file). The layout is the individuals' body parts followed by the
+"unique" body parts (DLC's individual ``single``), which are filled on person 0 only. The header rows are found
+by their content (the ``coords`` row of x/y[/z]/likelihood and the ``bodyparts`` row above it), never by the
+scorer row, which pandas may have mangled into "scorer.1", "scorer.2"... Labelled data (CollectedData) has no
+likelihood: a labelled point scores 1.
 """
 from __future__ import annotations
 
 import csv
 import io
 import re
+import struct
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import h5py
 import numpy as np
@@ -27,6 +30,8 @@ from .named_joints import make_clip, resolve_layout
 SUFFIXES = (".h5", ".csv")
 COORDS = ("x", "y", "z", "likelihood")
 UNIQUE = "single"  # DeepLabCut's individual name for the unique body parts of a multi-animal project
+LABELLED_PREFIX = "CollectedData_"  # labelled data: labeled-data/<video>/CollectedData_<scorer>.h5
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass
@@ -53,10 +58,10 @@ class Table:
 
 
 @IMPORTERS.register_module("dlc", suffixes=SUFFIXES)
-def read_dlc(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
+def read_dlc(sources, *, layout=None, max_persons=None, fps=None) -> ImportedDataset:
     files = _prefer_h5(expand(sources, SUFFIXES))
     first = guarded(files[0], read_table)
-    chosen = resolve_layout(layout, f"dlc-{first.scorer or files[0].stem}", first.joints)
+    chosen = resolve_layout(layout, f"dlc-{first.scorer or files[0].stem}", first.joints, path=files[0])
     load = first_then_rest(files[0], first, read_table)
 
     def read_one(path):
@@ -161,8 +166,34 @@ def _clip(path: Path, table: Table, layout, max_persons, fps):
         scores[:, person[~is_xyz], joint[~is_xyz]] = table.values[:, ~is_xyz]
     else:  # labelled data: a labelled point is certain
         scores[~np.isnan(kp).any(axis=-1)] = 1.0
-    return make_clip(path.stem, kp, scores, joints=joints, layout=layout, path=path, max_persons=max_persons,
-                     frame_index=_frame_index(table.index), fps=float(np.nan if fps is None else fps))
+    return make_clip(clip_id(path), kp, scores, joints=joints, layout=layout, path=path, max_persons=max_persons,
+                     frame_index=_frame_index(table.index), fps=float(np.nan if fps is None else fps),
+                     image_size=_image_size(path, table.index))
+
+
+def clip_id(path: Path) -> str:
+    """The file stem; for labelled data, the video folder: every folder of a project's ``labeled-data/`` holds
+    a ``CollectedData_<scorer>`` file of the same name."""
+    return path.parent.name if path.stem.startswith(LABELLED_PREFIX) else path.stem
+
+
+def _image_size(path: Path, index: list) -> tuple[int, int]:
+    """(width, height) of the first labelled image found beside the file (DLC's labelled frames are PNGs named
+    in the row index), from its header; (0, 0), unknown, for predictions and where no image is there."""
+    # A Windows-made project names its images with backslashes: PureWindowsPath splits at / and \ alike.
+    images = (path.parent / PureWindowsPath(row).name for row in index if isinstance(row, str))
+    first = next((image for image in images if image.suffix.lower() == ".png" and image.is_file()), None)
+    return (0, 0) if first is None else png_size(first)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG's header (the IHDR chunk that follows the signature), decoding nothing."""
+    with open(path, "rb") as f:
+        header = f.read(24)
+    if len(header) < 24 or header[:8] != PNG_SIGNATURE or header[12:16] != b"IHDR":
+        raise fail(path, "not a PNG image (its header lacks the PNG signature and IHDR chunk)")
+    width, height = struct.unpack(">II", header[16:24])
+    return int(width), int(height)
 
 
 def _frame_index(index: list) -> np.ndarray:

@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 
 @IMPORTERS.register_module("kinetics-skeleton", suffixes=(".json",))
-def read_kinetics_skeleton(sources: list[Path], *, layout=None, max_persons=None, label_names=None,
-                           **_) -> ImportedDataset:
+def read_kinetics_skeleton(sources: list[Path], *, layout=None, max_persons=None,
+                           label_names=None) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     files = [p for p in expand(sources, (".json",)) if not p.name.endswith("_label.json")]
     if not files:

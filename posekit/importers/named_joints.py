@@ -1,30 +1,98 @@
 """Helpers shared by the readers of files that name their body parts (DLC, SLEAP, NWB, npz, CSV): resolving the
-layout, placing a file's joints into layout order, and keeping at most ``max_persons`` persons."""
+layout, naming joints a file leaves unnamed, placing a file's joints into layout order, and keeping at most
+``max_persons`` persons."""
 from __future__ import annotations
+
+import difflib
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..layouts import Layout, chain_layout, get_layout
+from ..layouts import Layout, chain_layout, get_layout, mapping
 from ..store import Clip
 from .base import fail
 
+LISTED = 6  # unknown joint names named in an error
 
-def resolve_layout(layout, name: str, joints=None, edges=()) -> Layout:
+
+def resolve_layout(layout, name: str, joints=None, edges=(), *, path=None) -> Layout:
     """The --layout the user gave (name or file) when it names every joint found, else one built from the names.
 
     A given layout that lacks some of the file's joints is left to ``posekit convert``, which maps the file's
-    layout onto it by name (interpolating where the target says how) and fails when no joint is shared."""
+    layout onto it by name (interpolating where the target says how) and fails when no joint is shared. A file
+    joint the mapping cannot use while a layout joint stays empty is a misnamed joint (``left_shouldr``): an error
+    naming it (``path``, else ``name``, says where) and the closest layout names."""
     if layout is not None:
-        try:
-            given = get_layout(layout)
-        except (KeyError, ValueError, OSError) as e:
-            raise InputError(str(e.args[0] if e.args else e)) from None
+        given = given_layout(layout)
         if joints is None or set(joints) <= set(given.joints):
             return given
+        own = chain_layout(name, joints, edges)
+        refuse_unknown_names(own, given, path or name, layout)
+        return own
     if joints is None:
         raise InputError(f"{name}: no joint names in the file; give --layout")
     return chain_layout(name, joints, edges)
+
+
+def given_layout(layout) -> Layout:
+    """The layout named by --layout (a name or a file), a bad one a one-line error."""
+    try:
+        return get_layout(layout)
+    except (KeyError, ValueError, OSError) as e:
+        raise InputError(str(e.args[0] if e.args else e)) from None
+
+
+def refuse_unknown_names(source: Layout, target: Layout, where, layout_arg) -> None:
+    """Fail when ``source`` names joints that ``target`` neither has nor interpolates from while some of
+    ``target``'s joints get nothing: those names are misspelt or another convention's, and the joints they were
+    meant for would be silently empty. Extra joints of a source that fills the whole target are dropped as
+    before, and a source sharing no joint at all is left to ``posekit convert``'s own error. ``layout_arg``: the
+    --layout as given, for the command that lists it."""
+    joint_map = mapping(source, target)
+    used = {i for sources in joint_map.sources for i in sources}
+    unknown = [joint for i, joint in enumerate(source.joints) if i not in used]
+    empty = [joint for joint, matched in zip(target.joints, joint_map.matched) if not matched]
+    if not unknown or not empty or not joint_map.matched.any():
+        return
+    hints = [f"{joint} ({_closest(joint, empty)})" for joint in unknown[:LISTED]]
+    more = f" and {len(unknown) - LISTED} more" if len(unknown) > LISTED else ""
+    raise InputError(f"{where}: joint names not in layout {target.name!r}: {', '.join(hints)}{more}; rename them "
+                     f"as the layout does (`posekit layouts {layout_arg}` lists its joints)")
+
+
+def _closest(joint: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(joint, candidates, n=2)
+    return f"did you mean {' or '.join(close)}?" if close else "no close layout name"
+
+
+def unnamed_joint_order(layout, joint_names=None, joint_order=None) -> list[str] | None:
+    """The names of joints a file leaves unnamed, in the file's order, as the user gave them: ``-O
+    joint_names=FILE`` (one name per line) or ``-O joint_order=layout`` (the --layout's own order); None when
+    the user said nothing, for posekit never guesses an order."""
+    if joint_names is not None and joint_order is not None:
+        raise InputError("give -O joint_names=FILE or -O joint_order=layout, not both")
+    if joint_names is not None:
+        return read_joint_names(joint_names)
+    if joint_order is None:
+        return None
+    if joint_order != "layout":
+        raise InputError(f"-O joint_order={joint_order}: the one order to confirm is 'layout' (-O joint_order=layout)")
+    if layout is None:
+        raise InputError("-O joint_order=layout needs --layout, the layout whose order the joints are in")
+    return list(given_layout(layout).joints)
+
+
+def read_joint_names(path) -> list[str]:
+    """Joint names from a text file, one per line in the order of the file's joints; blank lines are skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such joint names file (-O joint_names=FILE: one name per line)")
+    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if not names or repeated:
+        raise fail(path, f"joint names repeated: {', '.join(repeated)}" if repeated else "no joint names in it")
+    return names
 
 
 def joint_columns(joints, layout: Layout, path) -> np.ndarray:

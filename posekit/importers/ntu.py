@@ -72,7 +72,7 @@ log = logging.getLogger(__name__)
 
 
 @IMPORTERS.register_module("ntu", suffixes=(".skeleton",))
-def read_ntu(sources: list[Path], *, layout=None, max_persons=None, space="xyz", **_) -> ImportedDataset:
+def read_ntu(sources: list[Path], *, layout=None, max_persons=None, space="xyz") -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     if space not in SPACES:
         raise PosekitError(f"ntu: space must be one of {', '.join(SPACES)}, got {space!r}")

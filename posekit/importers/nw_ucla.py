@@ -31,7 +31,7 @@ NAME = re.compile(r"a(\d+)_s(\d+)_e(\d+)_v(\d+)")
 
 
 @IMPORTERS.register_module("nw-ucla", suffixes=(".json",))
-def read_nw_ucla(sources: list[Path], *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
+def read_nw_ucla(sources: list[Path], *, layout=None, max_persons=None, fps=None) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     files = expand(sources, (".json",))
     expected = _validation_labels(sources)

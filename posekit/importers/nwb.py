@@ -22,10 +22,10 @@ SEPARATORS = "_-. "
 
 
 @IMPORTERS.register_module("nwb", suffixes=(".nwb",))
-def read_nwb(sources, *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
+def read_nwb(sources, *, layout=None, max_persons=None, fps=None) -> ImportedDataset:
     files = expand(sources, (".nwb",))
     first = guarded(files[0], lambda path: _with_containers(path, _describe))
-    chosen = resolve_layout(layout, f"nwb-{files[0].stem}", first["joints"], first["edges"])
+    chosen = resolve_layout(layout, f"nwb-{files[0].stem}", first["joints"], first["edges"], path=files[0])
 
     def read_one(path):
         return _with_containers(path, lambda containers: list(_clips(path, containers, chosen, max_persons, fps)))

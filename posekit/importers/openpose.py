@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 @IMPORTERS.register_module("openpose", suffixes=("_keypoints.json",))
-def read_openpose(sources: list[Path], *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
+def read_openpose(sources: list[Path], *, layout=None, max_persons=None, fps=None) -> ImportedDataset:
     videos = defaultdict(dict)
     for path in expand(sources, ("_keypoints.json",)):
         match = FRAME_FILE.fullmatch(path.name[:-len(".json")])

@@ -28,7 +28,7 @@ FIELDS = ("x", "y", "visibility", "bbox", "action", "train", "dimensions")
 
 
 @IMPORTERS.register_module("penn-action", suffixes=(".mat",))
-def read_penn_action(sources: list[Path], *, layout=None, max_persons=None, **_) -> ImportedDataset:
+def read_penn_action(sources: list[Path], *, layout=None, max_persons=None) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     files = expand(sources, (".mat",))
     return ImportedDataset(layout=get_layout("penn-13"), clips=iter_files(files, lambda p: [read_clip(p)]),

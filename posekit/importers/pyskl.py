@@ -27,7 +27,7 @@ LAYOUT_BY_JOINTS = {13: "penn-13", 17: "coco-17", 18: "openpose-18", 20: "kinect
 
 
 @IMPORTERS.register_module("pyskl", suffixes=(".pkl", ".pickle"))
-def read_pyskl(sources: list[Path], *, layout=None, max_persons=None, fps=None, **_) -> ImportedDataset:
+def read_pyskl(sources: list[Path], *, layout=None, max_persons=None, fps=None) -> ImportedDataset:
     files = expand(sources, (".pkl", ".pickle"))
     if len(files) != 1:
         raise InputError(f"pyskl: expected one annotation pickle, got {len(files)} ({', '.join(map(str, files[:3]))})")

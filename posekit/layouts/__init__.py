@@ -4,7 +4,9 @@ A layout is a list of joint names plus a tree of parents rooted at the body cent
 (joint minus parent) point away from the centre. Joint names are canonical snake_case words shared across
 layouts ("left_shoulder" means the same joint in COCO, NTU and BlazePose), which is what lets
 :func:`mapping` match joints between layouts by name. A target layout may say how to interpolate a joint
-that a source lacks (``derived``: the mean of other joints), e.g. UNIK's neck from the two shoulders.
+that a source lacks (``derived``: the mean of other joints), e.g. UNIK's neck from the two shoulders. A layout
+may say which way is up in its metric coordinates (``up``, "+y" for Kinect camera space), so that an import can
+check that an upright body has its head on top.
 
 Built-in layouts live as JSON files in this package's folder; any other layout (animal body parts...) is read
 from a JSON file, a DeepLabCut ``config.yaml`` or a SLEAP skeleton JSON with :func:`load_layout`.
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 _BUILTIN_DIR = Path(__file__).parent
+UP_DIRECTIONS = ("+x", "-x", "+y", "-y", "+z", "-z")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Layout:
     neck: str | None = None
     description: str = ""
     aliases: tuple[str, ...] = ()
+    up: str | None = None  # which way is up in the layout's metric coordinates ("+y": Kinect camera space)
 
     def __post_init__(self):
         if len(set(self.joints)) != len(self.joints):
@@ -41,6 +45,8 @@ class Layout:
         if unknown:
             raise ValueError(f"layout {self.name!r}: parents name unknown joints {sorted(set(unknown))}")
         self._check_tree()
+        if self.up is not None and self.up not in UP_DIRECTIONS:
+            raise ValueError(f"layout {self.name!r}: up must be one of {', '.join(UP_DIRECTIONS)}, got {self.up!r}")
 
     def _check_tree(self):
         for joint in self.parents:
@@ -50,6 +56,13 @@ class Layout:
                     raise ValueError(f"layout {self.name!r}: the parents of {joint!r} form a cycle")
                 seen.add(j)
                 j = self.parents[j]
+
+    @property
+    def up_axis(self) -> tuple[int, int] | None:
+        """(axis, sign) of up in metric coordinates: (1, 1) for "+y"; None where the layout does not say."""
+        if self.up is None:
+            return None
+        return "xyz".index(self.up[1]), 1 if self.up[0] == "+" else -1
 
     @property
     def num_joints(self) -> int:
@@ -74,7 +87,8 @@ class Layout:
     def to_dict(self) -> dict:
         return {"name": self.name, "joints": list(self.joints), "parents": dict(self.parents),
                 "derived": {k: list(v) for k, v in self.derived.items()}, "centre": self.centre,
-                "head": self.head, "neck": self.neck, "description": self.description, "aliases": list(self.aliases)}
+                "head": self.head, "neck": self.neck, "description": self.description, "aliases": list(self.aliases),
+                "up": self.up}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
@@ -84,7 +98,7 @@ class Layout:
         return cls(name=d["name"], joints=tuple(d["joints"]), parents=dict(d.get("parents") or {}),
                    derived={k: tuple(v) for k, v in (d.get("derived") or {}).items()}, centre=d.get("centre"),
                    head=d.get("head"), neck=d.get("neck"), description=d.get("description", ""),
-                   aliases=tuple(d.get("aliases") or ()))
+                   aliases=tuple(d.get("aliases") or ()), up=d.get("up"))
 
     @classmethod
     def from_json(cls, text: str) -> "Layout":

@@ -7,7 +7,7 @@ Layout of the file (the written schema is ``data_schemas/store.schema.json`` and
     /frames/track_id   (F, M) int32, -1 = no person             /frames/frame_index  (F,) int64 (index in the video)
     /frames/box        (F, M, 4) float32 x1 y1 x2 y2 (optional) /frames/keypoints_3d (F, M, V, 3) (optional)
     /frames/labels     (F, K) bool per-frame multi-labels (optional)
-    /clips/{id, offset, length, label, fps, image_size, source, text}   (N,) rows
+    /clips/{id, offset, length, label, fps, image_size, source, text}   (N,) rows; /clips/track_names optional
     /splits/NAME       sorted clip indices                      /features/NAME       (N, D) float32 per-clip
     /classes/{name, description}
 

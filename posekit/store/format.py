@@ -1,6 +1,7 @@
 """Names, constants and file-level helpers shared by the store's writer and reader."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
@@ -19,7 +20,8 @@ FORMAT_VERSION = 1
 STR = h5py.string_dtype("utf-8")
 COORDINATES = ("pixel", "normalised", "metric")
 FRAME_FIELDS = ("keypoints", "scores", "track_id", "frame_index", "box", "keypoints_3d", "labels")
-CLIP_FIELDS = ("id", "offset", "length", "label", "fps", "image_size", "source", "text")
+CLIP_FIELDS = ("id", "offset", "length", "label", "fps", "image_size", "source", "text", "track_names")
+OPTIONAL_CLIP_FIELDS = ("track_names",)  # written once a clip has one; absent in stores that never had one
 
 
 class StoreError(PosekitError, ValueError):
@@ -44,6 +46,7 @@ class Clip:
     text: str = ""
     splits: tuple[str, ...] = ()
     features: dict[str, np.ndarray] = field(default_factory=dict)
+    track_names: tuple[str, ...] = ()  # name of track id k (SLEAP's "female", "male"); () = unnamed tracks
 
     @property
     def num_frames(self) -> int:
@@ -52,6 +55,24 @@ class Clip:
     @property
     def num_persons(self) -> int:
         return int(self.keypoints.shape[1])
+
+
+def encode_track_names(names) -> str:
+    """``/clips/track_names``: a JSON list of the clip's track names, "" when it has none."""
+    return json.dumps([str(name) for name in names]) if len(names) else ""
+
+
+def decode_track_names(text: str) -> tuple[str, ...] | None:
+    """The names written by :func:`encode_track_names`; None for a value that is not a JSON list of strings."""
+    if not text:
+        return ()
+    try:
+        names = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        return None
+    return tuple(names)
 
 
 def provenance_step(**step) -> dict:

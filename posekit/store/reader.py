@@ -17,7 +17,7 @@ import numpy as np
 
 from ..layouts import Layout
 from .checks import DAMAGED_FILE_ERRORS, allows_empty, parse_provenance, structural_problems
-from .format import FRAME_FIELDS, Clip, StoreError, check_format
+from .format import FRAME_FIELDS, Clip, StoreError, check_format, decode_track_names
 
 
 class SkeletonStore:
@@ -58,6 +58,7 @@ class SkeletonStore:
             self.name = str(f.attrs.get("name", self.path.stem))
             self.frame_fields = tuple(k for k in FRAME_FIELDS if k in self._frame_datasets)
             self.allows_empty = allows_empty(f)
+            self._has_track_names = "track_names" in clips
         except (*DAMAGED_FILE_ERRORS, AttributeError):
             if not self.problems:
                 raise
@@ -203,7 +204,17 @@ class SkeletonStore:
                     image_size=tuple(int(v) for v in self._read(row["image_size"], index)),
                     source=self._read(row["source"], index), text=self._read(row["text"], index),
                     splits=tuple(name for name, idx in self.splits.items() if _contains(idx, index)),
-                    features=feats, **arrays)
+                    features=feats, track_names=self._track_names(index), **arrays)
+
+    def _track_names(self, index: int) -> tuple[str, ...]:
+        """The clip's track names; () in a store without the optional ``/clips/track_names``."""
+        if not self._has_track_names:
+            return ()
+        names = decode_track_names(self._read(self.file["clips/track_names"], index))
+        if names is None:
+            raise StoreError(f"{self.path}: clips/track_names of clip {self._clip_name(index)} is not a JSON list "
+                             f"of strings; `posekit store validate {self.path}` lists all such clips")
+        return names
 
     def __iter__(self):
         for i in range(len(self)):

@@ -3,8 +3,9 @@
 The structure (``checks.structural_problems``: the written schema ``data_schemas/store.schema.json``, then
 offsets, ids, labels, rows, attributes) is what the reader also checks on opening.
 Validate then reads every clip's keypoints and applies the writer's refusals (``checks.keypoint_problem``), so a
-damaged keypoint chunk also shows here; ``deep`` reads every chunk of every other dataset too and names the clips
-whose data HDF5 refuses to return (a Fletcher32 checksum mismatch, a chunk that does not decompress).
+damaged keypoint chunk also shows here, and decodes every clip's track names (a JSON list of strings); ``deep``
+reads every chunk of every other dataset too and names the clips whose data HDF5 refuses to return (a Fletcher32
+checksum mismatch, a chunk that does not decompress).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import h5py
 import numpy as np
 
 from .checks import DAMAGED_FILE_ERRORS, allows_empty, keypoint_problem, structural_problems
-from .format import FORMAT
+from .format import FORMAT, decode_track_names
 
 BLOCK_FRAMES = 1 << 14  # frames read at once: a few hundred chunks, a few MiB of keypoints
 LISTED = 10  # clip ids named per problem
@@ -57,10 +58,22 @@ def _clip_problems(f: h5py.File, deep: bool) -> list[str]:
                 _scan(ds, offsets, lengths, damaged)
     problems = [f"{len(idx)} clips the writer refuses ({problem}): {_named(ids, idx)}"
                 for problem, idx in refused.items()]
+    unreadable_names = _unreadable_track_names(clips)
+    if unreadable_names:
+        problems.append(f"clips/track_names: {len(unreadable_names)} clips whose track names are not a JSON list "
+                        f"of strings: {_named(ids, unreadable_names)}")
     for name, idx in damaged.items():
         where = f" in {len(idx)} clips: {_named(ids, idx)}" if idx else ""
         problems.append(f"{name}: damaged data{where} (HDF5 refused to read it: checksum mismatch or bad compression)")
     return problems
+
+
+def _unreadable_track_names(clips: h5py.Group) -> list[int]:
+    """Indices of the clips whose optional ``track_names`` value does not decode."""
+    if "track_names" not in clips:
+        return []
+    values = clips["track_names"].asstr()[()]
+    return [index for index, text in enumerate(values) if decode_track_names(text) is None]
 
 
 def _clips_of(ds: h5py.Dataset, offsets, lengths, damaged):

@@ -17,11 +17,13 @@ from .format import (
     FORMAT,
     FORMAT_VERSION,
     FRAME_FIELDS,
+    OPTIONAL_CLIP_FIELDS,
     STR,
     Clip,
     StoreError,
     __version__,
     check_format,
+    encode_track_names,
     provenance_step,
     temporary_beside,
 )
@@ -207,6 +209,7 @@ class StoreWriter:
         rows["image_size"].append(tuple(int(v) for v in clip.image_size))
         rows["source"].append(str(clip.source))
         rows["text"].append(str(clip.text))
+        rows["track_names"].append(encode_track_names(clip.track_names))
         for split in clip.splits:
             self._splits.setdefault(split, []).append(index)
         for name, vector in clip.features.items():
@@ -301,8 +304,11 @@ class StoreWriter:
         g, rows = self._h5["clips"], self._clip_rows
         n = self._num_clips + len(rows["id"])
         specs = {"id": (STR, ""), "offset": (np.int64, 0), "length": (np.int64, 0), "label": (np.int32, -1),
-                 "fps": (np.float32, np.nan), "image_size": (np.int32, 0), "source": (STR, ""), "text": (STR, "")}
+                 "fps": (np.float32, np.nan), "image_size": (np.int32, 0), "source": (STR, ""), "text": (STR, ""),
+                 "track_names": (STR, "")}
         for key, (dtype, fill) in specs.items():
+            if key in OPTIONAL_CLIP_FIELDS and key not in g and not any(rows[key]):
+                continue  # a store whose clips never had one stays as older posekit versions write it
             shape = (0, 2) if key == "image_size" else (0,)
             ds = _grow(g, key, shape, dtype, fill if dtype is not STR else None, n, chunk=4096,
                        compression=self.compression, checksums=self.checksums)

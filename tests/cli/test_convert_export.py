@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -53,3 +54,36 @@ def test_top_level_help_reads_no_registry():
             "print(sorted(m for m in ('numpy', 'h5py', 'torch', 'posekit.registry') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_labs_kinect_npz_through_the_command_line(tmp_path):
+    """The bring-your-own-data walk-through (docs/bring-your-own-data.md) on real N-UCLA joints written head first."""
+    from tests.crafted import assert_one_line_error
+    from tests.importers.test_arrays import HEAD_FIRST, head_first_npz
+
+    folder, sequences = head_first_npz(tmp_path)
+    store = tmp_path / "lab.h5"
+    refused = CliRunner().invoke(main, ["convert", "npz", str(folder), "-o", str(store), "--layout", "kinect-v1-20"])
+    assert_one_line_error(refused)
+    assert "-O joint_names=FILE" in refused.output and "-O joint_order=layout" in refused.output
+    unknown = CliRunner().invoke(main, ["convert", "npz", str(folder), "-o", str(store), "-O", "bogus=1"])
+    assert_one_line_error(unknown)
+    assert "npz has no option bogus; its options: max_persons, fps, joint_names, joint_order, coordinates" \
+        in unknown.output
+    confirmed = CliRunner().invoke(main, ["convert", "npz", str(folder), "-o", str(store), "--layout", "kinect-v1-20",
+                                          "-O", "joint_order=layout", "-O", "coordinates=metric"])
+    assert confirmed.exit_code == 0 and confirmed.stdout.startswith(f"converted {len(sequences)} clips")
+    [warning] = messages(confirmed.stderr)
+    assert warning.startswith("warning: layout 'kinect-v1-20' may not fit the data: the head (head) is below")
+    (tmp_path / "joints.txt").write_text("\n".join(HEAD_FIRST))
+    named = CliRunner().invoke(main, ["convert", "npz", str(folder), "-o", str(store), "--layout", "kinect-v1-20",
+                                      "-O", "joint_names=" + str(tmp_path / "joints.txt"), "-O", "coordinates=metric",
+                                      "--force"])
+    assert named.exit_code == 0 and messages(named.stderr) == []
+    info = json.loads(run("store", "info", store, "--json"))
+    assert info["coordinates"] == "metric" and info["layout"] == "kinect-v1-20"
+
+
+def messages(stderr: str) -> list[str]:
+    """The lines a command wrote to stderr, without the progress bar that the terminal overwrote."""
+    return [line.rsplit("\r", 1)[-1] for line in stderr.split("\n") if line.rsplit("\r", 1)[-1].strip()]

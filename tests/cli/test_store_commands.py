@@ -77,3 +77,32 @@ def test_convert_refuses_to_overwrite_and_names_missing_sources(tmp_path):
 def test_layouts_command_lists_the_registry():
     code, out = run("layouts")
     assert code == 0 and "unik-17" in out and "blazepose-33" in out
+
+
+def test_layouts_name_prints_joints_in_order_bones_and_interpolations():
+    code, out = run("layouts", "kinect-v1-20")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("kinect-v1-20: 20 joints; Kinect v1 20 joints")
+    joints = lines[lines.index("joints, in order:") + 1:][:20]
+    assert joints[:4] == ["    0 hip_center", "    1 spine  (centre)", "    2 shoulder_center  (neck)",
+                          "    3 head  (head)"] and joints[19] == "   19 right_foot"
+    assert "bones (joint - parent, towards the centre): 19" in lines and "  head - shoulder_center" in lines
+    assert "up: +y (in its metric coordinates)" in lines
+    code, out = run("layouts", "unik-17")
+    assert "filled when a source lacks them, with the mean of:" in out and "  neck = left_shoulder + right_shoulder" \
+        in out.splitlines()
+    code, out = run("layouts", "kinect-v2")
+    assert code == 2 and out.startswith("posekit: error: unknown layout 'kinect-v2': use one of ") \
+        and len(out.strip().splitlines()) == 1
+
+
+def test_store_info_names_the_classes_abbreviated_when_many(tmp_path):
+    few = build(tmp_path / "few.h5", ["x", "y"], classes=("walk", "run"))
+    code, out = run("store", "info", few)
+    assert code == 0 and "classes 2 (2 clips labelled): walk, run; splits: train 2" in out
+    many = build(tmp_path / "many.h5", ["x"], classes=[f"action {k}" for k in range(60)])
+    code, out = run("store", "info", many)
+    assert ("classes 60 (1 clips labelled): action 0, action 1, action 2, action 3, action 4, action 5, ... "
+            "(52 more), action 58, action 59; splits") in out
+    code, out = run("store", "info", many, "--json")
+    assert json.loads(out)["classes"] == [f"action {k}" for k in range(60)]

@@ -3,9 +3,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from posekit.convert import convert
 from posekit.errors import InputError
 from posekit.importers.arrays import read_csv, read_npz
 from posekit.importers.dlc import read_dlc
+from posekit.importers.nw_ucla import read_clip as read_nucla_clip
+from posekit.layouts import get_layout
 from posekit.store import SkeletonStore, StoreWriter
 from tests.conftest import real_file
 
@@ -38,7 +41,7 @@ def test_npz_several_clips_of_several_persons_round_trip(tmp_path):
     keypoints = np.random.default_rng(0).normal(size=(5, 2, 17, 3)).astype(np.float32)
     keypoints[4, 1] = np.nan  # person 1 absent in the last frame
     np.savez(tmp_path / "many.npz", keypoints=keypoints, lengths=[3, 2], id=["first", "second"], label=[0, 1])
-    dataset = read_npz([tmp_path / "many.npz"], layout="coco-17", fps=25)
+    dataset = read_npz([tmp_path / "many.npz"], layout="coco-17", fps=25, joint_order="layout")
     clips, store = write_store(tmp_path / "many.h5", dataset)
     assert [c.id for c in clips] == ["first", "second"] and store.layout.name == "coco-17"
     assert dataset.classes == ["0", "1"]  # labels without names: classes named by their number
@@ -171,3 +174,108 @@ def test_splits_from_npz_and_csv(tmp_path):
     (tmp_path / "bad.csv").write_text("clip,frame,joint,x,y,split\na,0,nose,1,2,train\na,1,nose,3,4,test\n")
     with pytest.raises(InputError, match="bad.csv: clip 'a' has several split cells"):
         list(read_csv([tmp_path / "bad.csv"]).clips)
+
+
+# -- a lab's own Kinect files: joint order, joint names, options -------------------------------------------------
+NUCLA = "actions/nw_ucla/all_sqe"
+KINECT = get_layout("kinect-v1-20")
+# UTD-MHAD ships its Kinect-v1 joints head first: N-UCLA's 20 joints with the torso listed top down.
+HEAD_FIRST = ("head", "shoulder_center", "spine", "hip_center", *KINECT.joints[4:])
+
+
+def head_first_npz(tmp_path):
+    """Real N-UCLA sequences written as a lab's own .npz files: joints head first, no joint names, metres."""
+    order = [KINECT.index(joint) for joint in HEAD_FIRST]
+    sequences = sorted(real_file(NUCLA).glob("*.json"))[::120]
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    for path in sequences:
+        clip = read_nucla_clip(path)
+        np.savez(folder / f"{path.stem}.npz", keypoints=clip.keypoints[:, 0][:, order], label=clip.label)
+    return folder, sequences
+
+
+def test_unnamed_joints_in_another_order_are_refused_not_guessed(tmp_path):
+    folder, _ = head_first_npz(tmp_path)
+    with pytest.raises(InputError, match=r"a01_\w+\.npz: 20 joints without names, whose order posekit cannot "
+                                         r"guess: add a joint_names array .* -O joint_names=FILE .* "
+                                         r"-O joint_order=layout if they are in kinect-v1-20's order"):
+        convert("npz", [folder], tmp_path / "lab.h5", layout="kinect-v1-20", progress=False)
+    assert not (tmp_path / "lab.h5").exists()
+
+
+def test_a_joint_names_file_puts_the_joints_in_layout_order(tmp_path):
+    folder, sequences = head_first_npz(tmp_path)
+    (tmp_path / "joints.txt").write_text("\n".join(HEAD_FIRST) + "\n")
+    summary = convert("npz", [folder], tmp_path / "lab.h5", layout="kinect-v1-20", progress=False,
+                      joint_names=str(tmp_path / "joints.txt"), coordinates="metric")
+    store = SkeletonStore(tmp_path / "lab.h5")
+    assert summary["warnings"] == [] and len(store) == len(sequences) and store.coordinates == "metric"
+    for stored, path in zip(store, sequences):
+        np.testing.assert_array_equal(stored.keypoints, read_nucla_clip(path).keypoints)
+
+
+def test_a_wrongly_confirmed_order_converts_with_a_warning_naming_the_joints(tmp_path):
+    folder, _ = head_first_npz(tmp_path)
+    summary = convert("npz", [folder], tmp_path / "lab.h5", layout="kinect-v1-20", progress=False,
+                      joint_order="layout", coordinates="metric")
+    assert summary["clips"] > 0
+    [warning] = summary["warnings"]
+    assert "the head (head) is below the centre (spine) in 100% of upright frames (up is +y)" in warning
+    assert "are the joints in the layout's order?" in warning
+
+
+def test_the_real_dataset_in_its_own_order_raises_no_warning(tmp_path):
+    sequences = sorted(real_file(NUCLA).glob("*.json"))[::20]
+    assert convert("nw-ucla", sequences, tmp_path / "nucla.h5", progress=False)["warnings"] == []
+
+
+def test_a_misspelt_joint_name_is_refused_with_the_closest_layout_name(tmp_path):
+    names = list(KINECT.joints)
+    names[names.index("left_shoulder")] = "left_shouldr"
+    keypoints = read_nucla_clip(real_file(f"{NUCLA}/a01_s01_e00_v01.json")).keypoints[:, 0]
+    np.savez(tmp_path / "typo.npz", keypoints=keypoints, joint_names=names)
+    with pytest.raises(InputError, match=r"typo\.npz: joint names not in layout 'kinect-v1-20': left_shouldr "
+                                         r"\(did you mean left_shoulder\?\); rename them as the layout does "
+                                         r"\(`posekit layouts kinect-v1-20` lists its joints\)"):
+        convert("npz", [tmp_path / "typo.npz"], tmp_path / "typo.h5", layout="kinect-v1-20", progress=False)
+    wide = pd.DataFrame({f"{name}_{axis}": keypoints[:, j, k] for j, name in enumerate(names)
+                         for k, axis in enumerate("xyz")})
+    wide.insert(0, "frame", np.arange(len(wide)))
+    wide.to_csv(tmp_path / "typo.csv", index=False)
+    with pytest.raises(InputError, match=r"typo\.csv: joint names not in layout 'kinect-v1-20': left_shouldr "
+                                         r"\(did you mean left_shoulder\?\)"):
+        read_csv([tmp_path / "typo.csv"], layout="kinect-v1-20")
+
+
+def test_joint_names_files_and_orders_that_cannot_be_used_are_one_line_errors(tmp_path):
+    np.savez(tmp_path / "a.npz", keypoints=np.zeros((2, 3, 2)))
+    (tmp_path / "two.txt").write_text("nose\ntail\n")
+    with pytest.raises(InputError, match=r"a\.npz: 3 joints in keypoints but 2 names for its unnamed joints"):
+        read_npz([tmp_path / "a.npz"], joint_names=str(tmp_path / "two.txt"))
+    (tmp_path / "twice.txt").write_text("nose\nnose\ntail\n")
+    with pytest.raises(InputError, match=r"twice\.txt: joint names repeated: nose"):
+        read_npz([tmp_path / "a.npz"], joint_names=str(tmp_path / "twice.txt"))
+    with pytest.raises(InputError, match=r"-O joint_order=layout needs --layout"):
+        read_npz([tmp_path / "a.npz"], joint_order="layout")
+    with pytest.raises(InputError, match=r"-O joint_order=file: the one order to confirm is 'layout'"):
+        read_npz([tmp_path / "a.npz"], layout="coco-17", joint_order="file")
+
+
+def test_unknown_options_are_refused_with_the_readers_own_list(tmp_path):
+    np.savez(tmp_path / "a.npz", keypoints=np.ones((2, 3, 2)))
+    with pytest.raises(InputError, match=r"^npz has no option bogus; its options: max_persons, fps, joint_names, "
+                                         r"joint_order, coordinates$"):
+        convert("npz", [tmp_path / "a.npz"], tmp_path / "a.h5", progress=False, bogus="1")
+    with pytest.raises(InputError, match=r"^ntu has no option coordinates; its options: max_persons, space$"):
+        convert("ntu", [tmp_path], tmp_path / "a.h5", progress=False, coordinates="metric")
+    with pytest.raises(InputError, match=r"-O coordinates=normalized: coordinates are one of pixel, normalised, "
+                                         r"metric \(did you mean normalised\?\)"):
+        read_csv([tmp_path], coordinates="normalized")
+    assert not (tmp_path / "a.h5").exists()
+
+
+def test_csv_coordinates_can_be_metric(tmp_path):
+    (tmp_path / "m.csv").write_text("frame,joint,x,y,z\n0,nose,0.1,0.2,2.5\n0,tail,0.3,0.1,2.6\n")
+    convert("csv", [tmp_path / "m.csv"], tmp_path / "m.h5", progress=False, coordinates="metric")
+    assert SkeletonStore(tmp_path / "m.h5").coordinates == "metric"

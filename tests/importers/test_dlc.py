@@ -291,3 +291,52 @@ def test_a_csv_without_rows_names_the_file(tmp_path):
     empty.write_text("scorer,S,S,S\nbodyparts,A,A,A\ncoords,x,y,likelihood\n")
     with pytest.raises(InputError, match=r"empty\.csv: no rows below the header$"):
         read_dlc([empty])
+
+
+OPENFIELD = "animal/dlc_openfield/"
+
+
+def labelled_project(tmp_path):
+    """A DeepLabCut project's labeled-data/ as Pranav's openfield example has it: one folder per video, each with
+    PNG frames extracted from the real video and a CollectedData_Pranav table (.h5 and its .csv twin). The second
+    video was recorded at half the resolution."""
+    import cv2
+
+    from posekit.video import VideoReader
+
+    parts = ("snout", "leftear", "rightear", "tailbase")
+    columns = pd.MultiIndex.from_tuples([("Pranav", part, coord) for part in parts for coord in ("x", "y")],
+                                        names=["scorer", "bodyparts", "coords"])
+    labelled = tmp_path / "openfield-Pranav-2018-10-30" / "labeled-data"
+    with VideoReader(real_file(OPENFIELD + "videos/m3v1mp4.mp4")) as video:
+        frames = dict(video.read([12, 140, 905]))
+    for folder, scale in (("m3v1mp4", 1.0), ("m4s1", 0.5)):
+        (labelled / folder).mkdir(parents=True)
+        names = []
+        for index, frame in frames.items():
+            name = f"img{index:04d}.png"
+            cv2.imwrite(str(labelled / folder / name), cv2.resize(frame, None, fx=scale, fy=scale))
+            names.append(f"labeled-data/{folder}/{name}")
+        points = np.array([[300, 200, 290, 215, 310, 215, 300, 290]] * len(names), np.float64) * scale
+        table = pd.DataFrame(points, index=names, columns=columns)
+        table.to_hdf(labelled / folder / "CollectedData_Pranav.h5", key="df_with_missing", format="table", mode="w")
+        table.to_csv(labelled / folder / "CollectedData_Pranav.csv")
+    return labelled
+
+
+def test_a_projects_labelled_data_gives_one_clip_per_video_folder_with_its_image_size(tmp_path):
+    labelled = labelled_project(tmp_path)
+    summary = convert("dlc", [labelled], tmp_path / "labelled.h5", layout=str(real_file(OPENFIELD + "config.yaml")),
+                      progress=False)
+    store = SkeletonStore(tmp_path / "labelled.h5")
+    assert summary["clips"] == 2 and list(store.ids) == ["m3v1mp4", "m4s1"]
+    assert [store[i].image_size for i in range(2)] == [(640, 480), (320, 240)]  # from the PNG headers
+    np.testing.assert_array_equal(store[1].frame_index, [12, 140, 905])
+    np.testing.assert_array_equal(store[1].keypoints[0, 0, 0], [150, 100])
+
+
+def test_a_labelled_image_that_is_not_a_png_names_the_image(tmp_path):
+    labelled = labelled_project(tmp_path)
+    (labelled / "m4s1" / "img0012.png").write_bytes(b"GIF89a not a png at all")
+    with pytest.raises(InputError, match=r"m4s1/img0012\.png: not a PNG image"):
+        list(read_dlc([labelled / "m4s1" / "CollectedData_Pranav.h5"]).clips)

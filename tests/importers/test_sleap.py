@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
+from posekit.convert import convert
 from posekit.errors import InputError
 from posekit.importers.sleap import read_sleap
 from posekit.store import SkeletonStore, StoreWriter
+from posekit.store.validate import validate
+from posekit.video import VideoReader
 from tests.conftest import real_file
 
 DANCE = "animal/sleap/slp_hdf5/dance.mp4.labels.slp"
@@ -152,3 +155,52 @@ def test_old_slp_layout_and_non_sleap_h5_name_the_file(tmp_path):
     text.write_text("not hdf5")
     with pytest.raises(InputError, match=r"text\.slp: not an HDF5 file"):
         read_sleap([text])
+
+
+LOW_QUALITY_VIDEO = "animal/sleap/json_format_v1/centered_pair_low_quality.mp4"
+
+
+def video_facts(relative):
+    with VideoReader(real_file(relative)) as video:
+        return video.fps, video.image_size
+
+
+def female_and_male(path):
+    """The real two-fly labels, as a lab names its animals: tracks "female" and "male", the video where it is."""
+    labels = sio.load_slp(str(real_file("animal/sleap/slp_hdf5/minimal_instance.slp")), open_videos=False)
+    tracks = [sio.Track("female"), sio.Track("male")]
+    for instance, track in zip(labels.labeled_frames[0].instances, tracks):
+        instance.track = track
+    labels.tracks = tracks
+    labels.replace_filenames(new_filenames=[str(real_file(LOW_QUALITY_VIDEO))])
+    sio.save_slp(labels, str(path))
+    return path
+
+
+def test_track_names_fps_and_image_size_reach_the_store(tmp_path):
+    path = female_and_male(tmp_path / "flies.slp")
+    summary = convert("sleap", [path], tmp_path / "flies.h5", progress=False)
+    store = SkeletonStore(tmp_path / "flies.h5")
+    clip = store[0]
+    assert summary["clips"] == 1 and clip.track_names == ("female", "male")
+    np.testing.assert_array_equal(clip.track_id, [[0, 1]])
+    assert (clip.fps, clip.image_size) == video_facts(LOW_QUALITY_VIDEO) == (15.0, (384, 384))
+    assert validate(tmp_path / "flies.h5") == []
+    assert only_clip(read_sleap([path], fps=25)).fps == 25  # --fps wins over the video's
+
+
+def test_a_moved_projects_video_is_found_below_the_labels_folder():
+    """The real files record the paths of the SLEAP repository they were made in (relative, absolute, Windows);
+    the videos sit in this copy's videos/ and json_format_v1/ folders."""
+    pair = only_clip(read_sleap([real_file(PAIR + ".slp")]))  # tests/data/json_format_v1/centered_pair_low_quality.mp4
+    assert (pair.fps, pair.image_size) == video_facts(LOW_QUALITY_VIDEO)
+    assert pair.track_names == tuple(str(k) for k in range(1, 28))
+    dance = only_clip(read_sleap([real_file(DANCE)]))  # /home/talmolab/.../tests/data/videos/dance.mp4
+    assert (dance.fps, dance.image_size) == video_facts("animal/sleap/videos/dance.mp4") == (30.0, (406, 720))
+    robot = only_clip(read_sleap([real_file(ROBOT)]))  # D:/TalmoLab/sleap/tests/data/videos/small_robot_3_frame.mp4
+    assert (robot.fps, robot.image_size) == video_facts("animal/sleap/videos/small_robot_3_frame.mp4")
+
+
+def test_a_video_that_is_nowhere_leaves_fps_and_size_unknown(tmp_path):
+    clip = only_clip(read_sleap([synthetic_labels(tmp_path / "syn.slp")]))  # records clip.mp4, absent
+    assert np.isnan(clip.fps) and clip.image_size == (0, 0) and clip.track_names == ("only",)

@@ -128,6 +128,16 @@ def test_real_dlc_files(tmp_path, relative, fps):
     assert table["heading"].notna().mean() > 0.8  # snout/nose and a tail-base joint were found by name
 
 
+def test_tables_name_the_animals_as_the_sleap_file_does(tmp_path):
+    from tests.importers.test_sleap import female_and_male
+
+    flies = female_and_male(tmp_path / "flies.slp")
+    result = CliRunner().invoke(main, ["rodent", "kinematics", str(flies), "--format", "sleap", "-o",
+                                       str(tmp_path / "k"), "--fps", "15"])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "k_summary.csv")["track"].tolist() == ["female", "male"]
+
+
 def test_a_file_with_no_usable_joint_writes_nothing(tmp_path):
     store = _store(tmp_path / "in.h5", fps=25)
     result = CliRunner().invoke(main, ["rodent", "kinematics", str(store), "-o", str(tmp_path / "out"),

@@ -220,3 +220,35 @@ def test_a_refused_clip_does_not_reserve_its_id(tmp_path):
             w.add(bad)
         w.add(make_clip(0))  # the same id, now valid
     assert list(SkeletonStore(tmp_path / "s.h5").ids) == ["clip0"]
+
+
+def test_track_names_round_trip_and_are_written_only_once_a_clip_has_them(tmp_path):
+    unnamed = write(tmp_path / "unnamed.h5", [make_clip(0)])
+    with h5py.File(unnamed) as f:
+        assert "track_names" not in f["clips"]  # as posekit wrote stores before track names
+    assert SkeletonStore(unnamed)[0].track_names == ()
+    # The names appear in the second flush: the clips before them read as unnamed.
+    clips = [make_clip(0), make_clip(1, track_names=("female", "male")), make_clip(2)]
+    named = write(tmp_path / "named.h5", clips, flush_frames=6)
+    store = SkeletonStore(named)
+    assert [clip.track_names for clip in store] == [(), ("female", "male"), ()]
+    assert validate(named) == []
+    with StoreWriter(unnamed, mode="a") as w:  # appended to a store without the column
+        w.add(make_clip(3, track_names=("rat 1",)))
+    assert [clip.track_names for clip in SkeletonStore(unnamed)] == [(), ("rat 1",)]
+    merge(unnamed, write(tmp_path / "b.h5", [make_clip(9, track_names=("mouse",))]), tmp_path / "merged.h5",
+          progress=False)
+    assert [clip.track_names for clip in SkeletonStore(tmp_path / "merged.h5")] == [(), ("rat 1",), ("mouse",)]
+
+
+def test_track_names_that_do_not_decode_are_named_by_validate_and_the_reader(tmp_path):
+    path = write(tmp_path / "s.h5", [make_clip(0, track_names=("a",)), make_clip(1, track_names=("b",))])
+    with h5py.File(path, "r+") as f:
+        f["clips/track_names"][1] = "female, male"
+    [problem] = validate(path)
+    assert problem == (f"{path}: clips/track_names: 1 clips whose track names are not a JSON list of strings: "
+                       "clip1")
+    store = SkeletonStore(path)
+    assert store[0].track_names == ("a",)
+    with pytest.raises(StoreError, match=r"clips/track_names of clip 'clip1' is not a JSON list of strings"):
+        store[1]

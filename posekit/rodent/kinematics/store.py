@@ -103,11 +103,11 @@ def run(store_path: str | Path, prefix: str | Path, options: Options, *, source:
                     centres[:, person], fps, moving_speed=options.moving_speed,
                     head=xy[:, person, head_index] if head_index is not None else None,
                     tail=xy[:, person, tail_index] if tail_index is not None else None)
-                keys = {"clip": clip.id, "individual": person}
+                keys = {"clip": clip.id, "individual": person, "track": _individual_name(clip, person)}
                 frames.append(table.assign(**keys, frame_index=clip.frame_index))
                 minutes.append(per_minute(table, fps).assign(**keys))
                 totals.append({**keys, **summary(table, fps)})
-                figure_tracks.append((f"{clip.id} #{person}", table))
+                figure_tracks.append((f"{clip.id} {keys['track']}", table))
         # Inside the writer's block: if anything below fails, the cleaned store is not written either.
         if not frames:
             raise PosekitError(f"{source}: no animal has a body centre in any frame after cleaning")
@@ -136,3 +136,12 @@ def _write_tables(tables: dict[str, pd.DataFrame], paths: dict[str, Path]) -> No
     for key, table in tables.items():
         with atomic_path(paths[key]) as tmp:
             table.to_csv(tmp, index=False, float_format="%.6g")
+
+
+def _individual_name(clip, person: int) -> str:
+    """The name of the track in person slot ``person`` where the source named it (SLEAP's "female"), else the
+    slot: "#0". A slot holds one track through a clip (the importers keep tracks in their slots)."""
+    ids = clip.track_id[:, person] if clip.track_id is not None else ()
+    track = next((int(t) for t in ids if t >= 0), None)
+    named = track is not None and track < len(clip.track_names) and clip.track_names[track]
+    return clip.track_names[track] if named else f"#{person}"
