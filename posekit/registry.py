@@ -88,4 +88,4 @@ EXPORTERS = OwnRegistry("exporter", scope=SCOPE, locations=["posekit.exporters"]
 EXPERTS = OwnRegistry("expert", scope=SCOPE, locations=["posekit.extract.experts"])
 TRAINERS = OwnRegistry("trainer", scope=SCOPE, locations=[
     "posekit.train.api", "posekit.train.motion_generator", "posekit.train.dmsd", "posekit.train.lstm_selfsup",
-    "posekit.train.student"])
+    "posekit.train.student", "posekit.train.pretrain"])

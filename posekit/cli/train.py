@@ -135,6 +135,33 @@ def motion_generator(**options):
            options["work_dir"] / "metrics.json", r["checkpoint"])
 
 
+@train.command(name="pretrain")
+@trainer_options(store_help="Store whose unlabelled windows (of --split) pre-train the encoder; labels are ignored.",
+                 outputs="Checkpoints, log, metrics.json and best.pth (the last epoch)",
+                 default_config="pretrain/unik-pretrain_1xb32-POSITIVES_store.py")
+@click.option("--positives", type=click.Choice(["augment", "compose", "retarget"]),
+              help="Positive keys: augmentations of the window (the control), LAC's composed motions or ViA's "
+                   "retargeted bodies and views (default: the config's, augment).")
+@click.option("--generator", type=click.Path(exists=True, path_type=Path),
+              help="Motion generator checkpoint (posekit train motion-generator) for compose and retarget.")
+@click.option("--project-2d", is_flag=True, help="Read a 3D store's joints as their 2D camera view.")
+@click.option("--split", default="train", show_default=True, help="The split whose clips are pre-trained on.")
+@click.option("--frame-weight", type=click.FloatRange(min=0),
+              help="Weight of the frame-level term, eq. 4.7 (0: sequence term only; default: the config's, 1).")
+@click.option("--window", type=click.IntRange(min=1),
+              help="Frames per window; a multiple of 8 with a generator (default: the config's, 32).")
+def pretrain(**options):
+    """Self-supervised contrastive pre-training of UNIK (thesis ch. 4: LAC, ViA): MoCo with P positives per query,
+    sequence- and frame-level InfoNCE. Then evaluate with posekit train unik --init WORK_DIR/best.pth [--linear]
+    [--label-fraction 0.1]."""
+    r = run_trainer("pretrain", **options)
+    generator = f" from {r['generator']}" if r["generator"] else ""
+    report(f"pre-trained UNIK for {r['epochs']} epochs on {r['train_windows']} windows of {options['store']} "
+           f"[{r['split']}], {r['positives']} positives{generator}: loss {r['loss']:.3f}, positive found first "
+           f"among the queue of {r['queue_size']} in {r['positive_top1']:.1f}% of queries (chance "
+           f"{r['positive_top1_chance']:.1f}%)", options["work_dir"] / "metrics.json", r["best_checkpoint"])
+
+
 @train.command(name="lstm-selfsup")
 @trainer_options(store_help="Tracks store (boxes per frame, source = video) or keypoint store; each clip's video is "
                             "read. --tracks is its old name.", store_aliases=("--tracks",),
@@ -177,6 +204,37 @@ def dmsd(**options):
            f"{r['test_split']} ({r['test_windows']} windows): top-1 {r['top1']:.2f}%, mean class "
            f"{r['mean_class_acc']:.2f}% (std {r['class_acc_std']:.2f}); constant velocity: top-1 {cv['top1']:.2f}%, "
            f"mean class {cv['mean_class_acc']:.2f}%", options["work_dir"] / "metrics.json", r["checkpoint"])
+
+
+@train.command(name="segment")
+@trainer_options(store_help="Store of untrimmed sequences with per-frame labels (posekit synth untrimmed).",
+                 outputs="Checkpoints, log, metrics.json, class_ap.json and frame_scores.npz",
+                 default_config="unik_segmentation/unik_1xb16-frame-bce-win64_untrimmed.py")
+@click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True)
+@click.option("--init", type=click.Path(path_type=Path),
+              help="Checkpoint to start from, e.g. of posekit train unik (the classifier is re-created per frame).")
+@click.option("--allow-partial-init", is_flag=True,
+              help="Train even if --init fills only part of the backbone (the rest starts from scratch).")
+@click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the per-frame classifier.")
+@click.option("--project-2d", is_flag=True,
+              help="Read a 3D store's joints as their 2D camera view (for a model pre-trained on 2D joints).")
+@click.option("--label-fraction", type=float, default=1.0, show_default=True,
+              help="Train on this fraction of the training sequences.")
+@click.option("--holdout", type=float, default=0.1, show_default=True,
+              help="Fraction of the training sequences held out to pick the best epoch (0: keep the last).")
+def segment(**options):
+    """Action segmentation (thesis ch. 4, LAC's transfer): UNIK with a per-frame head, binary cross-entropy per frame
+    and class on sliding windows over long sequences; each test frame is scored by the mean of the windows that cover
+    it, and the test split is scored by frame-level accuracy and mAP."""
+    r = run_trainer("segment", **options)
+    work_dir = options["work_dir"]
+    if options["init"] is not None:
+        click.echo(f"initialised from {options['init']}: {r['init_tensors']['loaded']} of "
+                   f"{r['init_tensors']['expected']} backbone tensors loaded (the per-frame classifier re-created)")
+    report(f"trained segment ({options['stream']}) on {options['store']}: test frame accuracy {r['frame_acc']:.2f}% "
+           f"(background frames excluded), frame mAP {r['mAP']:.2f}% over {r['test_split_clips']} sequences "
+           f"({r['frames']} frames)", work_dir / "metrics.json", work_dir / "best.pth", work_dir / "class_ap.json",
+           work_dir / "frame_scores.npz")
 
 
 COMMANDS = (train, evaluate, predict, fuse)

@@ -8,6 +8,7 @@ from ..compat import ensure_torchvision_importable
 ensure_torchvision_importable()  # mmengine's runner imports torchvision; the CPU build needs its op schemas
 
 from . import (  # noqa: E402,F401  (registration)
+    contrastive,
     cpu_amp,
     datasets,
     metric,
@@ -16,6 +17,7 @@ from . import (  # noqa: E402,F401  (registration)
     recognizer,
     retarget_pairs,
     retargeting,
+    segmentation,
     sequence_order,
     sequence_pairs,
 )

@@ -57,7 +57,8 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
         cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
         cfg.default_hooks.checkpoint.save_best = None
     apply_overrides(cfg, work_dir, dataset=dict(store=str(store)), **overrides)
-    cfg.test_evaluator = dict(type="ClipAccuracy", out_dir=str(work_dir), class_names=classes)
+    # the config's test metric (ClipAccuracy for recognisers, FrameSegmentation for segment), writing to the work dir
+    cfg.test_evaluator = dict(type=cfg.test_evaluator.type, out_dir=str(work_dir), class_names=classes)
     cfg.trained_on = dict(store=str(store), layout=layout.to_json(), classes=classes, stream=stream)
     return cfg
 
@@ -297,3 +298,6 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
 TRAINERS.register_module(name="unik", module=Trainer(partial(train, model="unik"), "unik/unik_1xb16-joint_store.py"))
 TRAINERS.register_module(name="stgcn",
                          module=Trainer(partial(train, model="stgcn"), "stgcn/stgcn_1xb16-joint_store.py"))
+# Action segmentation: the same path, with a per-frame head, sliding windows and frame-level metrics in the config.
+TRAINERS.register_module(name="segment", module=Trainer(partial(train, model="segment"),
+                                                        "unik_segmentation/unik_1xb16-frame-bce-win64_untrimmed.py"))
