@@ -17,6 +17,38 @@ def train():
     """Train a model: skeleton action recognisers on stores (unik, stgcn) and the other models posekit ships."""
 
 
+def transfer_options(head: str, items: str):
+    """The options of every model trained on a store's labels, from scratch or from a checkpoint: stream, --init
+    and its checks, linear evaluation, 2D projection, label fraction and the hold-out that picks the best epoch."""
+    options = [
+        click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True),
+        click.option("--init", type=click.Path(path_type=Path),
+                     help=f"Checkpoint to start from, e.g. of posekit train pretrain or unik (the {head} is "
+                          f"re-created)."),
+        click.option("--allow-partial-init", is_flag=True,
+                     help="Train even if --init fills only part of the backbone (the rest starts from scratch)."),
+        click.option("--linear", is_flag=True, help=f"Linear evaluation: freeze the backbone, train the {head}."),
+        click.option("--project-2d", is_flag=True,
+                     help="Read a 3D store's joints as their 2D camera view (for a model pre-trained on 2D joints)."),
+        click.option("--label-fraction", type=float, default=1.0, show_default=True,
+                     help=f"Train on this fraction of the {items}."),
+        click.option("--holdout", type=float, default=0.1, show_default=True,
+                     help="Fraction of the training split held out to pick the best epoch (0: keep the last)."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
+def _report_init(options: dict, result: dict, head: str) -> None:
+    if options["init"] is not None:
+        click.echo(f"initialised from {options['init']}: {result['init_tensors']['loaded']} of "
+                   f"{result['init_tensors']['expected']} backbone tensors loaded (the {head} re-created)")
+
+
 def _action_model_command(model: str, summary: str):
     """``posekit train MODEL``: one command per skeleton action model, all with the same options."""
 
@@ -24,18 +56,7 @@ def _action_model_command(model: str, summary: str):
     @trainer_options(store_help="Store to train and test on.",
                      outputs="Checkpoints, log, metrics.json, scores.pkl and confusion.png",
                      default_config="the model's store config")
-    @click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True)
-    @click.option("--init", type=click.Path(path_type=Path),
-                  help="Checkpoint to start from (the classifier is re-created).")
-    @click.option("--allow-partial-init", is_flag=True,
-                  help="Train even if --init fills only part of the backbone (the rest starts from scratch).")
-    @click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the classifier.")
-    @click.option("--project-2d", is_flag=True,
-                  help="Read a 3D store's joints as their 2D camera view (for a model pre-trained on 2D joints).")
-    @click.option("--label-fraction", type=float, default=1.0, show_default=True,
-                  help="Train on this fraction of the labelled training clips of each class.")
-    @click.option("--holdout", type=float, default=0.1, show_default=True,
-                  help="Fraction of the training split held out to pick the best epoch (0: keep the last).")
+    @transfer_options(head="classifier", items="labelled training clips of each class")
     @click.option("--test-clips", type=click.IntRange(min=1),
                   help="Score each test clip as the mean of this many frame samplings (default: the config's, 1).")
     @click.option("--launcher", type=click.Choice(["none", "pytorch"]), default="none",
@@ -44,9 +65,7 @@ def _action_model_command(model: str, summary: str):
     def command(**options):
         r = run_trainer(model, **options)
         work_dir = options["work_dir"]
-        if options["init"] is not None:
-            click.echo(f"initialised from {options['init']}: {r['init_tensors']['loaded']} of "
-                       f"{r['init_tensors']['expected']} backbone tensors loaded (the classifier re-created)")
+        _report_init(options, r, "classifier")
         report(f"trained {model} ({options['stream']}) on {options['store']}: test top-1 {r['top1']:.2f}%, top-5 "
                f"{r['top5']:.2f}%, mean class {r['mean_class_acc']:.2f}% over {r['test_split_clips']} clips",
                work_dir / "metrics.json", work_dir / "best.pth", work_dir / "scores.pkl", work_dir / "confusion.png")
@@ -210,27 +229,14 @@ def dmsd(**options):
 @trainer_options(store_help="Store of untrimmed sequences with per-frame labels (posekit synth untrimmed).",
                  outputs="Checkpoints, log, metrics.json, class_ap.json and frame_scores.npz",
                  default_config="unik_segmentation/unik_1xb16-frame-bce-win64_untrimmed.py")
-@click.option("--stream", type=click.Choice(STREAMS), default="joint", show_default=True)
-@click.option("--init", type=click.Path(path_type=Path),
-              help="Checkpoint to start from, e.g. of posekit train unik (the classifier is re-created per frame).")
-@click.option("--allow-partial-init", is_flag=True,
-              help="Train even if --init fills only part of the backbone (the rest starts from scratch).")
-@click.option("--linear", is_flag=True, help="Linear evaluation: freeze the backbone, train the per-frame classifier.")
-@click.option("--project-2d", is_flag=True,
-              help="Read a 3D store's joints as their 2D camera view (for a model pre-trained on 2D joints).")
-@click.option("--label-fraction", type=float, default=1.0, show_default=True,
-              help="Train on this fraction of the training sequences.")
-@click.option("--holdout", type=float, default=0.1, show_default=True,
-              help="Fraction of the training sequences held out to pick the best epoch (0: keep the last).")
+@transfer_options(head="per-frame classifier", items="training sequences")
 def segment(**options):
     """Action segmentation (thesis ch. 4, LAC's transfer): UNIK with a per-frame head, binary cross-entropy per frame
     and class on sliding windows over long sequences; each test frame is scored by the mean of the windows that cover
     it, and the test split is scored by frame-level accuracy and mAP."""
     r = run_trainer("segment", **options)
     work_dir = options["work_dir"]
-    if options["init"] is not None:
-        click.echo(f"initialised from {options['init']}: {r['init_tensors']['loaded']} of "
-                   f"{r['init_tensors']['expected']} backbone tensors loaded (the per-frame classifier re-created)")
+    _report_init(options, r, "per-frame classifier")
     report(f"trained segment ({options['stream']}) on {options['store']}: test frame accuracy {r['frame_acc']:.2f}% "
            f"(background frames excluded), frame mAP {r['mAP']:.2f}% over {r['test_split_clips']} sequences "
            f"({r['frames']} frames)", work_dir / "metrics.json", work_dir / "best.pth", work_dir / "class_ap.json",
