@@ -5,6 +5,7 @@ packages). A wheel gets copies as ``posekit/.mim/models`` and ``posekit/.mim/dat
 ship their configs in ``<package>/.mim``; an editable install reads them in place (``posekit.package_data``), so it
 needs no copy.
 """
+
 import shutil
 from pathlib import Path
 

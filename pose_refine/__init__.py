@@ -2,6 +2,7 @@
 pseudo-label selection (pseudo_labels), simulated experts (simulate) and the refine report's numbers (report).
 
 It never imports posekit: posekit.refine reads and writes the stores, frames and files around these algorithms."""
+
 GAMMA = 0.18  # the thesis' threshold (fig. 3.7-3.8): it keeps most aggregated poses with an error below 2.0
 
 __all__ = ["GAMMA", "sst_aggregate", "sst_aggregate_batch"]

@@ -16,6 +16,7 @@ positive width and height.
 
 posekit.refine.pseudo_labels reads the refined store and writes the labels with their frames.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -51,8 +52,9 @@ def fit_anchors(normalised, k: int, *, seed: int = 0) -> np.ndarray:
     """k anchor poses (k, V, 2): k-means centres of normalised poses (N, V, 2), missing joints mean-filled."""
     normalised = np.asarray(normalised, dtype=float)
     if len(normalised) < k:
-        raise RefineError(f"anchor poses: {len(normalised)} poses cannot make {k} anchors; lower the number of "
-                          "anchors or gamma")
+        raise RefineError(
+            f"anchor poses: {len(normalised)} poses cannot make {k} anchors; lower the number of anchors or gamma"
+        )
     fill = np.nan_to_num(np.nanmean(normalised, axis=0))  # a joint never seen sits at the corner; it never counts
     data = np.where(np.isnan(normalised), fill, normalised).reshape(len(normalised), -1)
     from scipy.cluster.vq import kmeans2

@@ -6,6 +6,7 @@ its coverage (the fraction of fused joints it estimated), how often SST-A select
 in expert order, whose estimate equals the fused joint: SST-A's own tie rule) and its mean distance to the fused
 joint in head lengths (|fused head - fused neck|, eq. 3.4's D_normal). posekit.refine.report writes them down.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,7 @@ class QualityReport:
         self._counts = _empty_counts(len(experts))
         self.histogram = np.zeros(FINE_BINS, np.int64)
 
-    def add(self, video_id: str, experts: list[str], poses, tracks, fused, confidence, *, head: int,
-            neck: int) -> dict:
+    def add(self, video_id: str, experts: list[str], poses, tracks, fused, confidence, *, head: int, neck: int) -> dict:
         """Count one video's written tracks: ``poses[tracks]`` fused into ``fused`` with confidence C, where
         ``poses`` (P, E, T, V, 2) holds all the video's tracks as its ``experts`` estimated them."""
         counts, values = video_counts(poses[tracks], fused, confidence, head=head, neck=neck, gamma=self.gamma)
@@ -39,8 +39,9 @@ class QualityReport:
             else:
                 self._counts[key] += value
         np.add.at(self.histogram, _fine_bin(values), 1)
-        self.videos[video_id] = summary = _summary(counts, experts, np.quantile(values, QUANTILES)
-                                                   if len(values) else None)
+        self.videos[video_id] = summary = _summary(
+            counts, experts, np.quantile(values, QUANTILES) if len(values) else None
+        )
         return summary
 
     def overall(self) -> dict:
@@ -69,35 +70,64 @@ def video_counts(poses, fused, confidence, *, head: int, neck: int, gamma: float
         distance = np.hypot(*(poses - fused[:, None]).transpose(4, 0, 1, 2, 3)) / head_length[:, None, :, None]
     measured = estimated & np.isfinite(distance)  # needs a fused head and neck apart
     n_experts = poses.shape[1]
-    counts = {"tracks_kept": len(poses), "person_frames": int(present.sum()), "kept": int((values >= gamma).sum()),
-              "discarded": int((values < gamma).sum()), "unscored": int((present & ~scored).sum()),
-              "fused_joints": int(fused_joint.sum()),
-              "estimates": estimated.sum(axis=(0, 2, 3)), "selected": np.bincount(selected, minlength=n_experts),
-              "distance_sum": np.where(measured, distance, 0).sum(axis=(0, 2, 3)),
-              "distance_count": measured.sum(axis=(0, 2, 3))}
+    counts = {
+        "tracks_kept": len(poses),
+        "person_frames": int(present.sum()),
+        "kept": int((values >= gamma).sum()),
+        "discarded": int((values < gamma).sum()),
+        "unscored": int((present & ~scored).sum()),
+        "fused_joints": int(fused_joint.sum()),
+        "estimates": estimated.sum(axis=(0, 2, 3)),
+        "selected": np.bincount(selected, minlength=n_experts),
+        "distance_sum": np.where(measured, distance, 0).sum(axis=(0, 2, 3)),
+        "distance_count": measured.sum(axis=(0, 2, 3)),
+    }
     return counts, values
 
 
 def _empty_counts(n_experts):
-    zeros = {key: np.zeros(n_experts, dtype) for key, dtype in
-             (("estimates", np.int64), ("selected", np.int64), ("distance_sum", float), ("distance_count", np.int64))}
-    return {"tracks": 0, "tracks_kept": 0, "person_frames": 0, "kept": 0, "discarded": 0, "unscored": 0,
-            "fused_joints": 0, **zeros}
+    zeros = {
+        key: np.zeros(n_experts, dtype)
+        for key, dtype in (
+            ("estimates", np.int64),
+            ("selected", np.int64),
+            ("distance_sum", float),
+            ("distance_count", np.int64),
+        )
+    }
+    return {
+        "tracks": 0,
+        "tracks_kept": 0,
+        "person_frames": 0,
+        "kept": 0,
+        "discarded": 0,
+        "unscored": 0,
+        "fused_joints": 0,
+        **zeros,
+    }
 
 
 def _summary(counts, experts, quantiles) -> dict:
     fused = max(counts["fused_joints"], 1)
     return {
-        **{key: int(counts[key]) for key in ("tracks", "tracks_kept", "person_frames", "kept", "discarded",
-                                              "unscored")},
+        **{
+            key: int(counts[key]) for key in ("tracks", "tracks_kept", "person_frames", "kept", "discarded", "unscored")
+        },
         "kept_fraction": counts["kept"] / counts["person_frames"] if counts["person_frames"] else None,
-        "confidence_quantiles": None if quantiles is None else
-        {f"{q:g}": round(float(v), 4) for q, v in zip(QUANTILES, quantiles)},
-        "experts": {name: {"coverage": counts["estimates"][e] / fused,
-                           "selected_fraction": counts["selected"][e] / fused,
-                           "mean_distance_to_fused": counts["distance_sum"][e] / counts["distance_count"][e]
-                           if counts["distance_count"][e] else None}
-                    for e, name in enumerate(experts)}}
+        "confidence_quantiles": None
+        if quantiles is None
+        else {f"{q:g}": round(float(v), 4) for q, v in zip(QUANTILES, quantiles)},
+        "experts": {
+            name: {
+                "coverage": counts["estimates"][e] / fused,
+                "selected_fraction": counts["selected"][e] / fused,
+                "mean_distance_to_fused": counts["distance_sum"][e] / counts["distance_count"][e]
+                if counts["distance_count"][e]
+                else None,
+            }
+            for e, name in enumerate(experts)
+        },
+    }
 
 
 def _fine_bin(values):

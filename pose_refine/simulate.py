@@ -6,6 +6,7 @@ left/right swaps, whole persons missed (top-down detectors at low resolution), t
 single-frame flicker of a joint. Sizes are relative to the person: the diagonal of the box around the frame's
 ground-truth joints. Missing estimates are NaN, as :func:`pose_refine.sst_aggregate` expects.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pose_refine.errors import RefineError
 @dataclass(frozen=True)
 class ExpertErrors:
     """How one simulated expert errs; every rate is a probability per frame (persons) or per joint-frame."""
+
     jitter: float = 0.0  # Gaussian std of every joint, x person size
     occluded_jitter: float = 0.0  # extra Gaussian std of joints with visibility 0, x person size
     drop_occluded: float = 0.0  # probability that a joint with visibility 0 is missed
@@ -37,18 +39,30 @@ class ExpertErrors:
             raise RefineError("ExpertErrors: miss_person_rate must be in [0, 1) and miss_person_run >= 1")
 
 
-def simulate_experts(truth, experts: Sequence[ExpertErrors], *, joints: Sequence[str] | None = None,
-                     visibility=None, image_size=None, seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+def simulate_experts(
+    truth,
+    experts: Sequence[ExpertErrors],
+    *,
+    joints: Sequence[str] | None = None,
+    visibility=None,
+    image_size=None,
+    seed: int | np.random.SeedSequence = 0,
+) -> np.ndarray:
     """(E, T, V, 2) estimates of ``truth`` (T, V, 2), one per expert, each with its own seeded stream; ``joints``
     names the V joints (the left/right swaps need them)."""
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     streams = root.spawn(len(experts))
-    return np.stack([simulate_expert(truth, errors, joints=joints, visibility=visibility, image_size=image_size,
-                                     seed=stream) for errors, stream in zip(experts, streams)])
+    return np.stack(
+        [
+            simulate_expert(truth, errors, joints=joints, visibility=visibility, image_size=image_size, seed=stream)
+            for errors, stream in zip(experts, streams)
+        ]
+    )
 
 
-def simulate_expert(truth, errors: ExpertErrors, *, joints: Sequence[str] | None = None, visibility=None,
-                    image_size=None, seed=0) -> np.ndarray:
+def simulate_expert(
+    truth, errors: ExpertErrors, *, joints: Sequence[str] | None = None, visibility=None, image_size=None, seed=0
+) -> np.ndarray:
     """One expert's (T, V, 2) estimates of ``truth`` (T, V, 2); joint names (V,), visibility (T, V) and image_size
     (W, H) optional."""
     truth = np.asarray(truth, dtype=float)
@@ -84,8 +98,11 @@ def _person_size(truth):
 def side_pairs(joints: Sequence[str]) -> list[tuple[int, int]]:
     """(left, right) index pairs of joint names, matched by the canonical ``left_``/``right_`` names."""
     joints = list(joints)
-    return [(i, joints.index("right_" + name[5:])) for i, name in enumerate(joints)
-            if name.startswith("left_") and "right_" + name[5:] in joints]
+    return [
+        (i, joints.index("right_" + name[5:]))
+        for i, name in enumerate(joints)
+        if name.startswith("left_") and "right_" + name[5:] in joints
+    ]
 
 
 def _swap_sides(truth, rate, joints, rng):

@@ -19,6 +19,7 @@ that expert's estimate), so each frame acts as a map from the previous pick to t
 (an expert, or "none" for NaN). All the maps are computed vectorised over frames, persons and joints; the only
 loop over time left is one gather per frame that follows the maps (:func:`_follow`).
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -134,8 +135,9 @@ def _frame_maps(x, y, first):
     maps[0] = first[0]  # frame 0 ignores the past
     maps[1:, n_experts] = first[1:]  # no previous fused joint: restart with the first-frame rule
     for prev in range(n_experts):  # loops over experts only
-        nearest, found = _first_minimum(_squared_distance(x[k, 1:], y[k, 1:], x[prev, :-1], y[prev, :-1])
-                                        for k in range(n_experts))
+        nearest, found = _first_minimum(
+            _squared_distance(x[k, 1:], y[k, 1:], x[prev, :-1], y[prev, :-1]) for k in range(n_experts)
+        )
         # Nothing found: no estimate now (-> none); a missing previous estimate is never a pick, so unreachable.
         maps[1:, prev] = np.where(found, nearest, n_experts)
     return maps

@@ -1,4 +1,5 @@
 """SST-A over all the tracked persons of one video: tracks fused in blocks, then ranked main first."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,8 @@ def fuse_tracks(poses, *, head: int, neck: int, block_elements: int = BLOCK_ELEM
         first, last = start[block].min(), stop[block].max()
         # Frames before and after a track hold no estimate: SST-A restarts after them anyway, so cutting is exact.
         fused[block, first:last], confidence[block, first:last], _ = sst_aggregate_batch(
-            poses[block, :, first:last], head=head, neck=neck)
+            poses[block, :, first:last], head=head, neck=neck
+        )
     return fused, confidence
 
 

@@ -7,6 +7,7 @@ numpy arrays, scalars and dtypes), and posekit writes its config as JSON (meta k
 data. A checkpoint that needs more -- full unpickling, or a config in Python text (older posekit, third-party
 files) -- loads only when the user says it is trusted (``--trust-checkpoint``), after one warning line.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -43,11 +44,18 @@ def _history_buffer_statistic(owner, name: str):
 _multiarray = np._core.multiarray
 # The classes of numpy's bool, integer, float, complex and string dtypes (not object: it holds any Python object).
 _DTYPE_CLASSES = sorted({type(np.dtype(code)) for code in "?bBhHiIlLqQefdgFDGSU"}, key=lambda t: t.__name__)
-ALLOWED_GLOBALS = [HistoryBuffer, np.dtype, *_DTYPE_CLASSES, np.ndarray, _multiarray._reconstruct, _multiarray.scalar,
-                   (_history_buffer_statistic, "builtins.getattr"),
-                   # numpy 1.x wrote these under numpy.core
-                   (_multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
-                   (_multiarray.scalar, "numpy.core.multiarray.scalar")]
+ALLOWED_GLOBALS = [
+    HistoryBuffer,
+    np.dtype,
+    *_DTYPE_CLASSES,
+    np.ndarray,
+    _multiarray._reconstruct,
+    _multiarray.scalar,
+    (_history_buffer_statistic, "builtins.getattr"),
+    # numpy 1.x wrote these under numpy.core
+    (_multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+    (_multiarray.scalar, "numpy.core.multiarray.scalar"),
+]
 
 
 @contextmanager
@@ -60,8 +68,10 @@ def allowed_globals(extra=()):
 def load(path, *, trust: bool = False, map_location="cpu") -> dict:
     """A checkpoint's dict, unpickled weights-only; ``trust``: fully, after a warning line."""
     if trust:
-        print(f"posekit: warning: --trust-checkpoint: loading {path} with full unpickling; it can run code",
-              file=sys.stderr)
+        print(
+            f"posekit: warning: --trust-checkpoint: loading {path} with full unpickling; it can run code",
+            file=sys.stderr,
+        )
     try:
         with allowed_globals():
             checkpoint = torch.load(path, map_location=map_location, weights_only=not trust)
@@ -83,17 +93,26 @@ def _refusal(path, error: Exception, trust: bool) -> str:
     except (RuntimeError, ValueError, OSError):
         names = []
     if names:
-        return f"{path}: loading it needs full unpickling (it names {', '.join(names[:3])}), which can run code; " \
-               f"{TRUST_HINT}"
-    return f"{path}: cannot be loaded weights-only ({_first_line(error)}): not a torch checkpoint, or one that " \
-           f"needs full unpickling, which can run code; {TRUST_HINT}"
+        return (
+            f"{path}: loading it needs full unpickling (it names {', '.join(names[:3])}), which can run code; "
+            f"{TRUST_HINT}"
+        )
+    return (
+        f"{path}: cannot be loaded weights-only ({_first_line(error)}): not a torch checkpoint, or one that "
+        f"needs full unpickling, which can run code; {TRUST_HINT}"
+    )
 
 
 def _first_line(error: Exception) -> str:
     """The line that says what went wrong (torch's weights-only errors put it after a paragraph of advice)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    reasons = [line for line in lines if not line.startswith(("Weights only load failed", "Please file an issue",
-                                                                "Check the documentation", "In PyTorch"))]
+    reasons = [
+        line
+        for line in lines
+        if not line.startswith(
+            ("Weights only load failed", "Please file an issue", "Check the documentation", "In PyTorch")
+        )
+    ]
     return (reasons or lines or [type(error).__name__])[0]
 
 
@@ -102,8 +121,10 @@ def refuse_config_text(checkpoint: dict, path, *, trust: bool = False) -> None:
     file is trusted; posekit's own checkpoints hold none."""
     meta = checkpoint.get("meta") or {}
     if not trust and any(isinstance(meta.get(k), str) for k in CONFIG_TEXT_KEYS):
-        raise PosekitError(f"{path}: its config is Python text, which would run when read (a checkpoint of an "
-                           f"older posekit or another tool); {TRUST_HINT}")
+        raise PosekitError(
+            f"{path}: its config is Python text, which would run when read (a checkpoint of an "
+            f"older posekit or another tool); {TRUST_HINT}"
+        )
 
 
 def training_config(checkpoint: dict, path, *, trust: bool = False) -> Config:

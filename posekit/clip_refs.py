@@ -1,5 +1,6 @@
 """Naming clips on the command line: a clip id, or an index into the store (negative from the end), and
 ``STORE:CLIP`` for a clip of any store."""
+
 from __future__ import annotations
 
 from pathlib import Path

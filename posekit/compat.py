@@ -2,6 +2,7 @@
 CPU torch 2.13, so ``import torchvision`` (done by mmengine's environment report, among others) fails with
 "operator torchvision::nms does not exist" unless the op schemas exist first. Defining them lets the
 Python-level models and transforms work; calling a compiled op then raises, naming the op."""
+
 from __future__ import annotations
 
 import importlib.machinery
@@ -58,6 +59,8 @@ def _missing_mmcv_op(name: str):
         raise AttributeError(name)
 
     def op(*args, **kwargs):
-        raise NotImplementedError(f"mmcv op {name!r} is compiled code that mmcv-lite lacks; this model needs "
-                                  "the full mmcv (docs/install.md)")
+        raise NotImplementedError(
+            f"mmcv op {name!r} is compiled code that mmcv-lite lacks; this model needs the full mmcv (docs/install.md)"
+        )
+
     return op

@@ -1,4 +1,5 @@
 """``posekit convert``: read source files with a registered reader and write them into a store."""
+
 from __future__ import annotations
 
 import inspect
@@ -14,8 +15,17 @@ from .registry import IMPORTERS, names
 from .store import Clip, StoreWriter
 
 
-def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = False, progress: bool = True,
-            compression: str | None = "lzf", **options) -> dict:
+def convert(
+    fmt: str,
+    sources,
+    output,
+    *,
+    layout=None,
+    skip_invalid: bool = False,
+    progress: bool = True,
+    compression: str | None = "lzf",
+    **options,
+) -> dict:
     """Import ``sources`` of format ``fmt`` into a new store at ``output``; returns a summary.
 
     ``layout``: store the clips in this layout, mapping joints by name (interpolating where the target layout
@@ -48,9 +58,17 @@ def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = Fals
     provenance = {"step": "convert", "format": fmt, "sources": [str(s) for s in sources], **dataset.provenance}
     if joint_map is not None:
         provenance["layout_mapping"] = f"{dataset.layout.name} -> {target.name}"
-    with StoreWriter(output, target, coord_dims=dataset.coord_dims, classes=dataset.classes,
-                     class_descriptions=dataset.class_descriptions, name=dataset.name,
-                     coordinates=dataset.coordinates, provenance=provenance, compression=compression) as writer:
+    with StoreWriter(
+        output,
+        target,
+        coord_dims=dataset.coord_dims,
+        classes=dataset.classes,
+        class_descriptions=dataset.class_descriptions,
+        name=dataset.name,
+        coordinates=dataset.coordinates,
+        provenance=provenance,
+        compression=compression,
+    ) as writer:
         clips = tqdm(dataset.clips, desc=f"convert {fmt}", unit="clip", disable=not progress, leave=False)
         fit = LayoutFit(target, dataset.coordinates)
         for clip in clips:
@@ -65,15 +83,24 @@ def convert(fmt: str, sources, output, *, layout=None, skip_invalid: bool = Fals
                 continue
             fit.add(clip.keypoints)
         num_clips = len(writer)
-    return {"output": str(output), "format": fmt, "clips": num_clips, "skipped": skipped,
-            "layout": target.name, "warnings": fit.warnings()}
+    return {
+        "output": str(output),
+        "format": fmt,
+        "clips": num_clips,
+        "skipped": skipped,
+        "layout": target.name,
+        "warnings": fit.warnings(),
+    }
 
 
 def reader_options(reader) -> list[str]:
     """The options a reader takes (``-O KEY=VALUE``, ``--fps``, ``--max-persons``): its keyword parameters but
     ``layout``, which ``convert`` passes itself. Read from the signature, so the list is never out of date."""
-    return [name for name, parameter in inspect.signature(reader).parameters.items()
-            if parameter.kind is parameter.KEYWORD_ONLY and name != "layout"]
+    return [
+        name
+        for name, parameter in inspect.signature(reader).parameters.items()
+        if parameter.kind is parameter.KEYWORD_ONLY and name != "layout"
+    ]
 
 
 @contextmanager

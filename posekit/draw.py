@@ -1,12 +1,23 @@
 """Drawing skeletons with OpenCV, on video frames or blank panels: layout bones, joints, a track id + confidence
 label, and the fitting of a clip into a panel."""
+
 from __future__ import annotations
 
 import numpy as np
 
 # matplotlib's tab10, as BGR for OpenCV: distinct colours for tracks or experts.
-PALETTE = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148), (75, 86, 140),
-           (194, 119, 227), (127, 127, 127), (34, 189, 188), (207, 190, 23))
+PALETTE = (
+    (180, 119, 31),
+    (14, 127, 255),
+    (44, 160, 44),
+    (40, 39, 214),
+    (189, 103, 148),
+    (75, 86, 140),
+    (194, 119, 227),
+    (127, 127, 127),
+    (34, 189, 188),
+    (207, 190, 23),
+)
 LOW_CONFIDENCE = (160, 160, 160)  # persons below the refine step's gamma
 
 

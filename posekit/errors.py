@@ -22,4 +22,4 @@ def _original_message(error_type: type, message: str) -> str:
         return message
     prefix = f"{error_type.__module__}.{error_type.__qualname__}: "
     last = message.rstrip().splitlines()[-1]
-    return last[len(prefix):] if last.startswith(prefix) else message
+    return last[len(prefix) :] if last.startswith(prefix) else message

@@ -3,6 +3,7 @@
 ``output_lock(OUTPUT, command)`` holds an exclusive ``flock`` on ``.NAME.lock`` beside OUTPUT. The OS releases it
 when its process ends, killed or not, so a lock file left by a killed run is stale by construction and simply
 taken over; the pid, host and command in the file only serve the message of the run that is refused."""
+
 from __future__ import annotations
 
 import fcntl

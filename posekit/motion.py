@@ -8,6 +8,7 @@ multiple of 8 frames (at least 16): a clip is padded by repeating its last frame
 network's root path starts at 0, so the result is moved to where the clip whose Static it takes starts. The output
 store holds the inputs as read (missing joints stay missing) and the result as separate clips, for ``posekit show``.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,6 +31,7 @@ STRIDE, MIN_FRAMES = 8, 16  # the encoder halves time three times; its padded co
 @dataclass
 class SourceClip:
     """One input clip: where it comes from and its first person's joints (T, V, 2), NaN where missing."""
+
     ref: str  # STORE:ID
     joints: np.ndarray
     fps: float
@@ -43,8 +45,10 @@ def load_generator(checkpoint, *, trust: bool = False) -> tuple[MotionGenerator,
     cfg = checkpoints.training_config(state, checkpoint, trust=trust)
     model_type = (cfg.get("model") or {}).get("type")
     if model_type != "RetargetingModel" or cfg.get("trained_on") is None:
-        raise PosekitError(f"{checkpoint}: not a motion generator checkpoint (model {model_type!r}); "
-                           f"train one with posekit train motion-generator")
+        raise PosekitError(
+            f"{checkpoint}: not a motion generator checkpoint (model {model_type!r}); "
+            f"train one with posekit train motion-generator"
+        )
     net = MotionGenerator(**{k: v for k, v in cfg.model.net.items() if k != "type"})
     weights = state.get("state_dict", state)
     net.load_state_dict({k.removeprefix("net."): v for k, v in weights.items() if k.startswith("net.")})
@@ -56,16 +60,24 @@ def read_clip(text: str, layout: Layout) -> SourceClip:
     path, clip = parse_ref(text)
     with SkeletonStore(path) as store:
         if store.coord_dims != 2:
-            raise InputError(f"{path}: {store.coord_dims}D keypoints; the generator reads 2D clips (posekit synth "
-                             f"views renders 3D ones)")
+            raise InputError(
+                f"{path}: {store.coord_dims}D keypoints; the generator reads 2D clips (posekit synth "
+                f"views renders 3D ones)"
+            )
         if store.layout.joints != layout.joints:
-            raise InputError(f"{path}: layout {store.layout.name!r} ({store.layout.num_joints} joints), the model's "
-                             f"is {layout.name!r} ({layout.num_joints}); convert the store with --layout {layout.name}")
+            raise InputError(
+                f"{path}: layout {store.layout.name!r} ({store.layout.num_joints} joints), the model's "
+                f"is {layout.name!r} ({layout.num_joints}); convert the store with --layout {layout.name}"
+            )
         index = clip_index(store, clip)
         joints = store.frames(index, ("keypoints",))["keypoints"][:, 0].astype(np.float64)
-        return SourceClip(ref=f"{path}:{store.ids[index]}", joints=joints, fps=float(store.column("fps")[index]),
-                          image_size=tuple(int(v) for v in store.column("image_size")[index]),
-                          coordinates=store.coordinates)
+        return SourceClip(
+            ref=f"{path}:{store.ids[index]}",
+            joints=joints,
+            fps=float(store.column("fps")[index]),
+            image_size=tuple(int(v) for v in store.column("image_size")[index]),
+            coordinates=store.coordinates,
+        )
 
 
 def fill_missing(clip: SourceClip, layout: Layout) -> tuple[np.ndarray, int]:
@@ -77,8 +89,10 @@ def fill_missing(clip: SourceClip, layout: Layout) -> tuple[np.ndarray, int]:
     for j in np.flatnonzero(missing.any(axis=0)):
         seen = ~missing[:, j]
         if not seen.any():
-            raise InputError(f"{clip.ref}: joint {layout.joints[j]!r} is missing in every frame; the generator "
-                             f"needs every joint at least once")
+            raise InputError(
+                f"{clip.ref}: joint {layout.joints[j]!r} is missing in every frame; the generator "
+                f"needs every joint at least once"
+            )
         for c in range(joints.shape[-1]):
             joints[:, j, c] = np.interp(t, t[seen], joints[seen, j, c])
     return joints, int(missing.sum())
@@ -103,7 +117,7 @@ def retarget(checkpoint, motion: str, like: str, output, *, trust: bool = False)
     (a, _), (b, _) = filled["motion"], filled["like"]
     with torch.no_grad():
         code = net.retarget(features(net, a, padded_length(len(a))), features(net, b, padded_length(len(b))))
-        result = net.to_joints(code)[0, :len(a)].double().numpy()
+        result = net.to_joints(code)[0, : len(a)].double().numpy()
     step = dict(step="retarget", checkpoint=str(checkpoint), motion=clips["motion"].ref, like=clips["like"].ref)
     return _write(output, layout, clips, filled, result + b[0, net.root], placed_like="like", step=step)
 
@@ -127,15 +141,38 @@ def _write(output, layout, clips: dict, filled: dict, result: np.ndarray, *, pla
     """The inputs as read and the result, one clip each; the provenance records the operation."""
     counts = {role: count for role, (_, count) in filled.items()}
     static = clips[placed_like]
-    step.update(frames=len(result), padded_to=padded_length(len(result)), filled_joint_positions=counts,
-                placed_at=f"the root of {placed_like!r} in its first frame")
-    with StoreWriter(output, layout=layout, coord_dims=2, coordinates=static.coordinates, name=Path(output).stem,
-                     provenance=step) as writer:
+    step.update(
+        frames=len(result),
+        padded_to=padded_length(len(result)),
+        filled_joint_positions=counts,
+        placed_at=f"the root of {placed_like!r} in its first frame",
+    )
+    with StoreWriter(
+        output, layout=layout, coord_dims=2, coordinates=static.coordinates, name=Path(output).stem, provenance=step
+    ) as writer:
         for role, clip in clips.items():
-            writer.add(Clip(id=role, keypoints=clip.joints[:, None].astype(np.float32), fps=clip.fps,
-                            image_size=clip.image_size, source=clip.ref))
-        writer.add(Clip(id="result", keypoints=result[:, None].astype(np.float32), fps=clips[next(iter(clips))].fps,
-                        image_size=static.image_size, source=f"{step['step']} of " + " and ".join(
-                            clip.ref for clip in clips.values())))
-    return {"output": str(output), "clips": [*clips, "result"], "frames": len(result), "filled": counts,
-            "refs": {role: clip.ref for role, clip in clips.items()}}
+            writer.add(
+                Clip(
+                    id=role,
+                    keypoints=clip.joints[:, None].astype(np.float32),
+                    fps=clip.fps,
+                    image_size=clip.image_size,
+                    source=clip.ref,
+                )
+            )
+        writer.add(
+            Clip(
+                id="result",
+                keypoints=result[:, None].astype(np.float32),
+                fps=clips[next(iter(clips))].fps,
+                image_size=static.image_size,
+                source=f"{step['step']} of " + " and ".join(clip.ref for clip in clips.values()),
+            )
+        )
+    return {
+        "output": str(output),
+        "clips": [*clips, "result"],
+        "frames": len(result),
+        "filled": counts,
+        "refs": {role: clip.ref for role, clip in clips.items()},
+    }

@@ -1,4 +1,5 @@
 """The one rule for files a command writes: an existing output is replaced only when the user says ``--force``."""
+
 from __future__ import annotations
 
 from pathlib import Path

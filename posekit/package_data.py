@@ -4,6 +4,7 @@ Each folder stays at the top of the source tree, the one source of truth, and is
 copy in ``posekit/.mim/<folder>`` (setup.py copies them at build time, as mmaction2 ships its configs in
 ``mmaction/.mim``); an editable install or a source checkout has no such copy and reads the folder in place.
 """
+
 from __future__ import annotations
 
 import json

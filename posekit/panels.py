@@ -5,6 +5,7 @@ Each panel is titled by its clip id and holds the whole clip fitted into it (one
 frames, so the clip's own movement shows). A video loops every clip to the length of the longest; a contact sheet
 (``frames``) is one image with a row per clip of that many evenly spaced frames.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,16 @@ IMAGE_SUFFIXES = (".png", ".jpg")
 DEFAULT_FPS = 25.0  # for clips that record none
 
 
-def show_panels(store_path, output, *, clips=None, max_panels: int = 6, panel_size: int = 320,
-                frames: int | None = None, progress: bool = True) -> dict:
+def show_panels(
+    store_path,
+    output,
+    *,
+    clips=None,
+    max_panels: int = 6,
+    panel_size: int = 320,
+    frames: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Draw ``clips`` (ids or indices; default: the first ``max_panels``) of a store side by side into ``output``:
     a video, or with ``frames`` a contact sheet image. Written whole or not at all."""
     output = Path(output)
@@ -40,8 +49,14 @@ def show_panels(store_path, output, *, clips=None, max_panels: int = 6, panel_si
         length = _write_sheet(output, panels, frames, size, bones)
     else:
         length = _write_video(output, panels, size, bones, fps if fps > 0 else DEFAULT_FPS, progress)
-    return {"output": str(output), "clips": [p["id"] for p in panels], "of": total, "frames": length,
-            "width": size * (frames or len(panels)), "panel_size": size}
+    return {
+        "output": str(output),
+        "clips": [p["id"] for p in panels],
+        "of": total,
+        "frames": length,
+        "width": size * (frames or len(panels)),
+        "panel_size": size,
+    }
 
 
 def choose_clips(store: SkeletonStore, clips, max_panels: int) -> list[int]:
@@ -54,8 +69,11 @@ def choose_clips(store: SkeletonStore, clips, max_panels: int) -> list[int]:
 def _panel(store: SkeletonStore, index: int, position: int, size: int) -> dict:
     """One clip's persons (T, M, V, 2) fitted into a panel below its title."""
     keypoints = store.frames(index, ("keypoints",))["keypoints"][..., :2].astype(np.float64)
-    return {"id": str(store.ids[index]), "colour": colour(position),
-            "keypoints": fit_into(keypoints, size, size, top=TITLE)}
+    return {
+        "id": str(store.ids[index]),
+        "colour": colour(position),
+        "keypoints": fit_into(keypoints, size, size, top=TITLE),
+    }
 
 
 def _cell(panel: dict, frame: int, size: int, bones, title: str) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Plots people would rather look at than read: confusion matrices, histograms. Written with matplotlib (Agg)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,15 @@ def confusion_png(labels, predicted, path: str | Path, class_names=None) -> Path
         ax.set_yticks(range(num_classes), names, fontsize=7)
         for (i, j), value in np.ndenumerate(rates):
             if value >= 0.01:
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=5,
-                        color="white" if value > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=5,
+                    color="white" if value > 0.5 else "black",
+                )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     accuracy = np.trace(matrix) / max(matrix.sum(), 1) * 100

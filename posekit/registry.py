@@ -9,6 +9,7 @@ registries without a parent: one way to register and look up, whatever the kind.
 Each registry names the modules that fill it (``locations``); ``names(REGISTRY)`` imports them and lists what
 registered, so the command line's choices come from here and never from a hand-kept list.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -52,6 +53,7 @@ class ReaderRegistry(OwnRegistry):
         def register(reader):
             reader.suffixes = tuple(suffixes)
             return Registry.register_module(self, name, force, reader)
+
         return register if module is None else register(module)
 
 
@@ -66,11 +68,28 @@ METRICS = _child(mm.METRICS, "posekit.train")
 OPTIM_WRAPPERS = _child(mm.OPTIM_WRAPPERS, "posekit.train")
 HOOKS = _child(mm.HOOKS, "posekit.train")
 # The Runner's other roots: children so that builds in posekit's scope find mmengine's classes without a warning.
-_RUNNER_ROOTS = [_child(getattr(mm, name)) for name in (
-    "DATA_SAMPLERS", "EVALUATOR", "LOG_PROCESSORS", "LOOPS", "MODEL_WRAPPERS", "OPTIMIZERS",
-    "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS", "RUNNERS", "RUNNER_CONSTRUCTORS",
-    "VISBACKENDS", "VISUALIZERS", "WEIGHT_INITIALIZERS", "FUNCTIONS", "TASK_UTILS", "INFERENCERS",
-    "STRATEGIES")]
+_RUNNER_ROOTS = [
+    _child(getattr(mm, name))
+    for name in (
+        "DATA_SAMPLERS",
+        "EVALUATOR",
+        "LOG_PROCESSORS",
+        "LOOPS",
+        "MODEL_WRAPPERS",
+        "OPTIMIZERS",
+        "OPTIM_WRAPPER_CONSTRUCTORS",
+        "PARAM_SCHEDULERS",
+        "RUNNERS",
+        "RUNNER_CONSTRUCTORS",
+        "VISBACKENDS",
+        "VISUALIZERS",
+        "WEIGHT_INITIALIZERS",
+        "FUNCTIONS",
+        "TASK_UTILS",
+        "INFERENCERS",
+        "STRATEGIES",
+    )
+]
 
 
 def names(registry: Registry) -> list[str]:
@@ -86,6 +105,15 @@ TRANSFORMS = _child(mm.TRANSFORMS, "posekit.data.transforms")
 IMPORTERS = ReaderRegistry("importer", scope=SCOPE, locations=["posekit.importers"])
 EXPORTERS = OwnRegistry("exporter", scope=SCOPE, locations=["posekit.exporters"])
 EXPERTS = OwnRegistry("expert", scope=SCOPE, locations=["posekit.extract.experts"])
-TRAINERS = OwnRegistry("trainer", scope=SCOPE, locations=[
-    "posekit.train.api", "posekit.train.motion_generator", "posekit.train.dmsd", "posekit.train.lstm_selfsup",
-    "posekit.train.student", "posekit.train.pretrain"])
+TRAINERS = OwnRegistry(
+    "trainer",
+    scope=SCOPE,
+    locations=[
+        "posekit.train.api",
+        "posekit.train.motion_generator",
+        "posekit.train.dmsd",
+        "posekit.train.lstm_selfsup",
+        "posekit.train.student",
+        "posekit.train.pretrain",
+    ],
+)

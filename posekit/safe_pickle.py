@@ -5,6 +5,7 @@ A pickle names the functions its loader calls to rebuild objects, and a hostile 
 score files) or nothing at all (:func:`loads_plain`: the lists and strings PyTables pickles into HDF5 attributes),
 so a foreign or hostile pickle is refused instead of executed.
 """
+
 from __future__ import annotations
 
 import io
@@ -12,13 +13,20 @@ import pickle
 
 from .errors import InputError
 
-ARRAY_GLOBALS = frozenset({
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"), ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-    ("collections", "OrderedDict"),
-    ("_codecs", "encode"),  # protocol 2 pickles spell bytes through _codecs.encode
-})
+ARRAY_GLOBALS = frozenset(
+    {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("collections", "OrderedDict"),
+        ("_codecs", "encode"),  # protocol 2 pickles spell bytes through _codecs.encode
+    }
+)
 
 
 class _Restricted(pickle.Unpickler):

@@ -9,6 +9,7 @@
   per-clip frequency, with pixel noise, a few missing joints and a second person in about half the clips. They are
   generated in large vectorised batches, so a 100,000-clip store takes about a minute.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,12 +28,24 @@ IMAGE_SIZE = (640, 480)
 
 # A standing person in COCO-17 order, in body units (y down, feet at 0, head at about -1.7).
 _STAND = {
-    "nose": (0.0, -1.62), "left_eye": (0.03, -1.65), "right_eye": (-0.03, -1.65), "left_ear": (0.07, -1.62),
-    "right_ear": (-0.07, -1.62), "left_shoulder": (0.2, -1.4), "right_shoulder": (-0.2, -1.4),
-    "left_elbow": (0.25, -1.1), "right_elbow": (-0.25, -1.1), "left_wrist": (0.27, -0.82),
-    "right_wrist": (-0.27, -0.82), "left_hip": (0.12, -0.9), "right_hip": (-0.12, -0.9),
-    "left_knee": (0.13, -0.48), "right_knee": (-0.13, -0.48), "left_ankle": (0.13, -0.05),
-    "right_ankle": (-0.13, -0.05)}
+    "nose": (0.0, -1.62),
+    "left_eye": (0.03, -1.65),
+    "right_eye": (-0.03, -1.65),
+    "left_ear": (0.07, -1.62),
+    "right_ear": (-0.07, -1.62),
+    "left_shoulder": (0.2, -1.4),
+    "right_shoulder": (-0.2, -1.4),
+    "left_elbow": (0.25, -1.1),
+    "right_elbow": (-0.25, -1.1),
+    "left_wrist": (0.27, -0.82),
+    "right_wrist": (-0.27, -0.82),
+    "left_hip": (0.12, -0.9),
+    "right_hip": (-0.12, -0.9),
+    "left_knee": (0.13, -0.48),
+    "right_knee": (-0.13, -0.48),
+    "left_ankle": (0.13, -0.05),
+    "right_ankle": (-0.13, -0.05),
+}
 
 
 def _pose(layout):
@@ -101,7 +114,7 @@ def make_sample(clips_per_action: int = 12, seed: int = 0):
 
 
 def sample_split(clip_id: str) -> str:
-    """"test" for every 4th clip of each action (``wave_003``, ``wave_007``...), else "train"."""
+    """ "test" for every 4th clip of each action (``wave_003``, ``wave_007``...), else "train"."""
     return "test" if int(clip_id.rsplit("_", 1)[1]) % 4 == 3 else "train"
 
 
@@ -134,8 +147,12 @@ def write_sample_mouse_csv(path, seconds: float = 20.0, fps: float = 30.0, seed:
     centre = np.stack([320 + 100 * np.cos(angle), 240 + 100 * np.sin(angle)], axis=1)
     forward = np.stack([-np.sin(angle), np.cos(angle)], axis=1)  # direction of travel
     side = forward[:, ::-1] * (1, -1)
-    offsets = {"snout": 18 * forward, "leftear": 8 * forward + 6 * side, "rightear": 8 * forward - 6 * side,
-               "tailbase": -16 * forward}
+    offsets = {
+        "snout": 18 * forward,
+        "leftear": 8 * forward + 6 * side,
+        "rightear": 8 * forward - 6 * side,
+        "tailbase": -16 * forward,
+    }
     columns, header = [], [["scorer"], ["bodyparts"], ["coords"]]
     for part in MOUSE_PARTS:
         xy = centre + offsets[part] + rng.normal(0, 1.5, centre.shape)
@@ -154,14 +171,40 @@ def write_sample_mouse_csv(path, seconds: float = 20.0, fps: float = 30.0, seed:
 # Synthetic clips and stores for benchmarks and tests.
 SYNTHETIC_IMAGE_SIZE = (1920, 1080)
 # COCO-17 standing pose, in body heights (x right, y down), origin at the hips' middle
-_SYNTHETIC_TEMPLATE = np.array([[0, -.87], [-.03, -.9], [.03, -.9], [-.07, -.88], [.07, -.88], [-.13, -.7],
-                                [.13, -.7], [-.17, -.45], [.17, -.45], [-.19, -.22], [.19, -.22], [-.09, 0], [.09, 0],
-                                [-.1, .25], [.1, .25], [-.1, .5], [.1, .5]], np.float32)
-_SYNTHETIC_SWING = np.array([0, 0, 0, 0, 0, 0, 0, 1, -1, 2, -2, 0, 0, .5, -.5, 1, -1], np.float32)  # limb amplitude
+_SYNTHETIC_TEMPLATE = np.array(
+    [
+        [0, -0.87],
+        [-0.03, -0.9],
+        [0.03, -0.9],
+        [-0.07, -0.88],
+        [0.07, -0.88],
+        [-0.13, -0.7],
+        [0.13, -0.7],
+        [-0.17, -0.45],
+        [0.17, -0.45],
+        [-0.19, -0.22],
+        [0.19, -0.22],
+        [-0.09, 0],
+        [0.09, 0],
+        [-0.1, 0.25],
+        [0.1, 0.25],
+        [-0.1, 0.5],
+        [0.1, 0.5],
+    ],
+    np.float32,
+)
+_SYNTHETIC_SWING = np.array([0, 0, 0, 0, 0, 0, 0, 1, -1, 2, -2, 0, 0, 0.5, -0.5, 1, -1], np.float32)  # limb amplitude
 
 
-def synthetic_clips(num_clips: int, seed: int = 0, min_frames: int = 50, max_frames: int = 150,
-                    num_classes: int = 10, batch: int = 2000, start: int = 0):
+def synthetic_clips(
+    num_clips: int,
+    seed: int = 0,
+    min_frames: int = 50,
+    max_frames: int = 150,
+    num_classes: int = 10,
+    batch: int = 2000,
+    start: int = 0,
+):
     """Yield ``num_clips`` :class:`Clip` objects (M=2, V=17, C=2, with scores), deterministic for a seed."""
     rng = np.random.default_rng(seed)
     for first in range(0, num_clips, batch):
@@ -189,13 +232,26 @@ def synthetic_clips(num_clips: int, seed: int = 0, min_frames: int = 50, max_fra
         bounds = np.concatenate([[0], np.cumsum(lengths)])
         for i in range(n):
             a, b = bounds[i], bounds[i + 1]
-            yield Clip(id=f"clip{start + first + i:07d}", keypoints=kp[a:b], scores=scores[a:b], label=int(labels[i]),
-                       fps=30.0, image_size=SYNTHETIC_IMAGE_SIZE, source="synthetic",
-                       splits=("train",) if (start + first + i) % 5 else ("test",))
+            yield Clip(
+                id=f"clip{start + first + i:07d}",
+                keypoints=kp[a:b],
+                scores=scores[a:b],
+                label=int(labels[i]),
+                fps=30.0,
+                image_size=SYNTHETIC_IMAGE_SIZE,
+                source="synthetic",
+                splits=("train",) if (start + first + i) % 5 else ("test",),
+            )
 
 
-def write_synthetic_store(path: str | Path, num_clips: int, seed: int = 0, chunk_frames: int = 128,
-                          compression: str | None = "lzf", reuse: bool = True) -> Path:
+def write_synthetic_store(
+    path: str | Path,
+    num_clips: int,
+    seed: int = 0,
+    chunk_frames: int = 128,
+    compression: str | None = "lzf",
+    reuse: bool = True,
+) -> Path:
     """Write a synthetic store at ``path``; with ``reuse``, keep an existing one written with the same parameters."""
     path = Path(path)
     params = {"num_clips": num_clips, "seed": seed, "chunk_frames": chunk_frames, "compression": compression}
@@ -207,8 +263,16 @@ def write_synthetic_store(path: str | Path, num_clips: int, seed: int = 0, chunk
         except (OSError, ValueError, json.JSONDecodeError):  # unreadable or other file: write it again
             pass
     classes = [f"action_{k}" for k in range(10)]
-    with StoreWriter(path, layout=LAYOUT, coord_dims=2, classes=classes, name=path.stem, chunk_frames=chunk_frames,
-                     compression=compression, provenance={"step": "synthetic", "synthetic": params}) as writer:
+    with StoreWriter(
+        path,
+        layout=LAYOUT,
+        coord_dims=2,
+        classes=classes,
+        name=path.stem,
+        chunk_frames=chunk_frames,
+        compression=compression,
+        provenance={"step": "synthetic", "synthetic": params},
+    ) as writer:
         for clip in synthetic_clips(num_clips, seed=seed, num_classes=len(classes)):
             writer.add(clip)
     return path
@@ -222,10 +286,17 @@ def write_pyskl_pickle(path: str | Path, num_clips: int, seed: int = 0) -> Path:
     annotations, split = [], {"train": [], "test": []}
     for clip in synthetic_clips(num_clips, seed=seed):
         w, h = clip.image_size
-        annotations.append({"frame_dir": clip.id, "label": clip.label, "img_shape": (h, w), "original_shape": (h, w),
-                            "total_frames": clip.num_frames,
-                            "keypoint": np.nan_to_num(clip.keypoints.transpose(1, 0, 2, 3), nan=0.0),
-                            "keypoint_score": np.ascontiguousarray(clip.scores.transpose(1, 0, 2))})
+        annotations.append(
+            {
+                "frame_dir": clip.id,
+                "label": clip.label,
+                "img_shape": (h, w),
+                "original_shape": (h, w),
+                "total_frames": clip.num_frames,
+                "keypoint": np.nan_to_num(clip.keypoints.transpose(1, 0, 2, 3), nan=0.0),
+                "keypoint_score": np.ascontiguousarray(clip.scores.transpose(1, 0, 2)),
+            }
+        )
         split[clip.splits[0]].append(clip.id)
     with open(path, "wb") as f:
         pickle.dump({"split": split, "annotations": annotations}, f, protocol=pickle.HIGHEST_PROTOCOL)

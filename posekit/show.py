@@ -4,6 +4,7 @@ One clip is drawn with a colour per track; the several expert clips of one video
 together, a colour per expert. In a refined store a person whose SST-A confidence is below the refine step's gamma
 is drawn grey. Every frame of the video is written, drawn or not, so the output lines up with the input.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,13 @@ def show(store_path, video, output, *, clip: str | None = None, progress: bool =
             scratch.unlink(missing_ok=True)
     store.close()
     beyond = sum(int((layer["frame_index"] >= written).sum()) for layer in layers)
-    return {"output": str(output), "frames": written, "drawn": drawn, "clips": [layer["id"] for layer in layers],
-            "store_frames_beyond_video": beyond}
+    return {
+        "output": str(output),
+        "frames": written,
+        "drawn": drawn,
+        "clips": [layer["id"] for layer in layers],
+        "store_frames_beyond_video": beyond,
+    }
 
 
 def select_clips(store: SkeletonStore, video: Path, clip: str | None) -> list[int]:
@@ -72,8 +78,9 @@ def select_clips(store: SkeletonStore, video: Path, clip: str | None) -> list[in
         return chosen
     if len({c.rpartition("@")[0] or c for c in ids}) == 1:  # one clip, or one video's expert clips
         return list(range(len(ids)))
-    raise InputError(f"{store.path}: no clip has {video.name} as its source; choose one with --clip "
-                     f"(ids: {_some(ids)})")
+    raise InputError(
+        f"{store.path}: no clip has {video.name} as its source; choose one with --clip (ids: {_some(ids)})"
+    )
 
 
 def _check_size(store: SkeletonStore, indices, size, video) -> None:
@@ -81,8 +88,10 @@ def _check_size(store: SkeletonStore, indices, size, video) -> None:
     for index in indices:
         recorded = tuple(int(v) for v in store.column("image_size")[index])
         if recorded != (0, 0) and recorded != tuple(size):
-            raise InputError(f"{video}: {size[0]}x{size[1]} frames, but clip {store.ids[index]!r} was measured on "
-                             f"{recorded[0]}x{recorded[1]}; is this its video?")
+            raise InputError(
+                f"{video}: {size[0]}x{size[1]} frames, but clip {store.ids[index]!r} was measured on "
+                f"{recorded[0]}x{recorded[1]}; is this its video?"
+            )
 
 
 def _some(ids, count=5) -> str:
@@ -98,10 +107,18 @@ def _layer(store: SkeletonStore, index: int, position: int, several: bool) -> di
     with np.errstate(invalid="ignore"):  # 0 / 0: no scored joint, NaN confidence (no label value)
         confidence = np.nansum(scores, axis=-1) / np.where(counted, counted, np.nan)
     clip_id = str(store.ids[index])
-    return {"id": clip_id, "name": clip_id.rpartition("@")[2], "colour": colour(position), "position": position,
-            "several": several, "keypoints": frames["keypoints"], "track_id": frames["track_id"],
-            "frame_index": frames["frame_index"], "confidence": confidence,
-            "rows": {int(f): row for row, f in enumerate(frames["frame_index"])}}
+    return {
+        "id": clip_id,
+        "name": clip_id.rpartition("@")[2],
+        "colour": colour(position),
+        "position": position,
+        "several": several,
+        "keypoints": frames["keypoints"],
+        "track_id": frames["track_id"],
+        "frame_index": frames["frame_index"],
+        "confidence": confidence,
+        "rows": {int(f): row for row, f in enumerate(frames["frame_index"])},
+    }
 
 
 def _draw(image, layer, frame_number, bones, gamma) -> bool:
@@ -117,7 +134,12 @@ def _draw(image, layer, frame_number, bones, gamma) -> bool:
         low = gamma is not None and not confidence[slot] >= gamma
         ink = LOW_CONFIDENCE if low else layer["colour"] if layer["several"] else colour(track_ids[slot])
         # Several experts: one label per person (the first expert's), or they would overprint each other.
-        label = "" if layer["position"] else f"#{track_ids[slot]}" if layer["several"] else person_label(
-            track_ids[slot], confidence[slot])
+        label = (
+            ""
+            if layer["position"]
+            else f"#{track_ids[slot]}"
+            if layer["several"]
+            else person_label(track_ids[slot], confidence[slot])
+        )
         draw_person(image, layer["keypoints"][row, slot, :, :2], bones, ink, label)
     return bool(len(people))

@@ -5,6 +5,7 @@ decoded in order and never reached by seeking: a seek lands on a key frame in ma
 after it by a few. Frames skipped on the way are only grabbed (demuxed and decoded, not converted to BGR). A still
 image opens as a one-frame video. OpenCV is imported when a reader opens, so importing this module costs nothing.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,10 @@ class VideoReader:
             self.frame_count = 1  # OpenCV reports a meaningless count for a still
         else:
             self.frame_count = max(int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
-        self.image_size = (int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                           int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self.image_size = (
+            int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
         self._position = -1  # index of the frame last grabbed
 
     def frames(self, start: int = 0, step: int = 1) -> Iterator[tuple[int, np.ndarray]]:

@@ -8,6 +8,7 @@ Metadata, Results, Weights) plus a ``Command`` per model that reproduces its fig
 ``Setting`` (what the run changed) and ``Published`` (the paper's figure). Paths in a card are relative to
 :func:`models_dir`. The schema: ``data_schemas/metafile.schema.json``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -84,8 +85,10 @@ def load_card(path: str | Path) -> Card:
     models = tuple(_model(entry) for entry in doc["Models"])
     for model in models:
         if model.collection not in names:
-            raise InputError(f"{path}: model {model.name}: In Collection {model.collection!r} is not a collection "
-                             f"of this card ({', '.join(sorted(names))})")
+            raise InputError(
+                f"{path}: model {model.name}: In Collection {model.collection!r} is not a collection "
+                f"of this card ({', '.join(sorted(names))})"
+            )
         if not (path.parent.parent / model.config).is_file():
             raise InputError(f"{path}: model {model.name}: Config {model.config} does not exist")
     for collection in doc["Collections"]:
@@ -95,8 +98,22 @@ def load_card(path: str | Path) -> Card:
 
 
 def _model(entry: dict) -> Model:
-    results = tuple(Result(dataset=r["Dataset"], task=r["Task"], metrics=dict(r["Metrics"]),
-                           setting=r.get("Setting"), published=r.get("Published")) for r in entry["Results"])
-    return Model(name=entry["Name"], collection=entry["In Collection"], config=entry["Config"],
-                 metadata=dict(entry["Metadata"]), results=results, weights=entry["Weights"],
-                 command=entry["Command"])
+    results = tuple(
+        Result(
+            dataset=r["Dataset"],
+            task=r["Task"],
+            metrics=dict(r["Metrics"]),
+            setting=r.get("Setting"),
+            published=r.get("Published"),
+        )
+        for r in entry["Results"]
+    )
+    return Model(
+        name=entry["Name"],
+        collection=entry["In Collection"],
+        config=entry["Config"],
+        metadata=dict(entry["Metadata"]),
+        results=results,
+        weights=entry["Weights"],
+        command=entry["Command"],
+    )

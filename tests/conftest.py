@@ -1,4 +1,5 @@
 """Shared fixtures: real data beside the project (skipped when absent) and small synthetic stores."""
+
 from pathlib import Path
 
 import pytest

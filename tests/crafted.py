@@ -1,4 +1,5 @@
 """Crafted hostile and broken input files, and the check that a command refused one in a single line."""
+
 import warnings
 
 import numpy as np
@@ -16,14 +17,17 @@ class CreatesMarker:
 
 
 def dlc_columns(*parts: str) -> pd.MultiIndex:
-    return pd.MultiIndex.from_tuples([("scorer", part, coord) for part in parts for coord in ("x", "y", "likelihood")],
-                                     names=["scorer", "bodyparts", "coords"])
+    return pd.MultiIndex.from_tuples(
+        [("scorer", part, coord) for part in parts for coord in ("x", "y", "likelihood")],
+        names=["scorer", "bodyparts", "coords"],
+    )
 
 
 def hostile_dlc_h5(path, marker):
     """A DeepLabCut table in pandas' "fixed" layout whose object column holds a pickle that creates ``marker``."""
-    frame = pd.DataFrame([[CreatesMarker(marker), 2.0, 0.9], [1.0, 2.0, 0.9]], columns=dlc_columns("snout"),
-                         dtype=object)
+    frame = pd.DataFrame(
+        [[CreatesMarker(marker), 2.0, 0.9], [1.0, 2.0, 0.9]], columns=dlc_columns("snout"), dtype=object
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas warns that it pickles the object column: that is the point
         frame.to_hdf(path, key="df_with_missing", format="fixed", mode="w")

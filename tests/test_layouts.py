@@ -5,9 +5,19 @@ from posekit import layouts
 from posekit.layouts import Layout, chain_layout, get_layout, load_layout, mapping
 from tests.conftest import real_file
 
-EXPECTED_SIZES = {"coco-17": 17, "unik-17": 17, "ntu-25": 25, "kinect-v1-20": 20, "penn-13": 13,
-                  "openpose-18": 18, "openpose-25": 25, "blazepose-33": 33, "h36m-17": 17, "rodent-detector": 3,
-                  "rodent-centre-1": 1}
+EXPECTED_SIZES = {
+    "coco-17": 17,
+    "unik-17": 17,
+    "ntu-25": 25,
+    "kinect-v1-20": 20,
+    "penn-13": 13,
+    "openpose-18": 18,
+    "openpose-25": 25,
+    "blazepose-33": 33,
+    "h36m-17": 17,
+    "rodent-detector": 3,
+    "rodent-centre-1": 1,
+}
 
 
 def test_builtin_layouts_have_their_published_sizes_and_one_tree():
@@ -25,8 +35,24 @@ def test_builtin_layouts_have_their_published_sizes_and_one_tree():
 
 def test_unik_order_is_the_authors():
     assert get_layout("posetics-17").joints == (
-        "nose", "mouth", "neck", "chest", "mid_hip", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-        "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+        "nose",
+        "mouth",
+        "neck",
+        "chest",
+        "mid_hip",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+    )
 
 
 def test_bones_point_away_from_the_centre():

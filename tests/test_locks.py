@@ -1,5 +1,6 @@
 """posekit.locks: one run per output at a time, stale locks of killed runs taken over, killed runs' temporaries
 cleared. The other run is a real process: the lock is the OS's, per process."""
+
 import os
 import signal
 import subprocess
@@ -24,8 +25,12 @@ class Holder:
     """A process holding ``output_lock(output, command)`` until :meth:`release` or :meth:`kill`."""
 
     def __init__(self, output, command="extract"):
-        self.process = subprocess.Popen([sys.executable, "-c", HOLDER, str(output), command], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(output), command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout.readline() == "locked\n"
         self.pid = self.process.pid
 

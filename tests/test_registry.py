@@ -1,11 +1,24 @@
 """posekit.registry: each registry lists what its modules register, with nothing kept by hand elsewhere."""
+
 import pytest
 
 from posekit.errors import InputError, PosekitError
 from posekit.registry import EXPERTS, EXPORTERS, IMPORTERS, TRANSFORMS, names
 
-FORMATS = {"penn-action", "nw-ucla", "ntu", "kinetics-skeleton", "openpose", "coco", "pyskl", "dlc", "sleap", "nwb",
-           "npz", "csv"}
+FORMATS = {
+    "penn-action",
+    "nw-ucla",
+    "ntu",
+    "kinetics-skeleton",
+    "openpose",
+    "coco",
+    "pyskl",
+    "dlc",
+    "sleap",
+    "nwb",
+    "npz",
+    "csv",
+}
 
 
 def test_each_registry_lists_what_its_modules_register():
@@ -31,5 +44,5 @@ def test_unknown_names_give_the_one_line_errors(tmp_path):
         convert("nope", [tmp_path], tmp_path / "out.h5")
     with pytest.raises(PosekitError, match=r"^unknown export format 'nope'; formats: pyskl$"):
         export("nope", tmp_path / "in.h5", tmp_path / "out.pkl")
-    with pytest.raises(InputError, match=r"^unknown transform 'Nope'; known: .*JointToBone.*ToTensor$"):
+    with pytest.raises(InputError, match=r"^unknown transform 'Nope'; known: (?=.*\bJointToBone\b)(?=.*\bToTensor\b)"):
         build_transforms([{"type": "Nope"}])

@@ -1,4 +1,5 @@
 """Restricted unpicklers: data comes back, code is refused before it runs."""
+
 import pickle
 from collections import OrderedDict
 
@@ -12,8 +13,13 @@ from tests.crafted import CreatesMarker
 
 @pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
 def test_containers_and_arrays_come_back_in_every_protocol(tmp_path, protocol):
-    data = {"ids": ["a", "b"], "scores": np.arange(6, dtype=np.float32).reshape(2, 3), "label": np.int64(4),
-            "order": OrderedDict(x=(1, 2.5, None)), "raw": b"\x00\xff"}
+    data = {
+        "ids": ["a", "b"],
+        "scores": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "label": np.int64(4),
+        "order": OrderedDict(x=(1, 2.5, None)),
+        "raw": b"\x00\xff",
+    }
     path = tmp_path / "data.pkl"
     path.write_bytes(pickle.dumps(data, protocol))
     back = load_pickle(path)
@@ -25,8 +31,11 @@ def test_a_pickle_that_calls_code_is_refused_before_it_runs(tmp_path):
     marker = tmp_path / "ran"
     path = tmp_path / "evil.pkl"
     path.write_bytes(pickle.dumps({"scores": [CreatesMarker(marker)]}))
-    with pytest.raises(InputError, match=r"evil\.pkl: not a readable data pickle \(UnpicklingError: refusing to load "
-                                         r"io\.open"):
+    with pytest.raises(
+        InputError,
+        match=r"evil\.pkl: not a readable data pickle \(UnpicklingError: refusing to load "
+        r"io\.open",
+    ):
         load_pickle(path)
     with pytest.raises(pickle.UnpicklingError, match="refusing to load io.open"):
         loads_plain(pickle.dumps([CreatesMarker(marker)], 0))

@@ -1,5 +1,6 @@
 """posekit.video.VideoReader on small videos written here: facts, frame order and colour, chosen frames equal to
 sequential reading (on an inter-frame codec, where a seek would not be exact), stills and one-line errors."""
+
 import re
 
 import cv2
@@ -19,7 +20,7 @@ def write_video(path, fourcc: str) -> None:
     for k in range(FRAMES):
         frame = np.empty((HEIGHT, WIDTH, 3), np.uint8)
         frame[:] = (8 * k, 60, 200)
-        frame[4:12, k:k + 8] = 255
+        frame[4:12, k : k + 8] = 255
         writer.write(frame)
     writer.release()
 
@@ -66,7 +67,7 @@ def test_a_still_image_is_a_one_frame_video(tmp_path):
     assert cv2.imwrite(str(path), image)
     with VideoReader(path) as reader:
         assert reader.frame_count == 1 and reader.image_size == (WIDTH, HEIGHT)
-        (index, frame), = reader.frames()
+        ((index, frame),) = reader.frames()
     assert index == 0
     np.testing.assert_array_equal(frame, image)
 

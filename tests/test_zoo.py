@@ -78,13 +78,21 @@ def test_a_model_folder_without_a_card_is_skipped(zoo_copy):
     assert "half_finished" not in {card.path.parent.name for card in load_cards(zoo_copy)}
 
 
-@pytest.mark.parametrize("edit, problem", [
-    (lambda text: text + "\n  - [unbalanced", "not a readable YAML card"),
-    (lambda text: text.replace(PENN_FIGURE, "Top 1 Accuracy (joint + bone): high"), "'high' is not of type 'number'"),
-    (lambda text: text.replace("Config: unik/unik_1xb16-joint_store.py", "Config: unik/gone.py"),
-     "Config unik/gone.py does not exist"),
-    (lambda text: text.replace("In Collection: UNIK\n", "In Collection: UNKNOWN\n", 1), "is not a collection"),
-])
+@pytest.mark.parametrize(
+    "edit, problem",
+    [
+        (lambda text: text + "\n  - [unbalanced", "not a readable YAML card"),
+        (
+            lambda text: text.replace(PENN_FIGURE, "Top 1 Accuracy (joint + bone): high"),
+            "'high' is not of type 'number'",
+        ),
+        (
+            lambda text: text.replace("Config: unik/unik_1xb16-joint_store.py", "Config: unik/gone.py"),
+            "Config unik/gone.py does not exist",
+        ),
+        (lambda text: text.replace("In Collection: UNIK\n", "In Collection: UNKNOWN\n", 1), "is not a collection"),
+    ],
+)
 def test_a_bad_card_is_one_line_naming_the_file(zoo_copy, edit, problem):
     card = zoo_copy / "unik" / "metafile.yml"
     card.write_text(edit(card.read_text()))

@@ -5,6 +5,7 @@ then, per video, persons found per frame and frames/s of the single-person `blaz
 Runs on every video of ../shared/data/human_video (first --frames of each), in this one process, one thread.
 Prints a markdown section. Usage: OMP_NUM_THREADS=1 .venv/bin/python tools/bench_extract.py [--frames 100]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,11 @@ def persons_per_frame(video, name: str, frames: int) -> tuple[np.ndarray, float]
     expert = build_expert(parse_experts(name)[0])
     expert.start(video, image_size)
     start = time.perf_counter()
-    counts = [len(p) for k in range(0, len(images), 16)
-              for p in expert.predict(images[k:k + 16], np.arange(k, min(k + 16, len(images))))]
+    counts = [
+        len(p)
+        for k in range(0, len(images), 16)
+        for p in expert.predict(images[k : k + 16], np.arange(k, min(k + 16, len(images))))
+    ]
     seconds = time.perf_counter() - start
     expert.close()
     return np.array(counts), len(images) / seconds
@@ -99,29 +103,42 @@ def main():
             rows.append((f"`posekit extract --experts {expert}`", 1, n, s, n / s, found))
         n, s, found = timed_extract(videos, list(DEFAULT_EXPERTS), args.frames, Path(tmp))
         rows.append((f"`posekit extract` (default: {', '.join(DEFAULT_EXPERTS)})", 3, n, s, n / s, found))
-    print(f"## posekit extract: frames/s with BlazePose on the CPU\n\n"
-          f"`OMP_NUM_THREADS=1 .venv/bin/python tools/bench_extract.py --frames {args.frames}`, "
-          f"{datetime.date.today()}, {platform.machine()} CPU ({os.cpu_count()} cores, shared with other jobs), "
-          f"one process. Videos: the {len(videos)} of `../shared/data/human_video` "
-          f"({'; '.join(sizes)}), first {args.frames} frames of each.\n")
-    print("| run | experts | video frames | seconds | video frames/s | expert-frames/s | vs bare loop | "
-          "frames with a person |")
+    print(
+        f"## posekit extract: frames/s with BlazePose on the CPU\n\n"
+        f"`OMP_NUM_THREADS=1 .venv/bin/python tools/bench_extract.py --frames {args.frames}`, "
+        f"{datetime.date.today()}, {platform.machine()} CPU ({os.cpu_count()} cores, shared with other jobs), "
+        f"one process. Videos: the {len(videos)} of `../shared/data/human_video` "
+        f"({'; '.join(sizes)}), first {args.frames} frames of each.\n"
+    )
+    print(
+        "| run | experts | video frames | seconds | video frames/s | expert-frames/s | vs bare loop | "
+        "frames with a person |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, experts, n, s, fps, found in rows:
         ratio = (fps * experts) / bare
-        print(f"| {name} | {experts} | {n} | {s:.1f} | {fps:.1f} | {fps * experts:.1f} | {ratio:.2f} | "
-              + (f"{found:.0%} |" if found is not None else "- |"))
-    print("\nPersons per frame, one expert alone (no tracking, no --max-persons): frames with 0 / 1 / 2 / 3+ "
-          "persons, and frames/s (decoding excluded).\n")
-    print("| video | `blazepose` 0/1/2/3+ | `blazepose-multi` 0/1/2/3+ | `blazepose` frames/s | "
-          "`blazepose-multi` frames/s | speed ratio |")
+        print(
+            f"| {name} | {experts} | {n} | {s:.1f} | {fps:.1f} | {fps * experts:.1f} | {ratio:.2f} | "
+            + (f"{found:.0%} |" if found is not None else "- |")
+        )
+    print(
+        "\nPersons per frame, one expert alone (no tracking, no --max-persons): frames with 0 / 1 / 2 / 3+ "
+        "persons, and frames/s (decoding excluded).\n"
+    )
+    print(
+        "| video | `blazepose` 0/1/2/3+ | `blazepose-multi` 0/1/2/3+ | `blazepose` frames/s | "
+        "`blazepose-multi` frames/s | speed ratio |"
+    )
     print("|---|---|---|---:|---:|---:|")
     for video in videos:
-        (single, single_fps), (multi, multi_fps) = (persons_per_frame(video, name, args.frames)
-                                                    for name in ("blazepose", "blazepose-multi"))
+        (single, single_fps), (multi, multi_fps) = (
+            persons_per_frame(video, name, args.frames) for name in ("blazepose", "blazepose-multi")
+        )
         spread = ["/".join(str(int(n)) for n in np.bincount(np.minimum(c, 3), minlength=4)) for c in (single, multi)]
-        print(f"| {video.id} | {spread[0]} | {spread[1]} | {single_fps:.1f} | {multi_fps:.1f} | "
-              f"{multi_fps / single_fps:.2f} |")
+        print(
+            f"| {video.id} | {spread[0]} | {spread[1]} | {single_fps:.1f} | {multi_fps:.1f} | "
+            f"{multi_fps / single_fps:.2f} |"
+        )
 
 
 if __name__ == "__main__":

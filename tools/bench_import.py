@@ -4,6 +4,7 @@
 
 Prints one markdown table row per dataset: command, date, machine, clips, frames, seconds, clips/s, store size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,15 @@ DATASETS = {"penn-action": "actions/penn_action/labels", "nw-ucla": "actions/nw_
 
 def import_into_store(fmt: str, source: Path, out: Path) -> tuple[int, int]:
     dataset = IMPORTERS.get(fmt)([source])
-    with StoreWriter(out, dataset.layout, coord_dims=dataset.coord_dims, classes=dataset.classes,
-                     coordinates=dataset.coordinates, name=dataset.name, provenance=dataset.provenance) as writer:
+    with StoreWriter(
+        out,
+        dataset.layout,
+        coord_dims=dataset.coord_dims,
+        classes=dataset.classes,
+        coordinates=dataset.coordinates,
+        name=dataset.name,
+        provenance=dataset.provenance,
+    ) as writer:
         for clip in dataset.clips:
             writer.add(clip)
     with SkeletonStore(out) as store:
@@ -46,8 +54,10 @@ def main() -> None:
         start = time.perf_counter()
         clips, frames = import_into_store(fmt, args.data / relative, out)
         seconds = time.perf_counter() - start
-        print(f"| {fmt} | `{command}` | {date} | {machine} | {clips} | {frames} | {seconds:.2f} | "
-              f"{clips / seconds:.0f} | {out.stat().st_size / 1e6:.1f} |")
+        print(
+            f"| {fmt} | `{command}` | {date} | {machine} | {clips} | {frames} | {seconds:.2f} | "
+            f"{clips / seconds:.0f} | {out.stat().st_size / 1e6:.1f} |"
+        )
         out.unlink()
 
 

@@ -12,6 +12,7 @@ training bouts and test bouts with other animals. The CNN-LSTM is trained on the
 ranked by cosine similarity against the others, never against windows of its own bout: precision@10 and mAP of
 the behaviour label, against the same network untrained (random init), raw pixels and raw keypoints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,13 @@ from posekit.train.overrides import config_path
 from posekit.train.sequence_order import SequenceOrderModel
 
 BEHAVIOURS = ("walking", "rearing", "grooming")
-LAYOUT = Layout(name="blob-3", joints=("head", "centre", "tail"), parents={"head": "centre", "tail": "centre"},
-                centre="centre", head="head")
+LAYOUT = Layout(
+    name="blob-3",
+    joints=("head", "centre", "tail"),
+    parents={"head": "centre", "tail": "centre"},
+    centre="centre",
+    head="head",
+)
 ARENA = 160
 
 
@@ -48,7 +54,7 @@ def floor(rng) -> np.ndarray:
     texture = cv2.GaussianBlur(rng.normal(0, 1, (ARENA, ARENA)), (0, 0), 3)
     texture = 80 + 25 * texture / texture.std()
     y, x = np.mgrid[:ARENA, :ARENA] / ARENA - 0.5
-    return texture - 40 * (x ** 2 + y ** 2)
+    return texture - 40 * (x**2 + y**2)
 
 
 def render_bout(behaviour: str, frames: int, rng, background: np.ndarray):
@@ -86,7 +92,7 @@ def render_bout(behaviour: str, frames: int, rng, background: np.ndarray):
         shade = brightness + shine
         cv2.line(image, _pt(tail_base), _pt(tail_tip), shade * 0.8, 2, cv2.LINE_AA)
         cv2.ellipse(image, (_pt(centre), (2 * half, width * widen), np.degrees(heading)), shade, -1, cv2.LINE_AA)
-        cv2.ellipse(image, (_pt(head), (10 * stretch ** 0.5, 8), np.degrees(heading)), shade * 0.95, -1, cv2.LINE_AA)
+        cv2.ellipse(image, (_pt(head), (10 * stretch**0.5, 8), np.degrees(heading)), shade * 0.95, -1, cv2.LINE_AA)
         image = image + rng.normal(0, 4, image.shape)  # sensor noise
         images.append(np.clip(image, 0, 255).astype(np.uint8))
         points = np.array([head, centre, tail_base])
@@ -113,9 +119,18 @@ def build(out: Path, bouts_per_class: int, frames: int, seed: int, name: str) ->
             images, boxes, keypoints = render_bout(BEHAVIOURS[label], frames, rng, background)
             for image in images:
                 writer.write(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
-            w.add(Clip(id=f"{name}_{bout:03d}", keypoints=keypoints[:, None].astype(np.float32),
-                       box=boxes[:, None].astype(np.float32), frame_index=np.arange(frames) + bout * frames,
-                       label=int(label), fps=25.0, source=video.name, image_size=(ARENA, ARENA)))
+            w.add(
+                Clip(
+                    id=f"{name}_{bout:03d}",
+                    keypoints=keypoints[:, None].astype(np.float32),
+                    box=boxes[:, None].astype(np.float32),
+                    frame_index=np.arange(frames) + bout * frames,
+                    label=int(label),
+                    fps=25.0,
+                    source=video.name,
+                    image_size=(ARENA, ARENA),
+                )
+            )
     writer.release()
     return store, labels
 
@@ -127,8 +142,10 @@ def raw_windows(values: np.ndarray, starts: np.ndarray, length: int) -> np.ndarr
 
 
 def scores(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, k: int) -> dict:
-    return {"p_at_k": precision_at_k(features, labels, k, groups),
-            "map": mean_average_precision(features, labels, groups)}
+    return {
+        "p_at_k": precision_at_k(features, labels, k, groups),
+        "map": mean_average_precision(features, labels, groups),
+    }
 
 
 @torch.no_grad()
@@ -139,8 +156,8 @@ def order_accuracy(net, crops: dict, starts: np.ndarray, length: int, seed: int)
     right = total = 0
     for begin in range(0, len(starts), 64):
         items = []
-        for start in starts[begin:begin + 64]:
-            real = torch.from_numpy(crops["crops"][start:start + length])
+        for start in starts[begin : begin + 64]:
+            real = torch.from_numpy(crops["crops"][start : start + length])
             items.append({"real": real, "permuted": real[sequence_pairs.non_identity_permutation(length, generator)]})
         batch = sequence_pairs.collate_pairs(items)
         logits = net(SequenceOrderModel.scale(batch["crops"]))
@@ -162,8 +179,11 @@ def main() -> None:
     parser.add_argument("--stride", type=int, default=2, help="frames between training sequence starts")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--paper-lstm", action="store_true",
-                        help="the paper's LSTM on postures alone (difference_input=False) instead of the default")
+    parser.add_argument(
+        "--paper-lstm",
+        action="store_true",
+        help="the paper's LSTM on postures alone (difference_input=False) instead of the default",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -174,12 +194,23 @@ def main() -> None:
     test_store, test_labels = build(args.out, args.test_bouts, args.frames, args.seed + 1, "test")
     work = args.out / "work"
     config = args.out / "config.py"  # the shipped config, with the LSTM input the command line chose
-    config.write_text(f"_base_ = [{str(config_path('lstm-selfsup', None))!r}]\n"
-                      f"model = dict(net=dict(difference_input={not args.paper_lstm}))\n")
+    config.write_text(
+        f"_base_ = [{str(config_path('lstm-selfsup', None))!r}]\n"
+        f"model = dict(net=dict(difference_input={not args.paper_lstm}))\n"
+    )
     started = time.perf_counter()
-    result = lstm_selfsup.train(train_store, work, config=config, crop_size=args.crop_size, epochs=args.epochs,
-                                hidden=args.hidden, seq_len=args.seq_len, stride=args.stride, seed=args.seed,
-                                progress=False)
+    result = lstm_selfsup.train(
+        train_store,
+        work,
+        config=config,
+        crop_size=args.crop_size,
+        epochs=args.epochs,
+        hidden=args.hidden,
+        seq_len=args.seq_len,
+        stride=args.stride,
+        seed=args.seed,
+        progress=False,
+    )
     train_seconds = time.perf_counter() - started
     trained = checkpoints.load(result["checkpoint"])["state_dict"]
 
@@ -210,35 +241,56 @@ def main() -> None:
 
     rows = {}
     lstm = "paper's LSTM" if args.paper_lstm else "LSTM on postures + changes"
-    for name, model in ((f"CNN-LSTM ({lstm}), self-supervised", trained_model),
-                        (f"CNN-LSTM ({lstm}), random init", random_model)):
+    for name, model in (
+        (f"CNN-LSTM ({lstm}), self-supervised", trained_model),
+        (f"CNN-LSTM ({lstm}), random init", random_model),
+    ):
         posture, window_starts, behaviour = lstm_selfsup.embed(model.net, crops, length)
         assert np.array_equal(window_starts, starts)
-        rows[name] = {"behaviour": scores(behaviour, labels, bout, args.k),
-                      "posture": scores(posture, frame_labels, crops["track"], args.k),
-                      "order_accuracy": order_accuracy(model.net, crops, starts, length, args.seed)}
+        rows[name] = {
+            "behaviour": scores(behaviour, labels, bout, args.k),
+            "posture": scores(posture, frame_labels, crops["track"], args.k),
+            "order_accuracy": order_accuracy(model.net, crops, starts, length, args.seed),
+        }
     rows["raw pixels (16x16 crops)"] = {
         "behaviour": scores(raw_windows(small.reshape(len(small), -1), starts, length), labels, bout, args.k),
-        "posture": scores(small.reshape(len(small), -1) - small.reshape(len(small), -1).mean(0), frame_labels,
-                          crops["track"], args.k)}
+        "posture": scores(
+            small.reshape(len(small), -1) - small.reshape(len(small), -1).mean(0), frame_labels, crops["track"], args.k
+        ),
+    }
     rows["raw keypoints (head, tail - centre)"] = {
         "behaviour": scores(raw_windows(centred, starts, length), labels, bout, args.k),
-        "posture": scores(centred - centred.mean(0), frame_labels, crops["track"], args.k)}
+        "posture": scores(centred - centred.mean(0), frame_labels, crops["track"], args.k),
+    }
     chance = float(np.mean([(labels == c).mean() for c in labels]))
 
-    report = {"command": command, "date": datetime.date.today().isoformat(), "machine": machine,
-              "train_seconds": train_seconds, "test_windows": len(starts),
-              "test_frames": int(crops["valid"].sum()), "train_accuracy": result["train_accuracy"],
-              "chance_precision": chance, "rows": rows, "args": {k: str(v) for k, v in vars(args).items()}}
+    report = {
+        "command": command,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine,
+        "train_seconds": train_seconds,
+        "test_windows": len(starts),
+        "test_frames": int(crops["valid"].sum()),
+        "train_accuracy": result["train_accuracy"],
+        "chance_precision": chance,
+        "rows": rows,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
     (args.out / "report.json").write_text(json.dumps(report, indent=1))
-    print(f"{command}\n{report['date']}, {machine}; training {train_seconds:.0f} s, "
-          f"{len(starts)} test windows of {length} frames from {len(test_labels)} bouts; chance P@k {chance:.3f}\n")
-    print(f"| features | behaviour P@{args.k} | behaviour mAP | posture P@{args.k} | posture mAP | "
-          f"real-vs-permuted acc. |\n|---|---:|---:|---:|---:|---:|")
+    print(
+        f"{command}\n{report['date']}, {machine}; training {train_seconds:.0f} s, "
+        f"{len(starts)} test windows of {length} frames from {len(test_labels)} bouts; chance P@k {chance:.3f}\n"
+    )
+    print(
+        f"| features | behaviour P@{args.k} | behaviour mAP | posture P@{args.k} | posture mAP | "
+        f"real-vs-permuted acc. |\n|---|---:|---:|---:|---:|---:|"
+    )
     for name, row in rows.items():
         acc = f"{100 * row['order_accuracy']:.1f}%" if "order_accuracy" in row else "-"
-        print(f"| {name} | {row['behaviour']['p_at_k']:.3f} | {row['behaviour']['map']:.3f} | "
-              f"{row['posture']['p_at_k']:.3f} | {row['posture']['map']:.3f} | {acc} |")
+        print(
+            f"| {name} | {row['behaviour']['p_at_k']:.3f} | {row['behaviour']['map']:.3f} | "
+            f"{row['posture']['p_at_k']:.3f} | {row['posture']['map']:.3f} | {acc} |"
+        )
 
 
 if __name__ == "__main__":

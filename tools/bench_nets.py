@@ -14,6 +14,7 @@ accepts the pinned mmcv 2.1 (1.1.0 refuses it), but its wheel lacks ``mmaction/m
 (open-mmlab/mmaction2#2714), so ``mmaction.models`` cannot be imported whole: only the ST-GCN backbone, its
 head and the losses the head needs are loaded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,8 +103,9 @@ def _import_mmaction2():
 
     spec = importlib.util.find_spec("mmaction")
     if spec is None:
-        sys.exit("bench_nets: --mmaction2 needs mmaction2: "
-                 ".venv/bin/pip install --no-deps mmaction2==1.2.0 einops==0.8.2")
+        sys.exit(
+            "bench_nets: --mmaction2 needs mmaction2: .venv/bin/pip install --no-deps mmaction2==1.2.0 einops==0.8.2"
+        )
     # A bare package object stands in for mmaction.models, whose __init__ imports the missing localizers.drn.
     models = types.ModuleType("mmaction.models")
     models.__path__ = [os.path.join(spec.submodule_search_locations[0], "models")]
@@ -111,6 +113,7 @@ def _import_mmaction2():
     importlib.import_module("mmaction.models.losses")  # registers the CrossEntropyLoss GCNHead builds
     from mmaction.models.backbones.stgcn import STGCN as MMAction2Backbone
     from mmaction.models.heads.gcn_head import GCNHead
+
     return MMAction2Backbone, GCNHead
 
 
@@ -145,8 +148,12 @@ def run(args) -> dict:
 
 
 def machine(device: str) -> str:
-    parts = [platform.platform(), f"{os.cpu_count()} CPUs", f"torch {torch.__version__}",
-             f"{torch.get_num_threads()} threads"]
+    parts = [
+        platform.platform(),
+        f"{os.cpu_count()} CPUs",
+        f"torch {torch.__version__}",
+        f"{torch.get_num_threads()} threads",
+    ]
     if device == "cuda":
         parts.append(f"GPU {torch.cuda.get_device_name()}")
     return ", ".join(parts)
@@ -171,8 +178,10 @@ def table(args, results: dict, command: str) -> str:
     if "mmaction2 ST-GCN" in results:
         ratios.append(("ST-GCN / mmaction2 ST-GCN", stgcn, results["mmaction2 ST-GCN"]))
     for label, a, b in ratios:
-        rows.append(f"| {label} | {a['params'] / b['params']:.2f} | {a['train'] / b['train']:.2f} | "
-                    f"{a['infer'] / b['infer']:.2f} |")
+        rows.append(
+            f"| {label} | {a['params'] / b['params']:.2f} | {a['train'] / b['train']:.2f} | "
+            f"{a['infer'] / b['infer']:.2f} |"
+        )
     return "\n".join(rows)
 
 

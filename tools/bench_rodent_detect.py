@@ -16,6 +16,7 @@ frames not among the detector's training sample (every k-th frame).
 
     python tools/bench_rodent_detect.py --video m3v1 --out /tmp/bench_rodent
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,15 +37,19 @@ from posekit.rodent.detection.motion import motion_labels
 from posekit.video import VideoReader
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "animal"
-VIDEOS = {"m3v1": DATA / "dlc_openfield" / "videos" / "m3v1mp4.mp4",
-          "vame": DATA / "vame_sample" / "tests_project_sample_data__cropped_video.mp4"}
+VIDEOS = {
+    "m3v1": DATA / "dlc_openfield" / "videos" / "m3v1mp4.mp4",
+    "vame": DATA / "vame_sample" / "tests_project_sample_data__cropped_video.mp4",
+}
 
 
 def reference_m3v1(path: Path) -> dict:
     """Centre, box and length of the mouse in every frame by full-video median background subtraction."""
     with VideoReader(path) as reader:
-        frames = [cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (320, 240), interpolation=cv2.INTER_AREA)
-                  for _, frame in reader.frames()]
+        frames = [
+            cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (320, 240), interpolation=cv2.INTER_AREA)
+            for _, frame in reader.frames()
+        ]
     frames = np.stack(frames).astype(np.float32)
     bg = np.median(frames, axis=0)
     centres = np.full((len(frames), 2), np.nan)
@@ -65,12 +70,11 @@ def reference_m3v1(path: Path) -> dict:
 def reference_vame(path: Path, frames: int) -> dict:
     rows = list(csv.reader(path.with_suffix(".csv").open()))
     parts = rows[1][1:]
-    data = np.array([[float(v) for v in row[1:]] for row in rows[3:3 + frames]])
+    data = np.array([[float(v) for v in row[1:]] for row in rows[3 : 3 + frames]])
     xy = np.stack([data[:, 0::3], data[:, 1::3]], -1)  # (T, 6, 2)
     good = data[:, 2::3] >= 0.9
     paws = [i for i, p in enumerate(parts[::3]) if "hand" in p]
-    centres = np.where(good[:, paws].all(1)[:, None], np.nanmean(np.where(good[..., None], xy, np.nan), axis=1),
-                       np.nan)
+    centres = np.where(good[:, paws].all(1)[:, None], np.nanmean(np.where(good[..., None], xy, np.nan), axis=1), np.nan)
     nose, tail = parts[::3].index("Nose"), parts[::3].index("Tailroot")
     both = good[:, nose] & good[:, tail]
     length = float(np.median(np.linalg.norm(xy[both, nose] - xy[both, tail], axis=1)))
@@ -102,9 +106,13 @@ def score(centres, boxes, ref, subsets) -> dict:
         frames = subset & has_ref
         n = int(frames.sum())
         hit = np.nan_to_num(error[frames], nan=np.inf) < 0.5
-        row = {"frames": n, "hit": float(hit.mean()) if n else math.nan,
-               "median_error_bl": float(np.nanmedian(error[frames])) if n and np.isfinite(error[frames]).any()
-               else math.nan}
+        row = {
+            "frames": n,
+            "hit": float(hit.mean()) if n else math.nan,
+            "median_error_bl": float(np.nanmedian(error[frames]))
+            if n and np.isfinite(error[frames]).any()
+            else math.nan,
+        }
         if ref["boxes"] is not None and boxes is not None:
             overlap = np.nan_to_num(iou(boxes[frames], ref["boxes"][frames]), nan=0.0)
             row["iou50"] = float((overlap >= 0.5).mean()) if n else math.nan
@@ -120,8 +128,12 @@ def heading_error(heading: np.ndarray, ref: dict) -> dict:
     both = ~(np.isnan(a).any(1) | np.isnan(b).any(1))
     cos = (a[both] * b[both]).sum(1) / (np.linalg.norm(a[both], axis=1) * np.linalg.norm(b[both], axis=1))
     angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
-    return {"heading_frames": int(both.sum()), "heading_median_deg": float(np.median(angle)),
-            "heading_within_45": float((angle <= 45).mean()), "heading_within_90": float((angle < 90).mean())}
+    return {
+        "heading_frames": int(both.sum()),
+        "heading_median_deg": float(np.median(angle)),
+        "heading_within_45": float((angle <= 45).mean()),
+        "heading_within_90": float((angle < 90).mean()),
+    }
 
 
 def continuity(centres: np.ndarray, length: float) -> dict:
@@ -132,8 +144,11 @@ def continuity(centres: np.ndarray, length: float) -> dict:
         gaps.append(run)
     index = np.flatnonzero(found)
     steps = np.linalg.norm(np.diff(centres[index], axis=0), axis=1) / length
-    return {"detected": float(found.mean()), "longest_gap": int(max(gaps, default=0)),
-            "jumps_over_1bl": int((steps > 1).sum())}
+    return {
+        "detected": float(found.mean()),
+        "longest_gap": int(max(gaps, default=0)),
+        "jumps_over_1bl": int((steps > 1).sum()),
+    }
 
 
 def contact_sheet(path: Path, video: Path, frames: list[int], ref, methods: dict, out: Path, width: int = 320):
@@ -145,7 +160,8 @@ def contact_sheet(path: Path, video: Path, frames: list[int], ref, methods: dict
         scale = width / images[t].shape[1]
         image = cv2.resize(images[t], (width, round(images[t].shape[0] * scale)))  # a new image: drawn on below
         for name, centres, boxes in [("reference", ref["centres"], ref["boxes"])] + [
-                (k, v["centres"], v["boxes"]) for k, v in methods.items()]:
+            (k, v["centres"], v["boxes"]) for k, v in methods.items()
+        ]:
             if not np.isnan(centres[t]).any():
                 c = tuple(int(v) for v in centres[t] * scale)
                 cv2.circle(image, c, 4 if name == "reference" else 3, colours[name], -1 if name != "final" else 1)
@@ -154,7 +170,7 @@ def contact_sheet(path: Path, video: Path, frames: list[int], ref, methods: dict
                     cv2.rectangle(image, (x1, y1), (x2, y2), colours[name], 1)
         cv2.putText(image, str(t), (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 255, 255), 1)
         tiles.append(image)
-    rows = [cv2.hconcat(tiles[i:i + 4]) for i in range(0, len(tiles) - len(tiles) % 4, 4)]
+    rows = [cv2.hconcat(tiles[i : i + 4]) for i in range(0, len(tiles) - len(tiles) % 4, 4)]
     cv2.imwrite(str(out / f"{path}_contact_sheet.png"), cv2.vconcat(rows))
 
 
@@ -182,10 +198,18 @@ def run(name: str, rounds: int, iters: int, out: Path) -> dict:
     step = max(1, math.ceil(source.num_frames / 400))
     trained_on = np.arange(n) % step == 0
     still = still_frames(ref["centres"], ref["body_length"])
-    subsets = {"all": np.ones(n, bool), "unseen": ~trained_on, "unseen_still": ~trained_on & still,
-               "no_motion_label": np.isnan(motion["centres"]).any(1)}
-    results = {"motion": {**score(motion["centres"], motion["boxes"], ref, subsets),
-                          **continuity(motion["centres"], ref["body_length"])}}
+    subsets = {
+        "all": np.ones(n, bool),
+        "unseen": ~trained_on,
+        "unseen_still": ~trained_on & still,
+        "no_motion_label": np.isnan(motion["centres"]).any(1),
+    }
+    results = {
+        "motion": {
+            **score(motion["centres"], motion["boxes"], ref, subsets),
+            **continuity(motion["centres"], ref["body_length"]),
+        }
+    }
     tracks, timing = {}, {"reference_s": reference_s, "motion_frames_per_s": n / motion_s}
 
     def evaluate(k, detector):
@@ -196,8 +220,11 @@ def run(name: str, rounds: int, iters: int, out: Path) -> dict:
         tracks[k] = {"centres": centres, "boxes": boxes}
         np.save(out / f"{name}_FCN_{k}.npy", np.concatenate([centres, boxes, clip.scores[:n, 0, :1]], 1))
         heading = clip.keypoints[:n, 0, 1].astype(float) - centres
-        results[f"FCN_{k}"] = {**score(centres, boxes, ref, subsets), **continuity(centres, ref["body_length"]),
-                               **heading_error(heading, ref)}
+        results[f"FCN_{k}"] = {
+            **score(centres, boxes, ref, subsets),
+            **continuity(centres, ref["body_length"]),
+            **heading_error(heading, ref),
+        }
         print(name, f"FCN_{k}", json.dumps(results[f"FCN_{k}"]), flush=True)
 
     started = time.perf_counter()
@@ -207,9 +234,18 @@ def run(name: str, rounds: int, iters: int, out: Path) -> dict:
     still_unseen = np.flatnonzero(subsets["unseen_still"])
     sheet += still_unseen[np.linspace(0, len(still_unseen) - 1, 8).astype(int)].tolist() if len(still_unseen) else []
     contact_sheet(name, video, sheet, ref, {"motion": motion, "final": tracks[rounds]}, out)
-    summary = {"video": str(video), "frames": n, "body_length_px": ref["body_length"], "rounds": rounds,
-               "iters": iters, "train_step": step, "labels_per_round": detector.meta["labels_per_round"],
-               "still_frames": int(still.sum()), "results": results, "timing": timing}
+    summary = {
+        "video": str(video),
+        "frames": n,
+        "body_length_px": ref["body_length"],
+        "rounds": rounds,
+        "iters": iters,
+        "train_step": step,
+        "labels_per_round": detector.meta["labels_per_round"],
+        "still_frames": int(still.sum()),
+        "results": results,
+        "timing": timing,
+    }
     (out / f"{name}.json").write_text(json.dumps(summary, indent=1))
     return summary
 

@@ -17,6 +17,7 @@ tools/bench_ssta_penn.py: 13 joints where visible, head length |head - neck|, a 
 Usage (make the store first: posekit convert penn-action ../shared/data/actions/penn_action/labels -o /tmp/penn.h5):
     OMP_NUM_THREADS=1 .venv/bin/python tools/bench_self_training.py --store /tmp/penn.h5 --work-dir /tmp/ssta_prs
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,12 @@ from posekit.train.student import train_student  # noqa: E402
 
 SIZE = 128
 J = {name: PENN.index(name) for name in PENN.joints}
-LEFT = [("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("left_hip", "left_knee"),
-        ("left_knee", "left_ankle")]
+LEFT = [
+    ("left_shoulder", "left_elbow"),
+    ("left_elbow", "left_wrist"),
+    ("left_hip", "left_knee"),
+    ("left_knee", "left_ankle"),
+]
 RIGHT = [(a.replace("left", "right"), b.replace("left", "right")) for a, b in LEFT]
 TORSO = ["left_shoulder", "right_shoulder", "right_hip", "left_hip"]
 
@@ -62,8 +67,9 @@ def crop_transform(truth, rng):
 
 def render(pose, rng):
     """A SIZE x SIZE BGR image of the (13, 2) skeleton ``pose`` (crop pixels)."""
-    texture = cv2.resize(rng.uniform(40, 200, (6, 6, 3)).astype(np.float32), (SIZE, SIZE),
-                         interpolation=cv2.INTER_CUBIC)
+    texture = cv2.resize(
+        rng.uniform(40, 200, (6, 6, 3)).astype(np.float32), (SIZE, SIZE), interpolation=cv2.INTER_CUBIC
+    )
     image = np.clip(texture + rng.normal(0, 8, texture.shape), 0, 255).astype(np.uint8)
     neck = pose[[J["left_shoulder"], J["right_shoulder"]]].mean(0)
     height = max(np.ptp(pose[:, 1]), np.ptp(pose[:, 0]), 8.0)
@@ -79,8 +85,9 @@ def render(pose, rng):
     def stroke(a, b, bgr, thickness):
         cv2.line(image, point(a), point(b), colour(bgr), thickness, cv2.LINE_AA, shift=4)
 
-    cv2.fillConvexPoly(image, np.array([point(pose[J[n]]) for n in TORSO], np.int32), colour((90, 200, 90)),
-                       cv2.LINE_AA, shift=4)
+    cv2.fillConvexPoly(
+        image, np.array([point(pose[J[n]]) for n in TORSO], np.int32), colour((90, 200, 90)), cv2.LINE_AA, shift=4
+    )
     stroke(pose[J["left_hip"]], pose[J["right_hip"]], (90, 200, 90), width)
     limbs = [(a, b, (230, 120, 40)) for a, b in LEFT] + [(a, b, (40, 90, 230)) for a, b in RIGHT]
     for k in rng.permutation(len(limbs)):  # no depth order: either side may cover the other
@@ -102,8 +109,14 @@ def prepare(store, clips, stride, image_dir, seed, gamma, teacher="sst-a"):
         data = store.frames(int(clip), ("keypoints", "scores"))
         truth, visible = data["keypoints"][:, 0].astype(float), data["scores"][:, 0] == 1
         rng = np.random.default_rng([seed, int(clip)])
-        experts = simulate_experts(truth, list(EXPERTS.values()), joints=PENN.joints, visibility=visible,
-                                   image_size=image_sizes[clip], seed=np.random.SeedSequence([seed, int(clip)]))
+        experts = simulate_experts(
+            truth,
+            list(EXPERTS.values()),
+            joints=PENN.joints,
+            visibility=visible,
+            image_size=image_sizes[clip],
+            seed=np.random.SeedSequence([seed, int(clip)]),
+        )
         fused, confidence, _ = sst_aggregate(with_neck(experts), head=HEAD, neck=NECK, gamma=gamma)
         frames = [t for t in range(0, len(truth), stride) if not np.isnan(truth[t]).any()]
         clip_id = store.ids[clip]
@@ -111,8 +124,9 @@ def prepare(store, clips, stride, image_dir, seed, gamma, teacher="sst-a"):
         crops = []
         for t in frames:
             scale, corner = crop_transform(truth[t], rng)
-            crops.append(((truth[t] - corner) * scale, (experts[:, t] - corner) * scale,
-                          (fused[t, :13] - corner) * scale))
+            crops.append(
+                ((truth[t] - corner) * scale, (experts[:, t] - corner) * scale, (fused[t, :13] - corner) * scale)
+            )
             path = image_dir / clip_id / f"{t:06d}.jpg"
             cv2.imwrite(str(path), render(crops[-1][0], rng), [cv2.IMWRITE_JPEG_QUALITY, 95])
             rows["image"].append(str(path))
@@ -122,11 +136,20 @@ def prepare(store, clips, stride, image_dir, seed, gamma, teacher="sst-a"):
         rows["visible"].append(visible[frames])
         rows["confidence"].append(confidence[frames])
         poses = np.stack([teacher_poses(teacher, *crop) for crop in crops])
-        refined.append(Clip(id=clip_id, keypoints=poses[:, None],
-                            scores=np.repeat(confidence[frames, None, None], 13, axis=2),
-                            frame_index=np.array(frames), image_size=(SIZE, SIZE), source=clip_id))
-    arrays = {k: np.concatenate(v) if k in ("visible", "confidence") else np.stack(v) if k != "image" else v
-              for k, v in rows.items()}
+        refined.append(
+            Clip(
+                id=clip_id,
+                keypoints=poses[:, None],
+                scores=np.repeat(confidence[frames, None, None], 13, axis=2),
+                frame_index=np.array(frames),
+                image_size=(SIZE, SIZE),
+                source=clip_id,
+            )
+        )
+    arrays = {
+        k: np.concatenate(v) if k in ("visible", "confidence") else np.stack(v) if k != "image" else v
+        for k, v in rows.items()
+    }
     return arrays, refined
 
 
@@ -150,8 +173,12 @@ def predict(expert_json, images, boxes):
 
     spec = json.loads(Path(expert_json).read_text())
     model = init_model(spec["config"], spec["checkpoint"], device="cpu")
-    return np.stack([inference_topdown(model, image, bboxes=box[None])[0].pred_instances.keypoints[0]
-                     for image, box in zip(images, boxes)])
+    return np.stack(
+        [
+            inference_topdown(model, image, bboxes=box[None])[0].pred_instances.keypoints[0]
+            for image, box in zip(images, boxes)
+        ]
+    )
 
 
 def main():
@@ -166,8 +193,12 @@ def main():
     parser.add_argument("--anchors", type=int, default=20)
     parser.add_argument("--gamma", type=float, default=GAMMA)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--teacher", choices=["sst-a", "truth", "0", "1", "2"], default="sst-a",
-                        help="poses the student learns: SST-A's (SSTA-PRS); controls: the ground truth or expert K")
+    parser.add_argument(
+        "--teacher",
+        choices=["sst-a", "truth", "0", "1", "2"],
+        default="sst-a",
+        help="poses the student learns: SST-A's (SSTA-PRS); controls: the ground truth or expert K",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
@@ -178,19 +209,30 @@ def main():
     test_clips = np.sort(pick.choice(store.split("test"), args.test_clips, replace=False))
 
     started = time.perf_counter()
-    train, refined = prepare(store, train_clips, args.train_stride, args.work_dir / "train_images", args.seed,
-                             args.gamma, args.teacher)
+    train, refined = prepare(
+        store, train_clips, args.train_stride, args.work_dir / "train_images", args.seed, args.gamma, args.teacher
+    )
     test, _ = prepare(store, test_clips, args.test_stride, args.work_dir / "test_images", args.seed, args.gamma)
-    with StoreWriter(args.work_dir / "refined.h5", layout=PENN, coord_dims=2,
-                     provenance={"step": "refine", "experts": "simulated (tools/bench_self_training.py)"}) as writer:
+    with StoreWriter(
+        args.work_dir / "refined.h5",
+        layout=PENN,
+        coord_dims=2,
+        provenance={"step": "refine", "experts": "simulated (tools/bench_self_training.py)"},
+    ) as writer:
         for clip in refined:
             writer.add(clip)
     rendered = time.perf_counter() - started
 
     started = time.perf_counter()
-    result = train_student(args.work_dir / "refined.h5", args.work_dir / "student", gamma=args.gamma,
-                           anchors=args.anchors, epochs=args.epochs, images=args.work_dir / "train_images",
-                           seed=args.seed)
+    result = train_student(
+        args.work_dir / "refined.h5",
+        args.work_dir / "student",
+        gamma=args.gamma,
+        anchors=args.anchors,
+        epochs=args.epochs,
+        images=args.work_dir / "train_images",
+        seed=args.seed,
+    )
     trained = time.perf_counter() - started
     started = time.perf_counter()
     sst_boxes = pseudo_box(test["fused"], image_size=(SIZE, SIZE))
@@ -204,8 +246,7 @@ def main():
     for k, name in enumerate(EXPERTS):
         rows[name] = test["experts"][:, k]
     rows["SST-A"] = test["fused"]
-    student = ("**SSTA-PRS student**" if args.teacher == "sst-a"
-               else f"student taught by {teacher_name(args.teacher)}")
+    student = "**SSTA-PRS student**" if args.teacher == "sst-a" else f"student taught by {teacher_name(args.teacher)}"
     rows[f"{student}, box = SST-A pose + 10%"] = student_sst_box
     rows[f"{student}, box = ground-truth pose + 10% (MPII protocol)"] = student_truth_box
     scores = {}
@@ -214,23 +255,36 @@ def main():
         scores[name].add(estimate, truth, visible, lengths)
     pseudo = Score()
     kept = train["confidence"] >= args.gamma
-    pseudo.add(teacher_poses(args.teacher, train["truth"], train["experts"], train["fused"]), train["truth"],
-               train["visible"], head_length(train["truth"]), frames=kept)
+    pseudo.add(
+        teacher_poses(args.teacher, train["truth"], train["experts"], train["fused"]),
+        train["truth"],
+        train["visible"],
+        head_length(train["truth"]),
+        frames=kept,
+    )
 
     print("## SSTA-PRS self-training on rendered Penn Action skeletons (tools/bench_self_training.py)\n")
-    print(f"- command: `OMP_NUM_THREADS=1 .venv/bin/python tools/bench_self_training.py --store /tmp/penn.h5 "
-          f"--work-dir {args.work_dir} --train-clips {args.train_clips} --test-clips {args.test_clips} "
-          f"--train-stride {args.train_stride} --test-stride {args.test_stride} --epochs {args.epochs} "
-          f"--anchors {args.anchors} --gamma {args.gamma} --seed {args.seed} --teacher {args.teacher}`")
-    print(f"- date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores shared with other "
-          f"jobs, 1 torch thread; torch {torch.__version__}; render {rendered:.0f} s, train {trained / 60:.1f} min, "
-          f"student inference {inferred:.0f} s ({2 * len(truth) / inferred:.0f} crops/s)")
-    print(f"- train: {len(train_clips)} clips of Penn's train split, every {args.train_stride}th frame: "
-          f"{len(kept)} frames, {int(kept.sum())} kept as pseudo labels (C >= {args.gamma}), poses from "
-          f"{teacher_name(args.teacher)}: PCKh@0.5 {100 * pseudo.hits / pseudo.scored:.1f}%; {args.anchors} "
-          f"anchors; {args.epochs} epochs")
-    print(f"- held out: {len(test_clips)} clips of Penn's test split, every {args.test_stride}th frame: "
-          f"{len(truth)} frames; student final losses {json.dumps(result['final_losses'])}\n")
+    print(
+        f"- command: `OMP_NUM_THREADS=1 .venv/bin/python tools/bench_self_training.py --store /tmp/penn.h5 "
+        f"--work-dir {args.work_dir} --train-clips {args.train_clips} --test-clips {args.test_clips} "
+        f"--train-stride {args.train_stride} --test-stride {args.test_stride} --epochs {args.epochs} "
+        f"--anchors {args.anchors} --gamma {args.gamma} --seed {args.seed} --teacher {args.teacher}`"
+    )
+    print(
+        f"- date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores shared with other "
+        f"jobs, 1 torch thread; torch {torch.__version__}; render {rendered:.0f} s, train {trained / 60:.1f} min, "
+        f"student inference {inferred:.0f} s ({2 * len(truth) / inferred:.0f} crops/s)"
+    )
+    print(
+        f"- train: {len(train_clips)} clips of Penn's train split, every {args.train_stride}th frame: "
+        f"{len(kept)} frames, {int(kept.sum())} kept as pseudo labels (C >= {args.gamma}), poses from "
+        f"{teacher_name(args.teacher)}: PCKh@0.5 {100 * pseudo.hits / pseudo.scored:.1f}%; {args.anchors} "
+        f"anchors; {args.epochs} epochs"
+    )
+    print(
+        f"- held out: {len(test_clips)} clips of Penn's test split, every {args.test_stride}th frame: "
+        f"{len(truth)} frames; student final losses {json.dumps(result['final_losses'])}\n"
+    )
     print("| poses (held-out frames) | PCKh@0.5 (%) | MPJPE / head length | missing joints (%) | x SST-A PCKh |")
     print("|---|---:|---:|---:|---:|")
     reference = scores["SST-A"].hits / scores["SST-A"].scored

@@ -5,6 +5,7 @@ the NumPy array as is, once on the array turned into nested lists, its fastest p
 single-person call on the first --loop-persons persons, the batched call on all of them.
 Prints a markdown section. Usage: .venv/bin/python tools/bench_ssta.py [--persons 1000 --frames 100]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ def loop_sst(poses, head, neck, gamma=GAMMA):
             elif len(estimates) == 1:
                 fused[t][v] = estimates[0][1]
             else:
-                pairs = [(a, b) for i, a in enumerate(estimates) for b in estimates[i + 1:]]
+                pairs = [(a, b) for i, a in enumerate(estimates) for b in estimates[i + 1 :]]
                 fused[t][v] = min(pairs, key=lambda ab: dist(ab[0][1], ab[1][1]))[0][1]
     confidence, keep = [], []
     for t in range(n_frames):
@@ -45,8 +46,13 @@ def loop_sst(poses, head, neck, gamma=GAMMA):
             confidence.append(math.nan)
             keep.append(False)
             continue
-        gaps = [dist(fused[t][v], poses[k][t][v]) for v in range(n_joints) if fused[t][v] is not None
-                for k in range(n_experts) if not math.isnan(poses[k][t][v][0])]
+        gaps = [
+            dist(fused[t][v], poses[k][t][v])
+            for v in range(n_joints)
+            if fused[t][v] is not None
+            for k in range(n_experts)
+            if not math.isnan(poses[k][t][v][0])
+        ]
         c = math.exp(-(sum(gaps) / len(gaps)) / (dist(fused[t][head], fused[t][neck]) + 1e-12))  # eq. 3.4
         confidence.append(c)
         keep.append(c >= gamma)  # eq. 3.3
@@ -55,8 +61,9 @@ def loop_sst(poses, head, neck, gamma=GAMMA):
 
 def simulated(persons, frames, joints=14, experts=3, seed=0):
     rng = np.random.default_rng(seed)
-    truth = np.cumsum(rng.normal(0, 2, (persons, 1, frames, joints, 2)), axis=2) \
-        + rng.uniform(0, 300, (persons, 1, 1, joints, 2))
+    truth = np.cumsum(rng.normal(0, 2, (persons, 1, frames, joints, 2)), axis=2) + rng.uniform(
+        0, 300, (persons, 1, 1, joints, 2)
+    )
     poses = truth + rng.normal(0, 5, (persons, experts, frames, joints, 2))
     poses[rng.random((persons, experts, frames, joints)) < 0.1] = np.nan
     poses[rng.random((persons, experts, frames)) < 0.05] = np.nan
@@ -81,7 +88,7 @@ def main():
     args = parser.parse_args()
     load = os.getloadavg()[0]
     poses = simulated(args.persons, args.frames)
-    few = poses[:args.loop_persons]
+    few = poses[: args.loop_persons]
 
     for p in range(len(few)):  # same answers before timing anything
         fused, _, _ = sst_aggregate(few[p], head=HEAD, neck=NECK)
@@ -95,29 +102,44 @@ def main():
     batch64_s = best_time(lambda: sst_aggregate_batch(poses.astype(np.float64), head=HEAD, neck=NECK), args.repeats)
     threads_s = best_time(lambda: sst_aggregate_batch(poses, head=HEAD, neck=NECK, threads=2), args.repeats)
     few_frames, all_frames = len(few) * args.frames, len(poses) * args.frames
-    rates = {"array loop": few_frames / array_loop_s, "list loop": few_frames / list_loop_s,
-             "single": few_frames / single_s, "batch": all_frames / batch_s, "batch64": all_frames / batch64_s,
-             "threads": all_frames / threads_s}
+    rates = {
+        "array loop": few_frames / array_loop_s,
+        "list loop": few_frames / list_loop_s,
+        "single": few_frames / single_s,
+        "batch": all_frames / batch_s,
+        "batch64": all_frames / batch64_s,
+        "threads": all_frames / threads_s,
+    }
 
     print("## SST-A speed (tools/bench_ssta.py)\n")
-    print(f"- command: `.venv/bin/python tools/bench_ssta.py --persons {args.persons} --frames {args.frames} "
-          f"--loop-persons {args.loop_persons} --repeats {args.repeats}`")
-    print(f"- date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {load:.1f} at the start (shared machine); numpy {np.__version__}; "
-          f"best of {args.repeats}")
-    print(f"- data: 3 simulated experts, 14 joints, {args.frames} frames per person, ~15% missing estimates, float32 "
-          "as in a store; the loop's fused poses equal the vectorised ones\n")
+    print(
+        f"- command: `.venv/bin/python tools/bench_ssta.py --persons {args.persons} --frames {args.frames} "
+        f"--loop-persons {args.loop_persons} --repeats {args.repeats}`"
+    )
+    print(
+        f"- date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {load:.1f} at the start (shared machine); numpy {np.__version__}; "
+        f"best of {args.repeats}"
+    )
+    print(
+        f"- data: 3 simulated experts, 14 joints, {args.frames} frames per person, ~15% missing estimates, float32 "
+        "as in a store; the loop's fused poses equal the vectorised ones\n"
+    )
     print("| implementation | persons | person-frames/s | x array loop | x list loop |")
     print("|---|---:|---:|---:|---:|")
-    rows = [("plain Python loop indexing the array (per frame, per joint)", "array loop", len(few)),
-            ("plain Python loop on nested lists (per frame, per joint)", "list loop", len(few)),
-            ("`sst_aggregate`, one person per call", "single", len(few)),
-            ("`sst_aggregate_batch`, all persons in one call, 1 thread", "batch", len(poses)),
-            ("the same on a float64 copy of the poses, 1 thread", "batch64", len(poses)),
-            ("`sst_aggregate_batch(..., threads=2)`, float32", "threads", len(poses))]
+    rows = [
+        ("plain Python loop indexing the array (per frame, per joint)", "array loop", len(few)),
+        ("plain Python loop on nested lists (per frame, per joint)", "list loop", len(few)),
+        ("`sst_aggregate`, one person per call", "single", len(few)),
+        ("`sst_aggregate_batch`, all persons in one call, 1 thread", "batch", len(poses)),
+        ("the same on a float64 copy of the poses, 1 thread", "batch64", len(poses)),
+        ("`sst_aggregate_batch(..., threads=2)`, float32", "threads", len(poses)),
+    ]
     for label, key, persons in rows:
-        print(f"| {label} | {persons} | {rates[key]:,.0f} | {rates[key] / rates['array loop']:,.1f} | "
-              f"{rates[key] / rates['list loop']:,.1f} |")
+        print(
+            f"| {label} | {persons} | {rates[key]:,.0f} | {rates[key] / rates['array loop']:,.1f} | "
+            f"{rates[key] / rates['list loop']:,.1f} |"
+        )
 
 
 if __name__ == "__main__":

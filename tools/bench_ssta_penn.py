@@ -14,6 +14,7 @@ where visibility is 1, in frames whose head length is positive.
 Usage: .venv/bin/python tools/bench_ssta_penn.py [--split all|test|train] [--seed 0] [--gamma 0.18]
                                                  [--shared-jitter 0.0] [--jitter-only]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,11 +41,14 @@ SHOULDERS = [PENN.index("left_shoulder"), PENN.index("right_shoulder")]
 # Each expert has the same base jitter and one family of gross errors of its own (thesis sec. 3.3.2).
 EXPERTS = {
     "top-down A (misses persons; guesses occluded joints)": ExpertErrors(
-        jitter=0.04, occluded_jitter=0.04, miss_person_rate=0.10, miss_person_run=8),
+        jitter=0.04, occluded_jitter=0.04, miss_person_rate=0.10, miss_person_run=8
+    ),
     "top-down B (left/right swaps; clamps at the border)": ExpertErrors(
-        jitter=0.04, occluded_jitter=0.04, swap_rate=0.10, border="clamp"),
+        jitter=0.04, occluded_jitter=0.04, swap_rate=0.10, border="clamp"
+    ),
     "bottom-up (drops occluded joints; flicker; border cut)": ExpertErrors(
-        jitter=0.04, drop_occluded=0.7, flicker_rate=0.05, flicker_scale=0.3, border="nan", border_margin=0.02),
+        jitter=0.04, drop_occluded=0.7, flicker_rate=0.05, flicker_scale=0.3, border="nan", border_margin=0.02
+    ),
 }
 
 
@@ -73,8 +77,10 @@ class Score:
         mask = visible & (head_length > 0)[:, None]
         if frames is not None:
             mask &= frames[:, None]
-        error = np.hypot(*(estimate[..., :13, :] - truth).transpose(2, 0, 1))[mask] / np.broadcast_to(
-            head_length[:, None], mask.shape)[mask]
+        error = (
+            np.hypot(*(estimate[..., :13, :] - truth).transpose(2, 0, 1))[mask]
+            / np.broadcast_to(head_length[:, None], mask.shape)[mask]
+        )
         estimated = ~np.isnan(error)
         self.hits += int((error[estimated] <= 0.5).sum())
         self.scored += error.size
@@ -82,8 +88,10 @@ class Score:
         self.error_sum += float(error[estimated].sum())
 
     def row(self, name, extra=""):
-        return (f"| {name} | {100 * self.hits / self.scored:.1f} | {self.error_sum / self.estimated:.3f} | "
-                f"{100 * (1 - self.estimated / self.scored):.1f} | {extra} |")
+        return (
+            f"| {name} | {100 * self.hits / self.scored:.1f} | {self.error_sum / self.estimated:.3f} | "
+            f"{100 * (1 - self.estimated / self.scored):.1f} | {extra} |"
+        )
 
 
 def main():
@@ -91,13 +99,19 @@ def main():
     parser.add_argument("--split", choices=["all", "test", "train"], default="all")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gamma", type=float, default=GAMMA)
-    parser.add_argument("--shared-jitter", type=float, default=0.0,
-                        help="std of an error common to all experts, x person size (default 0: independent)")
-    parser.add_argument("--jitter-only", action="store_true",
-                        help="ablation: three experts with the same jitter and no gross errors")
+    parser.add_argument(
+        "--shared-jitter",
+        type=float,
+        default=0.0,
+        help="std of an error common to all experts, x person size (default 0: independent)",
+    )
+    parser.add_argument(
+        "--jitter-only", action="store_true", help="ablation: three experts with the same jitter and no gross errors"
+    )
     args = parser.parse_args()
-    experts_errors = ({f"jitter-only expert {k + 1}": ExpertErrors(jitter=0.04) for k in range(3)}
-                      if args.jitter_only else EXPERTS)
+    experts_errors = (
+        {f"jitter-only expert {k + 1}": ExpertErrors(jitter=0.04) for k in range(3)} if args.jitter_only else EXPERTS
+    )
     if not LABELS.is_dir():
         sys.exit(f"bench_ssta_penn: no Penn Action labels at {LABELS}")
 
@@ -107,8 +121,14 @@ def main():
     for clip, (truth, visible, image_size) in enumerate(load_clips(args.split)):
         seed = np.random.SeedSequence([args.seed, clip])
         common = simulate_expert(truth, ExpertErrors(jitter=args.shared_jitter), seed=seed.spawn(1)[0])
-        experts = simulate_experts(common, list(experts_errors.values()), joints=PENN.joints, visibility=visible,
-                                   image_size=image_size, seed=seed)
+        experts = simulate_experts(
+            common,
+            list(experts_errors.values()),
+            joints=PENN.joints,
+            visibility=visible,
+            image_size=image_size,
+            seed=seed,
+        )
         fused, _, keep = sst_aggregate(with_neck(experts), head=HEAD, neck=NECK, gamma=args.gamma)
         head_length = np.hypot(*(truth[:, HEAD] - with_neck(truth)[:, NECK]).T)
         for name, estimate in zip(experts_errors, experts):
@@ -118,16 +138,26 @@ def main():
         clips, frames, kept = clips + 1, frames + len(truth), kept + int(keep.sum())
     elapsed = time.perf_counter() - started
 
-    command = "`.venv/bin/python tools/bench_ssta_penn.py" + "".join(
-        f" --{k.replace('_', '-')}" + ("" if isinstance(v, bool) else f" {v}")
-        for k, v in vars(args).items() if v is not False) + "`"
+    command = (
+        "`.venv/bin/python tools/bench_ssta_penn.py"
+        + "".join(
+            f" --{k.replace('_', '-')}" + ("" if isinstance(v, bool) else f" {v}")
+            for k, v in vars(args).items()
+            if v is not False
+        )
+        + "`"
+    )
     print("## SST-A on Penn Action ground truth with simulated experts (tools/bench_ssta_penn.py)\n")
     print(f"- command: {command}")
-    print(f"- date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores; "
-          f"numpy {np.__version__}; {elapsed:.0f} s")
-    print(f"- data: {clips} clips ({args.split} split), {frames:,} frames; 13 joints scored where visible; "
-          f"neck = shoulders' midpoint; head length = |head - neck| (thesis sec. 3.6.1); gamma = {args.gamma}; "
-          f"error common to all experts: {args.shared_jitter} x person size\n")
+    print(
+        f"- date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores; "
+        f"numpy {np.__version__}; {elapsed:.0f} s"
+    )
+    print(
+        f"- data: {clips} clips ({args.split} split), {frames:,} frames; 13 joints scored where visible; "
+        f"neck = shoulders' midpoint; head length = |head - neck| (thesis sec. 3.6.1); gamma = {args.gamma}; "
+        f"error common to all experts: {args.shared_jitter} x person size\n"
+    )
     print("| poses | PCKh@0.5 (%) | MPJPE / head length | missing joints (%) | note |")
     print("|---|---:|---:|---:|---|")
     for name, score in scores.items():

@@ -5,6 +5,7 @@
 Clips: T uniform in 50..150 frames, M=2, V=17 (COCO), C=2 float32 plus scores; see posekit.sample.
 An existing store written with the same parameters is kept (use --force to rewrite).
 """
+
 import argparse
 import time
 from pathlib import Path
@@ -24,8 +25,14 @@ def main(argv=None):
     args = p.parse_args(argv)
     compression = None if args.compression.lower() == "none" else args.compression
     t = time.perf_counter()
-    write_synthetic_store(args.store, args.clips, seed=args.seed, chunk_frames=args.chunk_frames,
-                          compression=compression, reuse=not args.force)
+    write_synthetic_store(
+        args.store,
+        args.clips,
+        seed=args.seed,
+        chunk_frames=args.chunk_frames,
+        compression=compression,
+        reuse=not args.force,
+    )
     print(f"{args.store}: {args.store.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s")
     if args.pickle:
         t = time.perf_counter()

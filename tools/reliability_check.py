@@ -7,6 +7,7 @@ the test, and whether the command still ends as the table says (one line, non-ze
     python tools/reliability_check.py            # all cases
     python tools/reliability_check.py -k dlc     # the cases whose test name contains 'dlc'
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,16 @@ CASES = {
 def run(selection: str | None) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.xml"
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={report}",
-                   *CASES.values()] + (["-k", selection] if selection else [])
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"--junitxml={report}",
+            *CASES.values(),
+        ] + (["-k", selection] if selection else [])
         subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         if not report.exists():
             sys.exit("reliability_check: pytest wrote no report; run the command by hand to see why")

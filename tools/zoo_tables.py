@@ -6,6 +6,7 @@
 The card is the source of truth for figures; the README's table is written between
 ``<!-- zoo-table:start -->`` and ``<!-- zoo-table:end -->`` and nothing else in the README is touched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,13 @@ def results_table(card: Card) -> str:
     optional = {"setting": any(r.setting for _, r in rows), "published": any(r.published for _, r in rows)}
     header = ["dataset"] + ["setting"] * optional["setting"] + ["config"] + metrics
     header += ["published"] * optional["published"]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "---|" * (len(header) - len(metrics) - optional["published"]) + "---:|" * len(metrics)
-             + "---|" * optional["published"]]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|"
+        + "---|" * (len(header) - len(metrics) - optional["published"])
+        + "---:|" * len(metrics)
+        + "---|" * optional["published"],
+    ]
     for model, result in rows:
         cells = [result.dataset] + [result.setting or ""] * optional["setting"] + [f"`{Path(model.config).name}`"]
         cells += [str(result.metrics[name]) if name in result.metrics else "-" for name in metrics]

@@ -14,14 +14,22 @@ train_pipeline = [
 test_pipeline = [
     dict(type="SelectPersons", num=num_persons),
 ]
-train_dataloader = dict(batch_size=16, num_workers=2, persistent_workers=True,
-                        sampler=dict(type="DefaultSampler", shuffle=True),
-                        collate_fn=dict(type="collate_clips"),
-                        dataset=dict(type="StoreClips", store=store, split="train", pipeline=train_pipeline))
-val_dataloader = dict(batch_size=1, num_workers=2, persistent_workers=True,
-                      sampler=dict(type="DefaultSampler", shuffle=False),
-                      collate_fn=dict(type="collate_clips"),
-                      dataset=dict(type="StoreClips", store=store, split="test", pipeline=test_pipeline))
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=True),
+    collate_fn=dict(type="collate_clips"),
+    dataset=dict(type="StoreClips", store=store, split="train", pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    collate_fn=dict(type="collate_clips"),
+    dataset=dict(type="StoreClips", store=store, split="test", pipeline=test_pipeline),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(type="ClipAccuracy")
 test_evaluator = val_evaluator

@@ -8,8 +8,14 @@ pairs = dict(window=32, stride=16)
 train_dataloader = dict(dataset=pairs)
 val_dataloader = dict(dataset=pairs)
 test_dataloader = dict(dataset=pairs)
-model = dict(type="RetargetingModel", target_weight=1.0, triplet_weight=1.0, triplet_margin=1.0, velocity_weight=0.0,
-             net=dict(type="MotionGenerator", num_joints=None, motion_dims=128, use_dictionary=True, dropout=0.2))
+model = dict(
+    type="RetargetingModel",
+    target_weight=1.0,
+    triplet_weight=1.0,
+    triplet_margin=1.0,
+    velocity_weight=0.0,
+    net=dict(type="MotionGenerator", num_joints=None, motion_dims=128, use_dictionary=True, dropout=0.2),
+)
 max_epochs = 300
 optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="Adam", lr=1e-3))
 param_scheduler = [dict(type="ExponentialLR", gamma=0.99, by_epoch=True)]

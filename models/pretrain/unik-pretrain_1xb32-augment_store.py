@@ -17,16 +17,22 @@ num_persons = 2  # as models/unik/unik_1xb16-joint_store.py, so --init loads the
 model = dict(
     type="ContrastivePretrainer",
     net=dict(type="UNIK", num_heads=3, window=1, num_persons=num_persons, num_classes=1),  # classifier dropped
-    views=dict(type="PositiveViews", mode="augment", num_positives=4,
-               augment=dict(rotation=10.0, scale=0.1, flip=0.5)),
+    views=dict(type="PositiveViews", mode="augment", num_positives=4, augment=dict(rotation=10.0, scale=0.1, flip=0.5)),
     projection=dict(type="ProjectionHead", in_channels=256, out_channels=128),
-    window=window, queue_size=8192, momentum=0.994, cosine_momentum=True, temperature=0.1, frame_weight=1.0,
-    batchnorm_groups=4)  # MoCo's BatchNorm per GPU on one device: 4 "GPUs" of 8 queries, keys shuffled across them
+    window=window,
+    queue_size=8192,
+    momentum=0.994,
+    cosine_momentum=True,
+    temperature=0.1,
+    frame_weight=1.0,
+    batchnorm_groups=4,
+)  # MoCo's BatchNorm per GPU on one device: 4 "GPUs" of 8 queries, keys shuffled across them
 max_epochs = 20
 optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
 auto_scale_lr = dict(base_batch_size=256, enable=True)
-param_scheduler = [dict(type="CosineAnnealingLR", T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs,
-                        convert_to_iter_based=True)]
+param_scheduler = [
+    dict(type="CosineAnnealingLR", T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True)
+]
 train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs)
 custom_hooks = [dict(type="MomentumEncoderHook")]
 default_hooks = dict(checkpoint=dict(save_best=None))  # no labels, no selection: best.pth is the last epoch
@@ -37,7 +43,12 @@ train_pipeline = [
     dict(type="RandomTemporalCrop", length=window),
     dict(type="ResizeTime", length=window),
 ]
-train_dataloader = dict(batch_size=32, num_workers=2, persistent_workers=True, drop_last=True,
-                        sampler=dict(type="DefaultSampler", shuffle=True),
-                        collate_fn=dict(type="collate_clips"),
-                        dataset=dict(type="StoreClips", store=None, split="train", pipeline=train_pipeline))
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type="DefaultSampler", shuffle=True),
+    collate_fn=dict(type="collate_clips"),
+    dataset=dict(type="StoreClips", store=None, split="train", pipeline=train_pipeline),
+)

@@ -13,25 +13,46 @@ val_dataloader = None
 val_evaluator = None
 randomness = dict(seed=0)
 
-optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=base_lr, weight_decay=0.0),
-                     paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True))
+optim_wrapper = dict(
+    type="OptimWrapper",
+    optimizer=dict(type="AdamW", lr=base_lr, weight_decay=0.0),
+    paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True),
+)
 param_scheduler = [
     dict(type="LinearLR", start_factor=1e-3, by_epoch=False, begin=0, end=200),
-    dict(type="CosineAnnealingLR", eta_min=base_lr * 0.05, begin=0, end=max_epochs, T_max=max_epochs,
-         by_epoch=True, convert_to_iter_based=True),
+    dict(
+        type="CosineAnnealingLR",
+        eta_min=base_lr * 0.05,
+        begin=0,
+        end=max_epochs,
+        T_max=max_epochs,
+        by_epoch=True,
+        convert_to_iter_based=True,
+    ),
 ]
 
 # SimCC bins of half a pixel (split ratio 2); sigmas scaled from RTMPose's (4.9, 5.66) at 192x256 to 128x128.
-codec = dict(type="SimCCLabel", input_size=input_size, sigma=(3.3, 2.8), simcc_split_ratio=2.0, normalize=False,
-             use_dark=False)
+codec = dict(
+    type="SimCCLabel", input_size=input_size, sigma=(3.3, 2.8), simcc_split_ratio=2.0, normalize=False, use_dark=False
+)
 
 model = dict(
     type="TopdownPoseEstimator",
-    data_preprocessor=dict(type="PoseDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-                           bgr_to_rgb=True),
-    backbone=dict(_scope_="mmdet", type="CSPNeXt", arch="P5", expand_ratio=0.5, deepen_factor=0.167,
-                  widen_factor=0.375, out_indices=(4,), channel_attention=True, norm_cfg=dict(type="BN"),
-                  act_cfg=dict(type="SiLU")),  # from scratch: no weights can be downloaded offline
+    data_preprocessor=dict(
+        type="PoseDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True
+    ),
+    backbone=dict(
+        _scope_="mmdet",
+        type="CSPNeXt",
+        arch="P5",
+        expand_ratio=0.5,
+        deepen_factor=0.167,
+        widen_factor=0.375,
+        out_indices=(4,),
+        channel_attention=True,
+        norm_cfg=dict(type="BN"),
+        act_cfg=dict(type="SiLU"),
+    ),  # from scratch: no weights can be downloaded offline
     head=dict(
         type="AnchorPoseRTMCCHead",
         num_anchors=20,  # the thesis's 20 anchor poses; train_student sets the number it clustered
@@ -42,11 +63,21 @@ model = dict(
         in_featuremap_size=tuple(s // 32 for s in input_size),
         simcc_split_ratio=codec["simcc_split_ratio"],
         final_layer_kernel_size=7,
-        gau_cfg=dict(hidden_dims=256, s=128, expansion_factor=2, dropout_rate=0.0, drop_path=0.0, act_fn="SiLU",
-                     use_rel_bias=False, pos_enc=False),
+        gau_cfg=dict(
+            hidden_dims=256,
+            s=128,
+            expansion_factor=2,
+            dropout_rate=0.0,
+            drop_path=0.0,
+            act_fn="SiLU",
+            use_rel_bias=False,
+            pos_enc=False,
+        ),
         loss=dict(type="KLDiscretLoss", use_target_weight=True, beta=10.0, label_softmax=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=False))
+        decoder=codec,
+    ),
+    test_cfg=dict(flip_test=False),
+)
 
 # No horizontal flip and no rotation: both would change the pose's anchor class (anchors are oriented poses).
 train_pipeline = [
@@ -64,13 +95,35 @@ test_pipeline = [
     dict(type="PackPoseInputs"),
 ]
 train_dataloader = dict(
-    batch_size=32, num_workers=0, persistent_workers=False, sampler=dict(type="DefaultSampler", shuffle=True),
-    dataset=dict(type="CocoDataset", data_mode="topdown", data_root="", ann_file="pseudo_labels.json",
-                 data_prefix=dict(img=""), metainfo=None, pipeline=train_pipeline))
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type="DefaultSampler", shuffle=True),
+    dataset=dict(
+        type="CocoDataset",
+        data_mode="topdown",
+        data_root="",
+        ann_file="pseudo_labels.json",
+        data_prefix=dict(img=""),
+        metainfo=None,
+        pipeline=train_pipeline,
+    ),
+)
 test_dataloader = dict(
-    batch_size=32, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=False),
-    dataset=dict(type="CocoDataset", data_mode="topdown", data_root="", ann_file="pseudo_labels.json",
-                 data_prefix=dict(img=""), metainfo=None, test_mode=True, pipeline=test_pipeline))
+    batch_size=32,
+    num_workers=0,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    dataset=dict(
+        type="CocoDataset",
+        data_mode="topdown",
+        data_root="",
+        ann_file="pseudo_labels.json",
+        data_prefix=dict(img=""),
+        metainfo=None,
+        test_mode=True,
+        pipeline=test_pipeline,
+    ),
+)
 
 default_hooks = dict(
     timer=dict(type="IterTimerHook"),
@@ -79,8 +132,9 @@ default_hooks = dict(
     checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=1),
     sampler_seed=dict(type="DistSamplerSeedHook"),
 )
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
-               dist_cfg=dict(backend="nccl"))
+env_cfg = dict(
+    cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0), dist_cfg=dict(backend="nccl")
+)
 log_processor = dict(by_epoch=True, window_size=20)
 log_level = "INFO"
 load_from = None

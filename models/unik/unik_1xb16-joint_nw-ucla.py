@@ -21,8 +21,12 @@ train_pipeline = [
     dict(type="RandomRotation", angle=60, axes="xy"),
     dict(type="MinMaxNormalise"),
 ]
-test_pipeline = [dict(type="CentreSkeleton"), dict(type="SelectPersons", num=num_persons),
-                 dict(type="UniformSample", length=clip_len, test=True), dict(type="MinMaxNormalise")]
+test_pipeline = [
+    dict(type="CentreSkeleton"),
+    dict(type="SelectPersons", num=num_persons),
+    dict(type="UniformSample", length=clip_len, test=True),
+    dict(type="MinMaxNormalise"),
+]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

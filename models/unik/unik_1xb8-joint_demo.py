@@ -18,9 +18,12 @@ train_pipeline = [
     dict(type="UniformSample", length=clip_len),
     dict(type="RandomScale", scale=0.1),
 ]
-test_pipeline = [dict(type="CentreSkeleton"), dict(type="ScaleNormalise"), dict(type="SelectPersons", num=num_persons),
-                 dict(type="UniformSample", length=clip_len, test=True)]
-train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
-                        dataset=dict(pipeline=train_pipeline))
+test_pipeline = [
+    dict(type="CentreSkeleton"),
+    dict(type="ScaleNormalise"),
+    dict(type="SelectPersons", num=num_persons),
+    dict(type="UniformSample", length=clip_len, test=True),
+]
+train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -12,8 +12,9 @@ store = None
 num_persons = 2
 window = 64
 stride = 32
-model = dict(type="SkeletonSegmenter",
-             net=dict(type="UNIK", head="frame", num_heads=3, window=1, num_persons=num_persons))
+model = dict(
+    type="SkeletonSegmenter", net=dict(type="UNIK", head="frame", num_heads=3, window=1, num_persons=num_persons)
+)
 max_epochs = 50
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
@@ -25,16 +26,26 @@ default_hooks = dict(checkpoint=dict(save_best="mAP", rule="greater"))
 # Windows are the crops: a pipeline changes coordinates and persons, never frames.
 train_pipeline = [dict(type="SelectPersons", num=num_persons), dict(type="RandomScale", scale=0.1)]
 test_pipeline = [dict(type="SelectPersons", num=num_persons)]
-train_dataloader = dict(batch_size=16, num_workers=2, persistent_workers=True,
-                        sampler=dict(type="DefaultSampler", shuffle=True),
-                        collate_fn=dict(type="collate_windows"),
-                        dataset=dict(type="SequenceWindows", store=store, split="train", pipeline=train_pipeline,
-                                     window=window, stride=stride))
-val_dataloader = dict(batch_size=16, num_workers=2, persistent_workers=True,
-                      sampler=dict(type="DefaultSampler", shuffle=False),
-                      collate_fn=dict(type="collate_windows"),
-                      dataset=dict(type="SequenceWindows", store=store, split="test", pipeline=test_pipeline,
-                                   window=window, stride=stride))
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=True),
+    collate_fn=dict(type="collate_windows"),
+    dataset=dict(
+        type="SequenceWindows", store=store, split="train", pipeline=train_pipeline, window=window, stride=stride
+    ),
+)
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    collate_fn=dict(type="collate_windows"),
+    dataset=dict(
+        type="SequenceWindows", store=store, split="test", pipeline=test_pipeline, window=window, stride=stride
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(type="FrameSegmentation")
 test_evaluator = val_evaluator

@@ -1,5 +1,6 @@
 """The ``posekit`` command: one module per command group, each importing its heavy modules inside its commands
 so that ``posekit --help`` stays instant."""
+
 from __future__ import annotations
 
 import sys

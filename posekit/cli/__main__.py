@@ -1,4 +1,5 @@
 """``python -m posekit.cli``, as torchrun launches it."""
+
 from . import main
 
 main()

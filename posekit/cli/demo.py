@@ -1,4 +1,5 @@
 """``posekit demo``: the pipeline on a sample the project generates, offline."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,14 @@ from ..outputs import force_option, refuse_existing
 
 
 @click.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("posekit-demo"), show_default=True,
-              help="Folder for the demo's outputs.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("posekit-demo"),
+    show_default=True,
+    help="Folder for the demo's outputs.",
+)
 @click.option("--no-train", is_flag=True, help="Stop after building the store.")
 @force_option("Write into OUTPUT even if it holds files (an earlier demo's are replaced).")
 def demo(output, no_train, force):

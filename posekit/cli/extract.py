@@ -1,4 +1,5 @@
 """``posekit extract``: pose proposals of several experts from videos, tracked, into one store."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,16 +14,29 @@ from ..outputs import force_option, refuse_existing
 @click.command()
 @click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Proposals store to write (.h5).")
-@click.option("--experts", default="blazepose-multi,blazepose-multi+flip,blazepose-multi+scale0.75",
-              show_default=True,
-              help="Comma-separated experts: blazepose-multi, blazepose (one person), rtmlib:MODEL.onnx, "
-                   "FORMAT:FOLDER (precomputed openpose, alphapose, mmpose-json...), SPEC.json (mmpose config + "
-                   "checkpoint); +flip / +scaleS add test-time-augmented runs.")
+@click.option(
+    "--experts",
+    default="blazepose-multi,blazepose-multi+flip,blazepose-multi+scale0.75",
+    show_default=True,
+    help="Comma-separated experts: blazepose-multi, blazepose (one person), rtmlib:MODEL.onnx, "
+    "FORMAT:FOLDER (precomputed openpose, alphapose, mmpose-json...), SPEC.json (mmpose config + "
+    "checkpoint); +flip / +scaleS add test-time-augmented runs.",
+)
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda (mmpose, rtmlib; BlazePose is CPU only).")
-@click.option("--max-persons", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Keep the M main persons of each video (longest and largest tracks).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes, each extracting whole videos with its own models.")
+@click.option(
+    "--max-persons",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Keep the M main persons of each video (longest and largest tracks).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes, each extracting whole videos with its own models.",
+)
 @click.option("--layout", default="unik-17", show_default=True, help="Common joint layout of the store.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Only the first N frames of each video (trials).")
 @force_option()
@@ -41,15 +55,25 @@ def extract(videos, output, experts, device, max_persons, workers, layout, max_f
         raise PosekitError(f"--layout: {e.args[0]}") from None
     with output_lock(output, "extract"):
         refuse_existing(output, force=force)  # under the lock: a run that finished meanwhile is not overwritten
-        summary = run(videos, output, experts=experts.split(","), device=device, max_persons=max_persons,
-                      workers=workers, layout=layout, max_frames=max_frames,
-                      report=lambda line: click.echo(line, err=True))
+        summary = run(
+            videos,
+            output,
+            experts=experts.split(","),
+            device=device,
+            max_persons=max_persons,
+            workers=workers,
+            layout=layout,
+            max_frames=max_frames,
+            report=lambda line: click.echo(line, err=True),
+        )
     resumed = f", {summary['resumed']} from an earlier run" if summary["resumed"] else ""
     failed = f"; {len(summary['failed'])} failed (reported above)" if summary["failed"] else ""
     videos = f"{summary['videos']} video{'s' if summary['videos'] != 1 else ''}"
-    click.echo(f"extracted {videos}{resumed} x {len(summary['experts'])} experts "
-               f"({', '.join(summary['experts'])}) = {summary['clips']} clips, layout {summary['layout']} -> "
-               f"{output}{failed}")
+    click.echo(
+        f"extracted {videos}{resumed} x {len(summary['experts'])} experts "
+        f"({', '.join(summary['experts'])}) = {summary['clips']} clips, layout {summary['layout']} -> "
+        f"{output}{failed}"
+    )
 
 
 COMMANDS = (extract,)

@@ -1,4 +1,5 @@
 """``posekit models``: the model zoo, read from the cards (models/<model>/metafile.yml)."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,19 @@ def _summary(model) -> tuple[str, str, str, str]:
 
 
 def _as_dict(model) -> dict:
-    results = [{"dataset": r.dataset, "task": r.task, "setting": r.setting, "metrics": r.metrics,
-                "published": r.published} for r in model.results]
-    return {"name": model.name, "collection": model.collection, "config": model.config,
-            "metadata": model.metadata, "results": results, "weights": model.weights, "command": model.command}
+    results = [
+        {"dataset": r.dataset, "task": r.task, "setting": r.setting, "metrics": r.metrics, "published": r.published}
+        for r in model.results
+    ]
+    return {
+        "name": model.name,
+        "collection": model.collection,
+        "config": model.config,
+        "metadata": model.metadata,
+        "results": results,
+        "weights": model.weights,
+        "command": model.command,
+    }
 
 
 COMMANDS = (models,)

@@ -1,6 +1,7 @@
 """Command-line options shared by every ``posekit train`` command (and eval, predict), declared once, and the shape
 every train command shares: its options (:func:`trainer_options`), its run under the work dir's lock
 (:func:`run_trainer`) and its last lines (:func:`report`)."""
+
 from __future__ import annotations
 
 import functools
@@ -9,8 +10,10 @@ from pathlib import Path
 import click
 
 RESUME_HELP = "Continue the last run in WORK_DIR from its latest checkpoint."
-TRUST_HELP = ("Load checkpoints that need full unpickling or hold their config as Python text (older posekit, "
-              "other tools): both can run code, so only for files you trust.")
+TRUST_HELP = (
+    "Load checkpoints that need full unpickling or hold their config as Python text (older posekit, "
+    "other tools): both can run code, so only for files you trust."
+)
 
 
 def trust_checkpoint_option():
@@ -21,8 +24,11 @@ def trust_checkpoint_option():
 def training_options(*, batch_size: bool = True, resume_help: str = RESUME_HELP):
     """--epochs, --batch-size (unless ``batch_size=False``), --workers, --seed, --amp, --resume and
     --trust-checkpoint, in that order; each passes None (or False) when not given, so the config's value stands."""
-    options = [click.option("--epochs", type=int, help="Number of epochs (default: the config's; the LR schedule "
-                                                       "scales with it).")]
+    options = [
+        click.option(
+            "--epochs", type=int, help="Number of epochs (default: the config's; the LR schedule scales with it)."
+        )
+    ]
     if batch_size:
         options.append(click.option("--batch-size", type=int, help="Training batch size (default: the config's)."))
     options += [
@@ -35,18 +41,30 @@ def training_options(*, batch_size: bool = True, resume_help: str = RESUME_HELP)
     return _all(options)
 
 
-def trainer_options(*, store_help: str, outputs: str, default_config: str, store_aliases: tuple[str, ...] = (),
-                    batch_size: bool = True, resume_help: str = RESUME_HELP):
+def trainer_options(
+    *,
+    store_help: str,
+    outputs: str,
+    default_config: str,
+    store_aliases: tuple[str, ...] = (),
+    batch_size: bool = True,
+    resume_help: str = RESUME_HELP,
+):
     """What every ``posekit train`` command takes: --store (``store_aliases``: its older names), --work-dir (where
     ``outputs`` go), --config (``default_config``: what the help names as the default), then
     :func:`training_options`. The store need not exist: the work dir's lock comes first."""
-    return _all([
-        click.option("--store", *store_aliases, "store", required=True, type=click.Path(path_type=Path),
-                     help=store_help),
-        click.option("--work-dir", required=True, type=click.Path(path_type=Path), help=f"{outputs} go here."),
-        click.option("--config", help=f"mmengine config (path, or relative to models/); default: {default_config}."),
-        training_options(batch_size=batch_size, resume_help=resume_help),
-    ])
+    return _all(
+        [
+            click.option(
+                "--store", *store_aliases, "store", required=True, type=click.Path(path_type=Path), help=store_help
+            ),
+            click.option("--work-dir", required=True, type=click.Path(path_type=Path), help=f"{outputs} go here."),
+            click.option(
+                "--config", help=f"mmengine config (path, or relative to models/); default: {default_config}."
+            ),
+            training_options(batch_size=batch_size, resume_help=resume_help),
+        ]
+    )
 
 
 def _all(options):
@@ -98,4 +116,3 @@ class ListsArgumentChoices(click.Command):
                 formatter.write_paragraph()
                 with formatter.indentation():
                     formatter.write_text(f"{param.human_readable_name}: {', '.join(param.type.choices)}")
-

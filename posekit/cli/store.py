@@ -1,5 +1,6 @@
 """``posekit convert``, ``posekit store info / validate / merge / export`` and ``posekit layouts``: skeleton stores
 and the files they are made from."""
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,23 @@ from .options import ListsArgumentChoices, RegistryChoice
 @click.option("--max-persons", type=int, help="Keep at most this many persons per clip (formats that choose).")
 @click.option("--fps", type=float, help="Frame rate, for formats whose files do not record it.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out empty clips (reported) instead of stopping.")
-@click.option("-O", "--option", "extra", multiple=True, metavar="KEY=VALUE",
-              help="A reader option, e.g. -O coordinates=metric (npz, csv), -O joint_names=FILE or "
-                   "-O joint_order=layout (npz without joint names), -O space=color (ntu); a key the reader does "
-                   "not take is refused with the list of those it does.")
-@click.option("--compression", type=click.Choice(["lzf", "gzip", "none"]), default="lzf", show_default=True,
-              help="lzf: fastest reads; gzip: ~10% smaller, readable by any HDF5 tool.")
+@click.option(
+    "-O",
+    "--option",
+    "extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A reader option, e.g. -O coordinates=metric (npz, csv), -O joint_names=FILE or "
+    "-O joint_order=layout (npz without joint names), -O space=color (ntu); a key the reader does "
+    "not take is refused with the list of those it does.",
+)
+@click.option(
+    "--compression",
+    type=click.Choice(["lzf", "gzip", "none"]),
+    default="lzf",
+    show_default=True,
+    help="lzf: fastest reads; gzip: ~10% smaller, readable by any HDF5 tool.",
+)
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, extra, compression, force):
     """Import skeleton files of FORMAT (files or folders) into a new store."""
@@ -39,14 +51,23 @@ def convert(fmt, sources, output, layout, max_persons, fps, skip_invalid, extra,
         if not sep or not key:
             raise PosekitError(f"-O {item!r}: reader options are KEY=VALUE")
         options[key.replace("-", "_")] = value
-    summary = run(fmt, sources, output, layout=layout, skip_invalid=skip_invalid,
-                  compression=None if compression == "none" else compression, **options)
+    summary = run(
+        fmt,
+        sources,
+        output,
+        layout=layout,
+        skip_invalid=skip_invalid,
+        compression=None if compression == "none" else compression,
+        **options,
+    )
     for line in summary["skipped"]:
         click.echo(f"skipped {line}", err=True)
     for line in summary["warnings"]:
         click.echo(f"warning: {line}", err=True)
-    click.echo(f"converted {summary['clips']} clips ({fmt}, layout {summary['layout']}) -> {output}"
-               + (f"; skipped {len(summary['skipped'])}" if summary["skipped"] else ""))
+    click.echo(
+        f"converted {summary['clips']} clips ({fmt}, layout {summary['layout']}) -> {output}"
+        + (f"; skipped {len(summary['skipped'])}" if summary["skipped"] else "")
+    )
 
 
 @click.group()
@@ -70,16 +91,18 @@ def info(path, as_json):
         sys.exit(1 if problems else 0)
     splits = ", ".join(f"{k} {v}" for k, v in summary["splits"].items()) or "none"
     fpc = summary["frames_per_clip"]
-    click.echo(f"{path}: {summary['num_clips']} clips, {summary['num_frames']} frames "
-               f"(per clip {fpc['min']}..{fpc['max']}, median {fpc['median']:g})\n"
-               f"layout {summary['layout']} ({summary['num_joints']} joints), {summary['coord_dims']}D "
-               f"{summary['coordinates']}{' + 3D' if summary['has_3d'] else ''}, "
-               f"up to {summary['max_persons']} persons\n"
-               f"classes {summary['num_classes']} ({summary['labelled_clips']} clips labelled)"
-               f"{': ' + abbreviated(summary['classes']) if summary['classes'] else ''}; splits: {splits}\n"
-               f"features: {', '.join(summary['features']) or 'none'}; "
-               f"{summary['file_bytes'] / 2**20:.1f} MiB; steps: "
-               + " -> ".join(str(step.get("step", "?")) for step in summary["provenance"]))
+    click.echo(
+        f"{path}: {summary['num_clips']} clips, {summary['num_frames']} frames "
+        f"(per clip {fpc['min']}..{fpc['max']}, median {fpc['median']:g})\n"
+        f"layout {summary['layout']} ({summary['num_joints']} joints), {summary['coord_dims']}D "
+        f"{summary['coordinates']}{' + 3D' if summary['has_3d'] else ''}, "
+        f"up to {summary['max_persons']} persons\n"
+        f"classes {summary['num_classes']} ({summary['labelled_clips']} clips labelled)"
+        f"{': ' + abbreviated(summary['classes']) if summary['classes'] else ''}; splits: {splits}\n"
+        f"features: {', '.join(summary['features']) or 'none'}; "
+        f"{summary['file_bytes'] / 2**20:.1f} MiB; steps: "
+        + " -> ".join(str(step.get("step", "?")) for step in summary["provenance"])
+    )
     if problems:
         click.echo(f"problems: {'; '.join(problems)} (posekit store validate {path} lists all)")
         sys.exit(1)
@@ -87,8 +110,11 @@ def info(path, as_json):
 
 @store.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--deep", is_flag=True, help="Also read every chunk of every array (the whole file) and list the "
-              "clips whose data is damaged.")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also read every chunk of every array (the whole file) and list the clips whose data is damaged.",
+)
 def validate(path, deep):
     """Check a store against the schema in data_schemas/, for internal consistency, and every clip's keypoints
     against the writer's rules (finite, not empty)."""
@@ -134,7 +160,7 @@ def abbreviated(names: list[str], shown: int = 8) -> str:
     """Names joined by commas; past ``shown``, the first and last few around a count of the rest."""
     if len(names) <= shown:
         return ", ".join(names)
-    head, tail = names[:shown - 2], names[-2:]
+    head, tail = names[: shown - 2], names[-2:]
     return f"{', '.join(head)}, ... ({len(names) - shown} more), {', '.join(tail)}"
 
 
@@ -159,17 +185,24 @@ def layouts(name):
 
 def describe_layout(layout) -> str:
     """A layout as ``posekit layouts NAME`` prints it: joints in order (with their roles), bones, interpolations."""
-    roles = {joint: ", ".join(role for role, named in (("centre", layout.centre), ("head", layout.head),
-                                                      ("neck", layout.neck)) if named == joint)
-             for joint in layout.joints}
+    roles = {
+        joint: ", ".join(
+            role
+            for role, named in (("centre", layout.centre), ("head", layout.head), ("neck", layout.neck))
+            if named == joint
+        )
+        for joint in layout.joints
+    }
     lines = [f"{layout.name}: {layout.num_joints} joints{'; ' + layout.description if layout.description else ''}"]
     if layout.aliases:
         lines.append(f"also called {', '.join(layout.aliases)}")
     if layout.up:
         lines.append(f"up: {layout.up} (in its metric coordinates)")
     lines.append("joints, in order:")
-    lines += [f"  {index:3d} {joint}" + (f"  ({roles[joint]})" if roles[joint] else "")
-              for index, joint in enumerate(layout.joints)]
+    lines += [
+        f"  {index:3d} {joint}" + (f"  ({roles[joint]})" if roles[joint] else "")
+        for index, joint in enumerate(layout.joints)
+    ]
     lines.append(f"bones (joint - parent, towards the centre): {len(layout.bones)}")
     lines += [f"  {layout.joints[child]} - {layout.joints[parent]}" for child, parent in layout.bones]
     if layout.derived:

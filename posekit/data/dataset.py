@@ -4,6 +4,7 @@ Memory does not grow with the frames of the store: only the clip table (offsets,
 image sizes: about 40 bytes a clip) is held; frames are read per item. The store opens its HDF5 handle lazily in each
 process, so the dataset can be handed to DataLoader workers started by fork or spawn.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,12 +30,19 @@ class StoreDataset(Dataset):
     Clips keep their own length unless the transform fixes it: batch them with :func:`collate_clips`.
     """
 
-    def __init__(self, store: str | Path | SkeletonStore, split: str | None = None, transform=None,
-                 fields=("keypoints", "scores"), coordinates: str = "keypoints"):
+    def __init__(
+        self,
+        store: str | Path | SkeletonStore,
+        split: str | None = None,
+        transform=None,
+        fields=("keypoints", "scores"),
+        coordinates: str = "keypoints",
+    ):
         self.store = store if isinstance(store, SkeletonStore) else SkeletonStore(store)
         if coordinates not in self.store.frame_fields:
-            raise StoreError(f"{self.store.path}: no {coordinates!r} in this store; it has "
-                             f"{', '.join(self.store.frame_fields)}")
+            raise StoreError(
+                f"{self.store.path}: no {coordinates!r} in this store; it has {', '.join(self.store.frame_fields)}"
+            )
         self.indices = self.store.split(split)
         self.coordinates = coordinates
         self.fields = tuple(dict.fromkeys((coordinates,) + tuple(f for f in fields if f != "keypoints")))
@@ -63,8 +71,12 @@ class StoreDataset(Dataset):
         index = int(self.indices[i])
         sample = self.store.frames(index, self.fields)
         sample["keypoints"] = sample.pop(self.coordinates)
-        sample.update(image_size=self.image_sizes[index], label=int(self.store.labels[index]), index=index,
-                      id=self.ids[index].decode())
+        sample.update(
+            image_size=self.image_sizes[index],
+            label=int(self.store.labels[index]),
+            index=index,
+            id=self.ids[index].decode(),
+        )
         return sample
 
     def __getitem__(self, i: int) -> dict:
@@ -82,8 +94,10 @@ def collate_clips(batch: list[dict]) -> dict:
     out = first.new_zeros((len(batch), first.shape[0], max(lengths)) + tuple(first.shape[2:]))
     for row, s in enumerate(batch):
         out[row, :, : lengths[row]] = s["keypoints"]
-    return {"keypoints": out, "length": torch.tensor(lengths),
-            "label": torch.tensor([s["label"] for s in batch]),
-            "index": torch.tensor([s["index"] for s in batch]),
-            "id": [s["id"] for s in batch]}
-
+    return {
+        "keypoints": out,
+        "length": torch.tensor(lengths),
+        "label": torch.tensor([s["label"] for s in batch]),
+        "index": torch.tensor([s["index"] for s in batch]),
+        "id": [s["id"] for s in batch],
+    }

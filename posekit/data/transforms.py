@@ -11,6 +11,7 @@ Random transforms draw from their own ``np.random.Generator``: seeded with ``see
 re-seeded from ``(seed, torch.initial_seed())`` on first use in each DataLoader worker, so workers do not
 repeat each other and a run with ``torch.manual_seed`` is reproducible.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -58,8 +59,9 @@ def _take_persons(sample: dict, order: np.ndarray, num: int) -> dict:
             pad = num - value.shape[1]
             if pad > 0:
                 fill = -1 if value.dtype.kind in "iu" else np.nan
-                value = np.concatenate([value, np.full((value.shape[0], pad) + value.shape[2:], fill, value.dtype)],
-                                       axis=1)
+                value = np.concatenate(
+                    [value, np.full((value.shape[0], pad) + value.shape[2:], fill, value.dtype)], axis=1
+                )
             sample[key] = value
     return sample
 
@@ -134,8 +136,10 @@ class NormalizeImage2D:
     def __call__(self, sample):
         w, h = (float(v) for v in (self.image_size or sample.get("image_size", (0, 0))))
         if w <= 0 or h <= 0:
-            raise InputError(f"clip {sample.get('id', '?')!r}: unknown image size; give NormalizeImage2D an "
-                             f"image_size or store one per clip")
+            raise InputError(
+                f"clip {sample.get('id', '?')!r}: unknown image size; give NormalizeImage2D an "
+                f"image_size or store one per clip"
+            )
         x = sample["keypoints"].astype(np.float32, copy=True)
         x[..., 0] = x[..., 0] / w * 2 - 1
         x[..., 1] = x[..., 1] / w * 2 - h / w
@@ -500,7 +504,7 @@ class RandomFlip(RandomTransform):
 def _mirror(joint: str) -> str:
     for side, other in (("left_", "right_"), ("right_", "left_")):
         if joint.startswith(side):
-            return other + joint[len(side):]
+            return other + joint[len(side) :]
     return joint
 
 
@@ -529,6 +533,27 @@ class FormatCTVM:
             if key in sample:
                 out[key] = sample[key]
         return out
+
+
+@TRANSFORMS.register_module()
+class InterpolateGaps:
+    """Missing joints (NaN) filled by linear interpolation over time, held at the ends, per person and joint, as
+    ``posekit retarget`` fills a clip: the motion generator reads a missing joint as a coordinate. A joint missing
+    in every frame (an absent person) stays missing."""
+
+    def __call__(self, sample):
+        x = sample["keypoints"]  # (T, M, V, C)
+        missing = np.isnan(x).any(axis=-1)
+        gaps = missing.any(axis=0) & ~missing.all(axis=0)  # (M, V): seen in some frames, not all
+        if not gaps.any():
+            return sample
+        x, t = x.copy(), np.arange(len(x))
+        for person, joint in zip(*np.nonzero(gaps)):
+            seen = ~missing[:, person, joint]
+            for c in range(x.shape[-1]):
+                x[:, person, joint, c] = np.interp(t, t[seen], x[seen, person, joint, c])
+        sample["keypoints"] = x
+        return sample
 
 
 def build_transforms(specs, layout: Layout | str | None = None) -> Compose:

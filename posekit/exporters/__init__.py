@@ -5,6 +5,7 @@
     def export_pyskl(store_path, out_path, **options) -> int: ...
 
 Importing the package imports every module in it, so a new writer needs no list to join."""
+
 import pkgutil
 from importlib import import_module
 

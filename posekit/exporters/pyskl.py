@@ -5,6 +5,7 @@ joint written as zeros and score 0, as pyskl expects. M is the number of person 
 one). A store without confidences gets score 1 for every present joint. Extra keys ``classes``, ``layout`` and
 ``coordinates`` let posekit read the pickle back as it was; pyskl and mmaction2 ignore them.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -25,14 +26,21 @@ def export_pyskl(store_path, out_path, split_names=None) -> int:
     with SkeletonStore(store_path) as store:
         unknown = sorted(set(split_names or ()) - set(store.splits))
         if unknown:
-            raise StoreError(f"{store.path}: no split {', '.join(map(repr, unknown))}; "
-                             f"splits: {', '.join(store.splits) or 'none'}")
+            raise StoreError(
+                f"{store.path}: no split {', '.join(map(repr, unknown))}; splits: {', '.join(store.splits) or 'none'}"
+            )
         ids = store.ids
-        split = {name: ids[idx].tolist() for name, idx in store.splits.items()
-                 if split_names is None or name in split_names}
+        split = {
+            name: ids[idx].tolist() for name, idx in store.splits.items() if split_names is None or name in split_names
+        }
         sizes = store.column("image_size")
-        data = {"split": split, "annotations": [_annotation(store, i, ids[i], sizes[i]) for i in range(len(store))],
-                "classes": list(store.classes), "layout": store.layout.to_dict(), "coordinates": store.coordinates}
+        data = {
+            "split": split,
+            "annotations": [_annotation(store, i, ids[i], sizes[i]) for i in range(len(store))],
+            "classes": list(store.classes),
+            "layout": store.layout.to_dict(),
+            "coordinates": store.coordinates,
+        }
     with atomic_path(out_path) as tmp:
         with open(tmp, "wb") as f:
             pickle.dump(data, f, protocol=4)  # readable by the Python 3.7 / 3.8 that pyskl pins
@@ -48,7 +56,12 @@ def _annotation(store: SkeletonStore, index: int, clip_id: str, image_size) -> d
     used = present.any(axis=(1, 2))
     persons = int(np.flatnonzero(used).max()) + 1 if used.any() else 1  # trailing empty slots dropped
     width, height = (int(v) for v in image_size)
-    return {"frame_dir": str(clip_id), "total_frames": int(keypoints.shape[1]), "img_shape": (height, width),
-            "original_shape": (height, width), "label": int(store.labels[index]),
-            "keypoint": np.where(present[..., None], keypoints, 0).astype(np.float32)[:persons],
-            "keypoint_score": np.where(present, scores, 0).astype(np.float32)[:persons]}
+    return {
+        "frame_dir": str(clip_id),
+        "total_frames": int(keypoints.shape[1]),
+        "img_shape": (height, width),
+        "original_shape": (height, width),
+        "label": int(store.labels[index]),
+        "keypoint": np.where(present[..., None], keypoints, 0).astype(np.float32)[:persons],
+        "keypoint_score": np.where(present, scores, 0).astype(np.float32)[:persons],
+    }

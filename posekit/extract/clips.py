@@ -1,5 +1,6 @@
 """One video -> its proposal clips: every expert on every decoded frame, persons tracked across frames and
 experts, the main persons kept, one clip per (video, expert) in the common layout (data_schemas/proposals.md)."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -21,8 +22,14 @@ def clip_id(video_id: str, expert_name: str) -> str:
     return f"{video_id}@{expert_name}"
 
 
-def extract_video(video: Video, experts: list[Expert], layout: Layout, max_persons: int | None,
-                  on_frames: Callable[[int], None] | None = None, max_frames: int | None = None) -> list[Clip]:
+def extract_video(
+    video: Video,
+    experts: list[Expert],
+    layout: Layout,
+    max_persons: int | None,
+    on_frames: Callable[[int], None] | None = None,
+    max_frames: int | None = None,
+) -> list[Clip]:
     """The clips of ``video``, one per expert, all with the same frames and the same person slots.
 
     ``on_frames(n)`` is told each time n more frames are done; ``max_frames`` stops after that many frames."""
@@ -37,9 +44,11 @@ def extract_video(video: Video, experts: list[Expert], layout: Layout, max_perso
         done = 0
         for indices, frames in frame_batches(reader, read_batch):
             if max_frames is not None:
-                indices, frames = indices[:max_frames - done], frames[:max_frames - done]
-            found = [[_in_layout(p, joint_map) for p in _predict(expert, frames, indices)]
-                     for expert, joint_map in zip(experts, maps)]
+                indices, frames = indices[: max_frames - done], frames[: max_frames - done]
+            found = [
+                [_in_layout(p, joint_map) for p in _predict(expert, frames, indices)]
+                for expert, joint_map in zip(experts, maps)
+            ]
             frame_numbers += [int(i) for i in indices]
             for t in range(len(frames)):
                 ids = tracker.update(int(indices[t]), [(poses[t].keypoints, poses[t].boxes) for poses in found])
@@ -52,22 +61,25 @@ def extract_video(video: Video, experts: list[Expert], layout: Layout, max_perso
                 break
         fps, image_size = reader.fps, reader.image_size
     slots = {track: slot for slot, track in enumerate(main_tracks(tracker, max_persons))}
-    return [_clip(video, expert, frames, frame_numbers, slots, layout, fps, image_size)
-            for expert, frames in zip(experts, records)]
+    return [
+        _clip(video, expert, frames, frame_numbers, slots, layout, fps, image_size)
+        for expert, frames in zip(experts, records)
+    ]
 
 
 def _mapping(expert: Expert, layout: Layout, video: Video):
     joint_map = mapping(expert.layout, layout)
     if not joint_map.matched.any():
-        raise InputError(f"{video.path}: expert {expert.name!r} ({expert.layout.name}) shares no joint with "
-                         f"layout {layout.name!r}")
+        raise InputError(
+            f"{video.path}: expert {expert.name!r} ({expert.layout.name}) shares no joint with layout {layout.name!r}"
+        )
     return joint_map
 
 
 def _predict(expert: Expert, frames, indices) -> list[FramePoses]:
     out = []
     for start in range(0, len(frames), expert.batch_size):
-        out += expert.predict(frames[start:start + expert.batch_size], indices[start:start + expert.batch_size])
+        out += expert.predict(frames[start : start + expert.batch_size], indices[start : start + expert.batch_size])
     return out
 
 
@@ -94,5 +106,14 @@ def _clip(video, expert, frames, frame_numbers, slots, layout, fps, image_size) 
                 continue
             keypoints[f, slot], scores[f, slot], boxes[f, slot] = poses.keypoints[p], poses.scores[p], poses.boxes[p]
             track_id[f, slot] = slot
-    return Clip(id=clip_id(video.id, expert.name), keypoints=keypoints, scores=scores, box=boxes, track_id=track_id,
-                frame_index=np.asarray(frame_numbers, np.int64), fps=fps, image_size=image_size, source=str(video.path))
+    return Clip(
+        id=clip_id(video.id, expert.name),
+        keypoints=keypoints,
+        scores=scores,
+        box=boxes,
+        track_id=track_id,
+        frame_index=np.asarray(frame_numbers, np.int64),
+        fps=fps,
+        image_size=image_size,
+        source=str(video.path),
+    )

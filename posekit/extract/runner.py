@@ -7,6 +7,7 @@ writing. When every video is done, the proposals store is assembled from the par
 removed. A video that cannot be read is reported in one line and left out; the others go on.
 
 Two runs on one output would share the work folder: ``posekit extract`` runs under posekit.locks.output_lock."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,47 +40,84 @@ def part_path(work: Path, video: Video) -> Path:
     return work / f"{hashlib.sha1(video.id.encode()).hexdigest()[:20]}.h5"
 
 
-def extract(sources, output, *, experts=DEFAULT_EXPERTS, device: str = "cpu", max_persons: int | None = 2,
-            workers: int = 1, layout="unik-17", max_frames: int | None = None, progress: bool = True,
-            report=print) -> dict:
+def extract(
+    sources,
+    output,
+    *,
+    experts=DEFAULT_EXPERTS,
+    device: str = "cpu",
+    max_persons: int | None = 2,
+    workers: int = 1,
+    layout="unik-17",
+    max_frames: int | None = None,
+    progress: bool = True,
+    report=print,
+) -> dict:
     """Extract pose proposals of ``sources`` (videos or folders) into the store ``output``; returns a summary.
 
     ``report(line)`` receives one line per video that failed. ``max_frames`` caps the frames per video."""
     output = Path(output)
     if output.is_dir() or not output.parent.is_dir():
-        raise InputError(f"{output}: " + ("is a folder, expected a store file path" if output.is_dir()
-                                           else f"folder {output.parent} does not exist"))
+        raise InputError(
+            f"{output}: "
+            + (
+                "is a folder, expected a store file path"
+                if output.is_dir()
+                else f"folder {output.parent} does not exist"
+            )
+        )
     videos = find_videos(sources)
     specs = parse_experts(list(experts))
     target = get_layout(layout)
     work = work_folder(output)
-    settings = {"experts": [s.name for s in specs], "options": [s.options for s in specs], "layout": target.name,
-                "max_persons": max_persons, "max_frames": max_frames}
+    settings = {
+        "experts": [s.name for s in specs],
+        "options": [s.options for s in specs],
+        "layout": target.name,
+        "max_persons": max_persons,
+        "max_frames": max_frames,
+    }
     _prepare(work, settings)
     pending = [v for v in videos if not part_path(work, v).exists()]
     failed = {}
     if pending:
         job = (pending, specs, device, target, max_persons, max_frames, work, progress, report)
-        failed = _in_process(*job) if workers <= 1 or len(pending) == 1 else \
-            _in_workers(*job, workers=min(workers, len(pending)))
+        failed = (
+            _in_process(*job)
+            if workers <= 1 or len(pending) == 1
+            else _in_workers(*job, workers=min(workers, len(pending)))
+        )
     done = [v for v in videos if part_path(work, v).exists()]
     if not done:
         shutil.rmtree(work, ignore_errors=True)
         raise InputError(f"{output}: no video could be read ({len(failed)} failed); nothing written")
-    provenance = {"step": "extract", "experts": [s.name for s in specs], "layout": target.name,
-                  "max_persons": max_persons, "device": device, "videos": len(done),
-                  "failed": [f"{v.path}: {m}" for v, m in failed.items()]}
-    with StoreWriter(output, target, coord_dims=2, coordinates="pixel", allow_empty=True, provenance=provenance,
-                     name=output.stem) as writer:
+    provenance = {
+        "step": "extract",
+        "experts": [s.name for s in specs],
+        "layout": target.name,
+        "max_persons": max_persons,
+        "device": device,
+        "videos": len(done),
+        "failed": [f"{v.path}: {m}" for v, m in failed.items()],
+    }
+    with StoreWriter(
+        output, target, coord_dims=2, coordinates="pixel", allow_empty=True, provenance=provenance, name=output.stem
+    ) as writer:
         for video in done:
             with SkeletonStore(part_path(work, video)) as part:
                 for clip in part:
                     writer.add(clip)
         clips = len(writer)
     shutil.rmtree(work, ignore_errors=True)
-    return {"output": str(output), "videos": len(done), "resumed": len(videos) - len(pending), "clips": clips,
-            "failed": {str(v.path): m for v, m in failed.items()}, "experts": [s.name for s in specs],
-            "layout": target.name}
+    return {
+        "output": str(output),
+        "videos": len(done),
+        "resumed": len(videos) - len(pending),
+        "clips": clips,
+        "failed": {str(v.path): m for v, m in failed.items()},
+        "experts": [s.name for s in specs],
+        "layout": target.name,
+    }
 
 
 def _prepare(work: Path, settings: dict) -> None:
@@ -93,8 +131,10 @@ def _prepare(work: Path, settings: dict) -> None:
         except (OSError, json.JSONDecodeError):
             previous = None
         if previous != json.loads(json.dumps(settings)):
-            raise InputError(f"{work}: left by an interrupted run with other options ({previous}); run again with "
-                             "those, or delete the folder to start over")
+            raise InputError(
+                f"{work}: left by an interrupted run with other options ({previous}); run again with "
+                "those, or delete the folder to start over"
+            )
         return
     work.mkdir(parents=True)
     with atomic_path(path) as tmp:
@@ -127,8 +167,9 @@ def _in_process(videos, specs, device, target, max_persons, max_frames, work, pr
         with tqdm(total=total, unit="frame", desc="extract", disable=not progress, dynamic_ncols=True) as bar:
             for video in videos:
                 bar.set_postfix_str(video.id, refresh=False)
-                error = _extract_to_part(video, experts, target, max_persons, max_frames, part_path(work, video),
-                                         bar.update)
+                error = _extract_to_part(
+                    video, experts, target, max_persons, max_frames, part_path(work, video), bar.update
+                )
                 if error is not None:
                     failed[video] = error
                     report(f"skipped {error}")
@@ -168,14 +209,18 @@ def _in_workers(videos, specs, device, target, max_persons, max_frames, work, pr
     failed = {}
     # spawn: model runtimes (mediapipe, onnxruntime, torch) are not fork-safe once loaded
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, \
-            ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start,
-                                initargs=(specs, device)) as pool, \
-            tqdm(total=total, unit="frame", desc=f"extract ({workers} workers)", disable=not progress,
-                 dynamic_ncols=True) as bar:
+    with (
+        context.Manager() as manager,
+        ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(specs, device)) as pool,
+        tqdm(
+            total=total, unit="frame", desc=f"extract ({workers} workers)", disable=not progress, dynamic_ncols=True
+        ) as bar,
+    ):
         frames_done = manager.Queue()
-        jobs = {pool.submit(_worker_run, v, target, max_persons, max_frames, part_path(work, v), frames_done): v
-                for v in videos}
+        jobs = {
+            pool.submit(_worker_run, v, target, max_persons, max_frames, part_path(work, v), frames_done): v
+            for v in videos
+        }
         pending = set(jobs)
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)

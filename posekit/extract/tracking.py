@@ -8,6 +8,7 @@ an occluder). A track takes at most one person per expert per frame, so track k 
 expert B are the same person; the first expert to see a track in a frame updates its state. Persons no track
 takes start new tracks; a track unseen for more than ``max_gap`` frames ends (a person who comes back later gets
 a new id)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -122,11 +123,20 @@ class Tracker:
         keypoints = np.asarray(keypoints, np.float32)
         track.box_velocity = np.nan_to_num(a * (box - track.box) / dt + (1 - a) * track.box_velocity)
         velocity = (keypoints - track.keypoints) / dt
-        track.keypoint_velocity = velocity if track.keypoint_velocity is None else \
-            np.where(np.isnan(velocity), track.keypoint_velocity, a * velocity + (1 - a) * np.nan_to_num(
-                track.keypoint_velocity))
-        track.box, track.keypoints, track.last_frame = box, np.where(np.isnan(keypoints), track.keypoints,
-                                                                     keypoints), frame
+        track.keypoint_velocity = (
+            velocity
+            if track.keypoint_velocity is None
+            else np.where(
+                np.isnan(velocity),
+                track.keypoint_velocity,
+                a * velocity + (1 - a) * np.nan_to_num(track.keypoint_velocity),
+            )
+        )
+        track.box, track.keypoints, track.last_frame = (
+            box,
+            np.where(np.isnan(keypoints), track.keypoints, keypoints),
+            frame,
+        )
         track.size += float(np.nan_to_num(_diagonal(box[None])[0]))
         track.frames += 1
 

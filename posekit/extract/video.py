@@ -1,5 +1,6 @@
 """The videos to extract (found in folders, each with its id) and their frames in the experts' batches (decoded
 by :class:`posekit.video.VideoReader`; no frame is written to disk)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from ..video import VIDEO_SUFFIXES, VideoReader
 @dataclass(frozen=True)
 class Video:
     """A video to extract: its id in the proposals store (path relative to the folder given, without suffix)."""
+
     id: str
     path: Path
 

@@ -12,6 +12,7 @@ refuses any other ``-O KEY``, so a reader takes no ``**kwargs``::
 A new module in this package is found on its own: importing the package imports every module in it, so the
 registry, and with it ``posekit convert``'s FORMAT choices, lists each reader.
 """
+
 import pkgutil
 from importlib import import_module
 

@@ -1,4 +1,5 @@
 """Bring your own arrays: clips from .npz files and from long or wide CSV tables (data_schemas/arrays.md)."""
+
 from __future__ import annotations
 
 import difflib
@@ -17,13 +18,26 @@ from .base import ImportedDataset, check_row_lengths, expand, fail, first_then_r
 from .named_joints import joint_columns, make_clip, resolve_layout, unnamed_joint_order
 
 # -- npz ------------------------------------------------------------------------------------------------------
-NPZ_KEYS = {"keypoints", "scores", "frame_index", "track_id", "lengths", "id", "label", "fps", "joint_names",
-            "classes", "image_size", "split"}
+NPZ_KEYS = {
+    "keypoints",
+    "scores",
+    "frame_index",
+    "track_id",
+    "lengths",
+    "id",
+    "label",
+    "fps",
+    "joint_names",
+    "classes",
+    "image_size",
+    "split",
+}
 
 
 @IMPORTERS.register_module("npz", suffixes=(".npz",))
-def read_npz(sources, *, layout=None, max_persons=None, fps=None, joint_names=None, joint_order=None,
-             coordinates="pixel") -> ImportedDataset:
+def read_npz(
+    sources, *, layout=None, max_persons=None, fps=None, joint_names=None, joint_order=None, coordinates="pixel"
+) -> ImportedDataset:
     """One .npz = one clip, or several stacked along frames when it has ``lengths`` (data_schemas/arrays.md).
 
     A file without a ``joint_names`` array has its joints named by ``joint_names`` (a text file, one name per
@@ -54,17 +68,24 @@ def read_npz(sources, *, layout=None, max_persons=None, fps=None, joint_names=No
             raise fail(path, f"classes differ from those of {files[0].name}")
         yield from _npz_clips(path, arrays, _joint_names(path, arrays, unnamed, layout), chosen, max_persons, fps)
 
-    return ImportedDataset(layout=chosen, clips=iter_files(files, read_one), classes=classes,
-                           coord_dims=int(first["keypoints"].shape[-1]), coordinates=coordinates,
-                           provenance={"source_format": "npz"})
+    return ImportedDataset(
+        layout=chosen,
+        clips=iter_files(files, read_one),
+        classes=classes,
+        coord_dims=int(first["keypoints"].shape[-1]),
+        coordinates=coordinates,
+        provenance={"source_format": "npz"},
+    )
 
 
 def coordinates_option(value: str) -> str:
     """``-O coordinates=...``: one of the store's coordinate kinds (data_schemas/store.md)."""
     if value not in COORDINATES:
         close = difflib.get_close_matches(value, COORDINATES, n=1)
-        raise InputError(f"-O coordinates={value}: coordinates are one of {', '.join(COORDINATES)}"
-                         + (f" (did you mean {close[0]}?)" if close else ""))
+        raise InputError(
+            f"-O coordinates={value}: coordinates are one of {', '.join(COORDINATES)}"
+            + (f" (did you mean {close[0]}?)" if close else "")
+        )
     return value
 
 
@@ -76,11 +97,17 @@ def _joint_names(path, arrays, unnamed, layout) -> list[str]:
     elif unnamed is not None:
         names, origin = unnamed, "names for its unnamed joints (-O joint_names / joint_order)"
     else:
-        confirm = (f", or -O joint_order=layout if they are in {layout}'s order (`posekit layouts {layout}`)"
-                   if layout is not None else "")
-        raise fail(path, f"{count} joints without names, whose order posekit cannot guess: add a joint_names "
-                         f"array to the npz, or give -O joint_names=FILE (one name per line, in the file's "
-                         f"order){confirm}")
+        confirm = (
+            f", or -O joint_order=layout if they are in {layout}'s order (`posekit layouts {layout}`)"
+            if layout is not None
+            else ""
+        )
+        raise fail(
+            path,
+            f"{count} joints without names, whose order posekit cannot guess: add a joint_names "
+            f"array to the npz, or give -O joint_names=FILE (one name per line, in the file's "
+            f"order){confirm}",
+        )
     if len(names) != count:
         raise fail(path, f"{count} joints in keypoints but {len(names)} {origin}")
     return names
@@ -123,8 +150,9 @@ def _npz_clips(path, arrays, joints, layout, max_persons, fps):
     if scores is not None:
         scores = scores[:, None] if single else scores
         if scores.shape != kp.shape[:3]:
-            raise fail(path, f"scores must match keypoints {arrays['keypoints'].shape[:-1]}, "
-                             f"got {arrays['scores'].shape}")
+            raise fail(
+                path, f"scores must match keypoints {arrays['keypoints'].shape[:-1]}, got {arrays['scores'].shape}"
+            )
     track_id = arrays.get("track_id")
     if track_id is not None and track_id.shape != kp.shape[:2]:
         raise fail(path, f"track_id must be (T, M) = {kp.shape[:2]}, got {track_id.shape}")
@@ -148,13 +176,21 @@ def _npz_clips(path, arrays, joints, layout, max_persons, fps):
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     for i, (start, n) in enumerate(zip(starts, lengths)):
         rows = slice(start, start + n)
-        yield make_clip(str(ids[i]), kp[rows], None if scores is None else scores[rows], joints=joints,
-                        layout=layout, path=path, track_id=None if track_id is None else track_id[rows],
-                        max_persons=max_persons,
-                        frame_index=np.arange(n) if frames is None else frames[rows],
-                        label=int(per_clip["label"][i]) if "label" in per_clip else -1,
-                        fps=float(fps if fps is not None else per_clip["fps"][i] if "fps" in per_clip else np.nan),
-                        image_size=image_size, splits=split_names(per_clip["split"][i]) if "split" in per_clip else ())
+        yield make_clip(
+            str(ids[i]),
+            kp[rows],
+            None if scores is None else scores[rows],
+            joints=joints,
+            layout=layout,
+            path=path,
+            track_id=None if track_id is None else track_id[rows],
+            max_persons=max_persons,
+            frame_index=np.arange(n) if frames is None else frames[rows],
+            label=int(per_clip["label"][i]) if "label" in per_clip else -1,
+            fps=float(fps if fps is not None else per_clip["fps"][i] if "fps" in per_clip else np.nan),
+            image_size=image_size,
+            splits=split_names(per_clip["split"][i]) if "split" in per_clip else (),
+        )
 
 
 def split_names(value) -> tuple[str, ...]:
@@ -183,8 +219,14 @@ def read_csv(sources, *, layout=None, max_persons=None, fps=None, coordinates="p
         table = load(path)
         yield from table.clips(path, chosen, names, max_persons, fps)
 
-    return ImportedDataset(layout=chosen, clips=iter_files(files, read_one), classes=names,
-                           coord_dims=first.coord_dims, coordinates=coordinates, provenance={"source_format": "csv"})
+    return ImportedDataset(
+        layout=chosen,
+        clips=iter_files(files, read_one),
+        classes=names,
+        coord_dims=first.coord_dims,
+        coordinates=coordinates,
+        provenance={"source_format": "csv"},
+    )
 
 
 class _Table:
@@ -194,7 +236,7 @@ class _Table:
         self.path, self.rows, self.joints, self.coord_dims = path, frame, joints, coord_dims
 
     def clips(self, path, layout, class_names, max_persons, fps):
-        rows, coords = self.rows, ["x", "y", "z"][:self.coord_dims]
+        rows, coords = self.rows, ["x", "y", "z"][: self.coord_dims]
         joint_of = dict(zip(self.joints, joint_columns(self.joints, layout, path)))
         joint = rows["joint"].map(joint_of).to_numpy()
         person = rows["person"]
@@ -211,18 +253,31 @@ class _Table:
                 scores = np.full(kp.shape[:3], np.nan, np.float32)
                 scores[frame_row, slot, joint[index]] = part["score"].to_numpy(np.float32)
             track = np.broadcast_to(slots.astype(np.int32), kp.shape[:2])
-            yield make_clip(str(clip_id), kp, scores, joints=layout.joints, layout=layout, path=path,
-                            track_id=track, max_persons=max_persons, frame_index=frames,
-                            label=self._label(part, class_names), fps=float(np.nan if fps is None else fps),
-                            splits=self._splits(part))
+            yield make_clip(
+                str(clip_id),
+                kp,
+                scores,
+                joints=layout.joints,
+                layout=layout,
+                path=path,
+                track_id=track,
+                max_persons=max_persons,
+                frame_index=frames,
+                label=self._label(part, class_names),
+                fps=float(np.nan if fps is None else fps),
+                splits=self._splits(part),
+            )
 
     def _splits(self, part) -> tuple[str, ...]:
         if "split" not in part:
             return ()
         values = part["split"].dropna().unique()
         if len(values) > 1:
-            raise fail(self.path, f"clip {part['clip'].iloc[0]!r} has several split cells: "
-                                  f"{', '.join(map(str, values))}; name several splits in one cell as a+b")
+            raise fail(
+                self.path,
+                f"clip {part['clip'].iloc[0]!r} has several split cells: "
+                f"{', '.join(map(str, values))}; name several splits in one cell as a+b",
+            )
         return split_names(values[0]) if len(values) else ()
 
     def _label(self, part, class_names) -> int:
@@ -261,9 +316,10 @@ def _load_table(path) -> _Table:
         missing = [c for c in ("frame", "joint", "x", "y") if c not in columns]
         if unknown or missing:
             problem = f"missing {', '.join(missing)}" if missing else f"unknown columns {', '.join(unknown)}"
-            raise fail(path, "long CSV header needs frame, joint, x, y (optional clip, person, z, score, label, "
-                             f"split); "
-                             f"{problem}")
+            raise fail(
+                path,
+                f"long CSV header needs frame, joint, x, y (optional clip, person, z, score, label, split); {problem}",
+            )
         joints = [str(j) for j in pd.unique(frame["joint"].astype(str))]
         frame["joint"] = frame["joint"].astype(str)
     elif any(str(c).endswith("_x") for c in columns):
@@ -291,8 +347,11 @@ def _melt_wide(path, frame: pd.DataFrame):
     parsed = [re.fullmatch(r"(.+)_(x|y|z|score)", str(c)) for c in frame.columns if c not in WIDE_KEYS]
     if not all(parsed):
         bad = [c for c, m in zip([c for c in frame.columns if c not in WIDE_KEYS], parsed) if not m]
-        raise fail(path, f"wide CSV columns must be frame, person, clip, label, split or <joint>_x/_y/_z/_score; "
-                         f"got {', '.join(map(str, bad))}")
+        raise fail(
+            path,
+            f"wide CSV columns must be frame, person, clip, label, split or <joint>_x/_y/_z/_score; "
+            f"got {', '.join(map(str, bad))}",
+        )
     joints = list(dict.fromkeys(m.group(1) for m in parsed))
     present = {(m.group(1), m.group(2)) for m in parsed}
     fields = [s for s in WIDE_SUFFIXES if any((j, s) in present for j in joints)]

@@ -1,4 +1,5 @@
 """The importer interface: a reader turns source files into clips plus the store-level facts about them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from ..store import Clip
 @dataclass
 class ImportedDataset:
     """What a reader yields. ``clips`` is consumed once, lazily, so a reader never holds a dataset in memory."""
+
     layout: Layout
     clips: Iterable[Clip]
     classes: list[str] = field(default_factory=list)
@@ -74,6 +76,7 @@ def first_then_rest(first_path, first, read):
 
     def load(path):
         return pending.pop() if path == first_path and pending else read(path)
+
     return load
 
 
@@ -102,6 +105,6 @@ def stack_frames(frames: dict, num_joints: int, max_persons=None):
         order = np.argsort(-score.sum(axis=1), kind="stable")[:persons]
         xy, score = xy[order].copy(), score[order]
         xy[(score == 0) | (xy == 0).all(axis=-1)] = np.nan
-        keypoints[index - first, :len(order)] = xy
-        scores[index - first, :len(order)] = score
+        keypoints[index - first, : len(order)] = xy
+        scores[index - first, : len(order)] = score
     return keypoints, scores, np.arange(first, last + 1)

@@ -6,6 +6,7 @@ into one clip per video, frames in ``frame_id`` order, persons in slots by ``tra
 not labelled (NaN); its score is v / 2 (1 = labelled but occluded, 2 = visible). The layout is coco-17 when the
 category's keypoint names are COCO's, otherwise one built from the category's names and skeleton.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,9 +45,14 @@ def read_coco(sources: list[Path], *, layout=None, max_persons=None, fps=None) -
         raise
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError, ValueError) as e:
         raise fail(path, f"not a COCO keypoint file ({type(e).__name__}: {e})") from None
-    return ImportedDataset(layout=chosen, coord_dims=2, coordinates="pixel", name=path.stem,
-                           clips=_clips(path, groups, by_image, len(category["keypoints"]), max_persons, fps),
-                           provenance={"source_format": "coco", "file": path.name, "category": category.get("name")})
+    return ImportedDataset(
+        layout=chosen,
+        coord_dims=2,
+        coordinates="pixel",
+        name=path.stem,
+        clips=_clips(path, groups, by_image, len(category["keypoints"]), max_persons, fps),
+        provenance={"source_format": "coco", "file": path.name, "category": category.get("name")},
+    )
 
 
 def _layout(category: dict) -> Layout:
@@ -54,8 +60,11 @@ def _layout(category: dict) -> Layout:
     coco = get_layout("coco-17")
     if tuple(names) == coco.joints:
         return coco
-    edges = [(names[a - 1], names[b - 1]) for a, b in category.get("skeleton") or ()
-             if 0 < a <= len(names) and 0 < b <= len(names)]
+    edges = [
+        (names[a - 1], names[b - 1])
+        for a, b in category.get("skeleton") or ()
+        if 0 < a <= len(names) and 0 < b <= len(names)
+    ]
     return chain_layout(category.get("name") or "coco-category", names, edges)
 
 
@@ -110,11 +119,17 @@ def _clip(clip_id: str, images: list, by_image: dict, num_joints: int, max_perso
     if tracks:
         present = ~np.isnan(keypoints).all(axis=(2, 3))
         track_id = np.where(present, np.asarray(tracks[:persons], np.int32), -1).astype(np.int32)
-    return Clip(id=clip_id, keypoints=keypoints, scores=scores, box=boxes, track_id=track_id,
-                frame_index=np.asarray([_frame_number(im, t) for t, im in enumerate(images)]) if video else None,
-                fps=float(fps) if fps and video else float("nan"),
-                image_size=(int(first.get("width", 0)), int(first.get("height", 0))),
-                source=str(first.get("file_name", "")) if not video else f"{clip_id}/")
+    return Clip(
+        id=clip_id,
+        keypoints=keypoints,
+        scores=scores,
+        box=boxes,
+        track_id=track_id,
+        frame_index=np.asarray([_frame_number(im, t) for t, im in enumerate(images)]) if video else None,
+        fps=float(fps) if fps and video else float("nan"),
+        image_size=(int(first.get("width", 0)), int(first.get("height", 0))),
+        source=str(first.get("file_name", "")) if not video else f"{clip_id}/",
+    )
 
 
 def _frame_number(image: dict, position: int) -> int:

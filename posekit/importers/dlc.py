@@ -9,6 +9,7 @@ by their content (the ``coords`` row of x/y[/z]/likelihood and the ``bodyparts``
 scorer row, which pandas may have mangled into "scorer.1", "scorer.2"... Labelled data (CollectedData) has no
 likelihood: a labelled point scores 1.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,6 +38,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @dataclass
 class Table:
     """A DLC file reduced to its columns (individual, bodypart, coord), values (T, columns) and row index."""
+
     scorer: str
     columns: list[tuple[str, str, str]]
     values: np.ndarray
@@ -67,8 +69,12 @@ def read_dlc(sources, *, layout=None, max_persons=None, fps=None) -> ImportedDat
     def read_one(path):
         yield _clip(path, load(path), chosen, max_persons, fps)
 
-    return ImportedDataset(layout=chosen, clips=iter_files(files, read_one), coord_dims=first.coord_dims,
-                           provenance={"source_format": "dlc", "scorer": first.scorer})
+    return ImportedDataset(
+        layout=chosen,
+        clips=iter_files(files, read_one),
+        coord_dims=first.coord_dims,
+        provenance={"source_format": "dlc", "scorer": first.scorer},
+    )
 
 
 def _prefer_h5(files: list[Path]) -> list[Path]:
@@ -96,10 +102,14 @@ def _read_h5(path: Path) -> Table:
         raise fail(path, f"damaged HDF5 file ({e})") from None
     names = frame.names
     if len(names) < 2 or names[-1] != "coords" or "bodyparts" not in names:
-        raise fail(path, f"not a DeepLabCut table (column levels {names}, "
-                         "expected scorer/[individuals/]bodyparts/coords)")
-    level = {name: [column[names.index(name)] for column in frame.columns]
-             for name in ("bodyparts", "coords", "individuals") if name in names}
+        raise fail(
+            path, f"not a DeepLabCut table (column levels {names}, expected scorer/[individuals/]bodyparts/coords)"
+        )
+    level = {
+        name: [column[names.index(name)] for column in frame.columns]
+        for name in ("bodyparts", "coords", "individuals")
+        if name in names
+    }
     individuals = level.get("individuals", [""] * len(frame.columns))
     columns = [(str(i), str(b), str(c)) for i, b, c in zip(individuals, level["bodyparts"], level["coords"])]
     index = [Path(*map(str, row)).as_posix() if isinstance(row, tuple) else row for row in frame.index]
@@ -125,8 +135,14 @@ def _read_csv(path: Path) -> Table:
     check_row_lengths(path, lines, width, start=coords_row + 1, index_fields=first)
     columns = [(individuals[k] if individuals else "", bodyparts[k], coords[k]) for k in range(first, width)]
     _check_coords(path, columns)
-    body = pd.read_csv(io.StringIO(text), header=None, skiprows=coords_row + 1, names=range(width),
-                       index_col=list(range(first)), skip_blank_lines=True)
+    body = pd.read_csv(
+        io.StringIO(text),
+        header=None,
+        skiprows=coords_row + 1,
+        names=range(width),
+        index_col=list(range(first)),
+        skip_blank_lines=True,
+    )
     index = [Path(*map(str, row)).as_posix() if isinstance(row, tuple) else row for row in body.index]
     if body.empty:
         raise fail(path, "no rows below the header")
@@ -166,9 +182,18 @@ def _clip(path: Path, table: Table, layout, max_persons, fps):
         scores[:, person[~is_xyz], joint[~is_xyz]] = table.values[:, ~is_xyz]
     else:  # labelled data: a labelled point is certain
         scores[~np.isnan(kp).any(axis=-1)] = 1.0
-    return make_clip(clip_id(path), kp, scores, joints=joints, layout=layout, path=path, max_persons=max_persons,
-                     frame_index=_frame_index(table.index), fps=float(np.nan if fps is None else fps),
-                     image_size=_image_size(path, table.index))
+    return make_clip(
+        clip_id(path),
+        kp,
+        scores,
+        joints=joints,
+        layout=layout,
+        path=path,
+        max_persons=max_persons,
+        frame_index=_frame_index(table.index),
+        fps=float(np.nan if fps is None else fps),
+        image_size=_image_size(path, table.index),
+    )
 
 
 def clip_id(path: Path) -> str:

@@ -13,6 +13,7 @@ layouts pandas has:
   the values in fields ``values_block_B`` (rows x the block's columns); the columns in the group attribute
   ``non_index_axes``, each block's in the table attribute ``values_block_B_kind``, the level names in ``info``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ NUMERIC = "fiub"
 @dataclass
 class Frame:
     """A pandas DataFrame reduced to plain values: one tuple of level values per column."""
+
     columns: list[tuple]
     names: list  # the column levels' names (None for an unnamed level)
     values: np.ndarray  # (rows, columns), float64
@@ -39,8 +41,11 @@ class Frame:
 def pandas_keys(f: h5py.File) -> list[str]:
     """The keys of the pandas objects in a file, as HDFStore.keys() spells them ("/df_with_missing")."""
     keys = []
-    f.visititems(lambda name, node: keys.append("/" + name)
-                 if isinstance(node, h5py.Group) and "pandas_type" in node.attrs else None)
+    f.visititems(
+        lambda name, node: (
+            keys.append("/" + name) if isinstance(node, h5py.Group) and "pandas_type" in node.attrs else None
+        )
+    )
     return keys
 
 

@@ -9,6 +9,7 @@ label entry says ``has_skeleton: false`` or that hold no person at all are skipp
 ``label_names`` (ST-GCN's ``label_name.txt``, one per line, label_index order; found by itself in a named folder),
 otherwise from the label files, otherwise from the videos' own ``label`` / ``label_index``.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,7 @@ log = logging.getLogger(__name__)
 
 
 @IMPORTERS.register_module("kinetics-skeleton", suffixes=(".json",))
-def read_kinetics_skeleton(sources: list[Path], *, layout=None, max_persons=None,
-                           label_names=None) -> ImportedDataset:
+def read_kinetics_skeleton(sources: list[Path], *, layout=None, max_persons=None, label_names=None) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     files = [p for p in expand(sources, (".json",)) if not p.name.endswith("_label.json")]
     if not files:
@@ -41,11 +41,19 @@ def read_kinetics_skeleton(sources: list[Path], *, layout=None, max_persons=None
     found = [d / "label_name.txt" for d in map(Path, sources) if (d / "label_name.txt").is_file()]
     classes = _classes(label_names or (found[0] if found else None), entries, files)
     persons = 2 if max_persons is None else int(max_persons)
-    return ImportedDataset(layout=get_layout("openpose-18"), classes=classes, coord_dims=2,
-                           coordinates="normalised", name="kinetics_skeleton",
-                           clips=iter_files(files, lambda p: read_clip(p, label_files[p.parent], persons)),
-                           provenance={"source_format": "kinetics-skeleton", "files": len(files),
-                                       "persons": f"top {persons} by summed score per frame"})
+    return ImportedDataset(
+        layout=get_layout("openpose-18"),
+        classes=classes,
+        coord_dims=2,
+        coordinates="normalised",
+        name="kinetics_skeleton",
+        clips=iter_files(files, lambda p: read_clip(p, label_files[p.parent], persons)),
+        provenance={
+            "source_format": "kinetics-skeleton",
+            "files": len(files),
+            "persons": f"top {persons} by summed score per frame",
+        },
+    )
 
 
 def read_clip(path: Path, labels: dict, max_persons: int = 2):
@@ -61,16 +69,27 @@ def read_clip(path: Path, labels: dict, max_persons: int = 2):
     for item in video["data"]:
         people = item["skeleton"]
         xy = np.asarray([p["pose"] for p in people], np.float32).reshape(len(people), NUM_JOINTS, 2)
-        frames[int(item["frame_index"])] = (xy, np.asarray([p["score"] for p in people], np.float32)
-                                            .reshape(len(people), NUM_JOINTS))
+        frames[int(item["frame_index"])] = (
+            xy,
+            np.asarray([p["score"] for p in people], np.float32).reshape(len(people), NUM_JOINTS),
+        )
     if not frames or not any(len(score) for _, score in frames.values()):
         log.warning("%s: no skeleton in any frame; skipped", path)
         return
     keypoints, scores, frame_index = stack_frames(frames, NUM_JOINTS, max_persons)
     label = int((entry or video).get("label_index", -1))
     split = {"kinetics_train": ("train",), "kinetics_val": ("val",)}.get(path.parent.name, ())
-    yield Clip(id=path.stem, keypoints=keypoints, scores=scores, frame_index=frame_index, label=label, fps=FPS,
-               image_size=IMAGE_SIZE, source=path.name, splits=split)
+    yield Clip(
+        id=path.stem,
+        keypoints=keypoints,
+        scores=scores,
+        frame_index=frame_index,
+        label=label,
+        fps=FPS,
+        image_size=IMAGE_SIZE,
+        source=path.name,
+        splits=split,
+    )
 
 
 def _label_file(folder: Path) -> dict:
@@ -98,6 +117,9 @@ def _classes(label_names, entries: dict, files) -> list[str]:
             except (json.JSONDecodeError, UnicodeDecodeError) as e:
                 raise fail(path, f"not valid JSON ({e})") from None
             entries[path.stem] = video
-    names = {int(e["label_index"]): str(e.get("label", "")) for e in entries.values()
-             if isinstance(e, dict) and int(e.get("label_index", -1)) >= 0}
+    names = {
+        int(e["label_index"]): str(e.get("label", ""))
+        for e in entries.values()
+        if isinstance(e, dict) and int(e.get("label_index", -1)) >= 0
+    }
     return [names.get(i) or f"class_{i}" for i in range(max(names, default=-1) + 1)]

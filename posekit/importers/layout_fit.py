@@ -8,6 +8,7 @@ Three signs, measured over the whole import, each naming the joints it suspects:
 - in metric coordinates of a layout that says which way is up, the head below the centre in most frames where
   the body is upright: the torso joints in another order, or a body upside down.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -55,15 +56,21 @@ class LayoutFit:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             found = [self._asymmetric(), self._unsteady(), self._upside_down()]
-        return [f"layout {self.layout.name!r} may not fit the data: {line}; are the joints in the layout's order?"
-                for line in found if line]
+        return [
+            f"layout {self.layout.name!r} may not fit the data: {line}; are the joints in the layout's order?"
+            for line in found
+            if line
+        ]
 
     def _asymmetric(self) -> str | None:
         if not self._median_lengths or not self.twins:
             return None
         length = np.nanmedian(np.stack(self._median_lengths), axis=0)
-        ratios = [(max(length[a], length[b]) / min(length[a], length[b]), a, b) for a, b in self.twins
-                  if min(length[a], length[b]) > 0]
+        ratios = [
+            (max(length[a], length[b]) / min(length[a], length[b]), a, b)
+            for a, b in self.twins
+            if min(length[a], length[b]) > 0
+        ]
         odd = sorted((r, a, b) for r, a, b in ratios if r > SYMMETRY_RATIO)[::-1]
         if not odd:
             return None
@@ -83,8 +90,10 @@ class LayoutFit:
     def _upside_down(self) -> str | None:
         if self._upright < MIN_UPRIGHT_FRAMES or self._head_below <= self._upright / 2:
             return None
-        return (f"the head ({self.layout.head}) is below the centre ({self.layout.centre}) in "
-                f"{self._head_below / self._upright:.0%} of upright frames (up is {self.layout.up})")
+        return (
+            f"the head ({self.layout.head}) is below the centre ({self.layout.centre}) in "
+            f"{self._head_below / self._upright:.0%} of upright frames (up is {self.layout.up})"
+        )
 
     def _count_head_below(self, keypoints: np.ndarray) -> None:
         axis, sign = self.up

@@ -1,6 +1,7 @@
 """Helpers shared by the readers of files that name their body parts (DLC, SLEAP, NWB, npz, CSV): resolving the
 layout, naming joints a file leaves unnamed, placing a file's joints into layout order, and keeping at most
 ``max_persons`` persons."""
+
 from __future__ import annotations
 
 import difflib
@@ -57,8 +58,10 @@ def refuse_unknown_names(source: Layout, target: Layout, where, layout_arg) -> N
         return
     hints = [f"{joint} ({_closest(joint, empty)})" for joint in unknown[:LISTED]]
     more = f" and {len(unknown) - LISTED} more" if len(unknown) > LISTED else ""
-    raise InputError(f"{where}: joint names not in layout {target.name!r}: {', '.join(hints)}{more}; rename them "
-                     f"as the layout does (`posekit layouts {layout_arg}` lists its joints)")
+    raise InputError(
+        f"{where}: joint names not in layout {target.name!r}: {', '.join(hints)}{more}; rename them "
+        f"as the layout does (`posekit layouts {layout_arg}` lists its joints)"
+    )
 
 
 def _closest(joint: str, candidates: list[str]) -> str:
@@ -103,13 +106,26 @@ def joint_columns(joints, layout: Layout, path) -> np.ndarray:
         raise fail(path, f"joint names repeated: {', '.join(repeated)}")
     unknown = [j for j in joints if j not in layout.joints]
     if unknown:
-        raise fail(path, f"joints {', '.join(unknown)} are not in layout {layout.name!r} "
-                         f"({', '.join(layout.joints)}); files with different joints need a --layout naming them all")
+        raise fail(
+            path,
+            f"joints {', '.join(unknown)} are not in layout {layout.name!r} "
+            f"({', '.join(layout.joints)}); files with different joints need a --layout naming them all",
+        )
     return np.array([layout.joints.index(j) for j in joints], dtype=np.int64)
 
 
-def make_clip(clip_id: str, keypoints, scores, *, joints, layout: Layout, path, track_id=None,
-              max_persons: int | None = None, **fields) -> Clip:
+def make_clip(
+    clip_id: str,
+    keypoints,
+    scores,
+    *,
+    joints,
+    layout: Layout,
+    path,
+    track_id=None,
+    max_persons: int | None = None,
+    **fields,
+) -> Clip:
     """A clip in layout order from (T, M, V, C) arrays whose V joints are named ``joints``.
 
     Layout joints the file lacks stay NaN. ``track_id`` defaults to the person slot; a slot with no valid

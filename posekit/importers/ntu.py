@@ -15,6 +15,7 @@ keypoints: ``xyz`` (default, metric 3D), ``color`` (pixels of the 1920x1080 vide
 Splits from the name SsssCcccPpppRrrrAaaa: ``xsub_*`` by performer, ``xview_*`` by camera (NTU-60 protocols) and
 ``xset_*`` by setup parity (NTU-120: even setups train).
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,39 +31,187 @@ from ..store import Clip
 from .base import ImportedDataset, expand, fail, iter_files
 
 NTU_CLASSES = [
-    "drink water", "eat meal/snack", "brushing teeth", "brushing hair", "drop", "pickup", "throw", "sitting down",
-    "standing up (from sitting position)", "clapping", "reading", "writing", "tear up paper", "wear jacket",
-    "take off jacket", "wear a shoe", "take off a shoe", "wear on glasses", "take off glasses", "put on a hat/cap",
-    "take off a hat/cap", "cheer up", "hand waving", "kicking something", "reach into pocket",
-    "hopping (one foot jumping)", "jump up", "make a phone call/answer phone", "playing with phone/tablet",
-    "typing on a keyboard", "pointing to something with finger", "taking a selfie", "check time (from watch)",
-    "rub two hands together", "nod head/bow", "shake head", "wipe face", "salute", "put the palms together",
-    "cross hands in front (say stop)", "sneeze/cough", "staggering", "falling", "touch head (headache)",
-    "touch chest (stomachache/heart pain)", "touch back (backache)", "touch neck (neckache)",
-    "nausea or vomiting condition", "use a fan (with hand or paper)/feeling warm", "punching/slapping other person",
-    "kicking other person", "pushing other person", "pat on back of other person", "point finger at the other person",
-    "hugging other person", "giving something to other person", "touch other person's pocket", "handshaking",
-    "walking towards each other", "walking apart from each other",
+    "drink water",
+    "eat meal/snack",
+    "brushing teeth",
+    "brushing hair",
+    "drop",
+    "pickup",
+    "throw",
+    "sitting down",
+    "standing up (from sitting position)",
+    "clapping",
+    "reading",
+    "writing",
+    "tear up paper",
+    "wear jacket",
+    "take off jacket",
+    "wear a shoe",
+    "take off a shoe",
+    "wear on glasses",
+    "take off glasses",
+    "put on a hat/cap",
+    "take off a hat/cap",
+    "cheer up",
+    "hand waving",
+    "kicking something",
+    "reach into pocket",
+    "hopping (one foot jumping)",
+    "jump up",
+    "make a phone call/answer phone",
+    "playing with phone/tablet",
+    "typing on a keyboard",
+    "pointing to something with finger",
+    "taking a selfie",
+    "check time (from watch)",
+    "rub two hands together",
+    "nod head/bow",
+    "shake head",
+    "wipe face",
+    "salute",
+    "put the palms together",
+    "cross hands in front (say stop)",
+    "sneeze/cough",
+    "staggering",
+    "falling",
+    "touch head (headache)",
+    "touch chest (stomachache/heart pain)",
+    "touch back (backache)",
+    "touch neck (neckache)",
+    "nausea or vomiting condition",
+    "use a fan (with hand or paper)/feeling warm",
+    "punching/slapping other person",
+    "kicking other person",
+    "pushing other person",
+    "pat on back of other person",
+    "point finger at the other person",
+    "hugging other person",
+    "giving something to other person",
+    "touch other person's pocket",
+    "handshaking",
+    "walking towards each other",
+    "walking apart from each other",
     # NTU RGB+D 120 additions
-    "put on headphone", "take off headphone", "shoot at the basket", "bounce ball", "tennis bat swing",
-    "juggling table tennis balls", "hush (quite)", "flick hair", "thumb up", "thumb down", "make ok sign",
-    "make victory sign", "staple book", "counting money", "cutting nails", "cutting paper (using scissors)",
-    "snapping fingers", "open bottle", "sniff (smell)", "squat down", "toss a coin", "fold paper", "ball up paper",
-    "play magic cube", "apply cream on face", "apply cream on hand back", "put on bag", "take off bag",
-    "put something into a bag", "take something out of a bag", "open a box", "move heavy objects", "shake fist",
-    "throw up cap/hat", "hands up (both hands)", "cross arms", "arm circles", "arm swings", "running on the spot",
-    "butt kicks (kick backward)", "cross toe touch", "side kick", "yawn", "stretch oneself", "blow nose",
-    "hit other person with something", "wield knife towards other person", "knock over other person (hit with body)",
-    "grab other person's stuff", "shoot at other person with a gun", "step on foot", "high-five", "cheers and drink",
-    "carry something with other person", "take a photo of other person", "follow other person",
-    "whisper in other person's ear", "exchange things with other person", "support somebody with hand",
+    "put on headphone",
+    "take off headphone",
+    "shoot at the basket",
+    "bounce ball",
+    "tennis bat swing",
+    "juggling table tennis balls",
+    "hush (quite)",
+    "flick hair",
+    "thumb up",
+    "thumb down",
+    "make ok sign",
+    "make victory sign",
+    "staple book",
+    "counting money",
+    "cutting nails",
+    "cutting paper (using scissors)",
+    "snapping fingers",
+    "open bottle",
+    "sniff (smell)",
+    "squat down",
+    "toss a coin",
+    "fold paper",
+    "ball up paper",
+    "play magic cube",
+    "apply cream on face",
+    "apply cream on hand back",
+    "put on bag",
+    "take off bag",
+    "put something into a bag",
+    "take something out of a bag",
+    "open a box",
+    "move heavy objects",
+    "shake fist",
+    "throw up cap/hat",
+    "hands up (both hands)",
+    "cross arms",
+    "arm circles",
+    "arm swings",
+    "running on the spot",
+    "butt kicks (kick backward)",
+    "cross toe touch",
+    "side kick",
+    "yawn",
+    "stretch oneself",
+    "blow nose",
+    "hit other person with something",
+    "wield knife towards other person",
+    "knock over other person (hit with body)",
+    "grab other person's stuff",
+    "shoot at other person with a gun",
+    "step on foot",
+    "high-five",
+    "cheers and drink",
+    "carry something with other person",
+    "take a photo of other person",
+    "follow other person",
+    "whisper in other person's ear",
+    "exchange things with other person",
+    "support somebody with hand",
     "finger-guessing game (playing rock-paper-scissors)",
 ]
 
 # Cross-subject training performers (Shahroudy et al. 2016 for P001-P040; Liu et al. 2019 extend it for NTU-120).
-XSUB_TRAIN_SUBJECTS = frozenset([
-    1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38, 45, 46, 47, 49, 50, 52, 53, 54, 55,
-    56, 57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103])
+XSUB_TRAIN_SUBJECTS = frozenset(
+    [
+        1,
+        2,
+        4,
+        5,
+        8,
+        9,
+        13,
+        14,
+        15,
+        16,
+        17,
+        18,
+        19,
+        25,
+        27,
+        28,
+        31,
+        34,
+        35,
+        38,
+        45,
+        46,
+        47,
+        49,
+        50,
+        52,
+        53,
+        54,
+        55,
+        56,
+        57,
+        58,
+        59,
+        70,
+        74,
+        78,
+        80,
+        81,
+        82,
+        83,
+        84,
+        85,
+        86,
+        89,
+        91,
+        92,
+        93,
+        94,
+        95,
+        97,
+        98,
+        100,
+        103,
+    ]
+)
 XVIEW_TRAIN_CAMERAS = frozenset([2, 3])  # NTU-60 cross-view: cameras 2 and 3 train, camera 1 tests
 
 FPS = 30.0
@@ -84,12 +233,20 @@ def read_ntu(sources: list[Path], *, layout=None, max_persons=None, space="xyz")
     # NTU-60 names its 60 classes only, so a model trained on it gets 60 outputs.
     classes = NTU_CLASSES[:60] if max(int(m[5]) for m in names) <= 60 else list(NTU_CLASSES)
     persons = 2 if max_persons is None else int(max_persons)
-    return ImportedDataset(layout=get_layout("ntu-25"),
-                           clips=iter_files(files, lambda p: read_clip(p, persons, space)), classes=classes,
-                           coord_dims=3 if space == "xyz" else 2, coordinates="metric" if space == "xyz" else "pixel",
-                           name="ntu120" if len(classes) == 120 else "ntu60",
-                           provenance={"source_format": "ntu", "files": len(files), "space": space,
-                                       "persons": f"{persons} with the most motion"})
+    return ImportedDataset(
+        layout=get_layout("ntu-25"),
+        clips=iter_files(files, lambda p: read_clip(p, persons, space)),
+        classes=classes,
+        coord_dims=3 if space == "xyz" else 2,
+        coordinates="metric" if space == "xyz" else "pixel",
+        name="ntu120" if len(classes) == 120 else "ntu60",
+        provenance={
+            "source_format": "ntu",
+            "files": len(files),
+            "space": space,
+            "persons": f"{persons} with the most motion",
+        },
+    )
 
 
 def read_clip(path: Path, max_persons: int = 2, space: str = "xyz"):
@@ -104,12 +261,22 @@ def read_clip(path: Path, max_persons: int = 2, space: str = "xyz"):
     ids = sorted(joints, key=lambda b: -_motion(joints[b][..., :3]))[:max_persons]  # stable: ties keep first seen
     values = np.stack([joints[b] for b in ids], axis=1)  # (T, M, 25, 12)
     coords, image_size = SPACES[space]
-    splits = ("xsub_train" if performer in XSUB_TRAIN_SUBJECTS else "xsub_test",
-              "xview_train" if camera in XVIEW_TRAIN_CAMERAS else "xview_test",
-              "xset_train" if setup % 2 == 0 else "xset_test")
-    yield Clip(id=path.stem, keypoints=values[..., coords], scores=np.stack([states[b] for b in ids], axis=1) / 2,
-               keypoints_3d=values[..., :3] if space != "xyz" else None, label=action - 1, fps=FPS,
-               image_size=image_size, source=path.name, splits=splits)
+    splits = (
+        "xsub_train" if performer in XSUB_TRAIN_SUBJECTS else "xsub_test",
+        "xview_train" if camera in XVIEW_TRAIN_CAMERAS else "xview_test",
+        "xset_train" if setup % 2 == 0 else "xset_test",
+    )
+    yield Clip(
+        id=path.stem,
+        keypoints=values[..., coords],
+        scores=np.stack([states[b] for b in ids], axis=1) / 2,
+        keypoints_3d=values[..., :3] if space != "xyz" else None,
+        label=action - 1,
+        fps=FPS,
+        image_size=image_size,
+        source=path.name,
+        splits=splits,
+    )
 
 
 def parse_skeleton(path: Path) -> tuple[dict, dict]:
@@ -127,7 +294,7 @@ def parse_skeleton(path: Path) -> tuple[dict, dict]:
             body_id = tokens[pos] if pos < len(tokens) else None
             num_joints = _count(tokens, pos + 10, path, f"joint count in frame {t}")
             pos += 11
-            block = tokens[pos:pos + num_joints * 12]
+            block = tokens[pos : pos + num_joints * 12]
             if len(block) < num_joints * 12:
                 raise fail(path, f"truncated in frame {t} of {frames}")
             try:

@@ -8,6 +8,7 @@ Split: the standard cross-view protocol, views 1 and 2 for training, view 3 for 
 CTR-GCN's ``val_label.pkl`` lists exactly the view-3 sequences; when it sits beside ``all_sqe`` its labels and
 lengths are checked against the files.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,18 @@ from ..safe_pickle import load_pickle
 from ..store import Clip
 from .base import ImportedDataset, expand, fail, iter_files
 
-CLASSES = ["pick up with one hand", "pick up with two hands", "drop trash", "walk around", "sit down",
-           "stand up", "donning", "doffing", "throw", "carry"]
+CLASSES = [
+    "pick up with one hand",
+    "pick up with two hands",
+    "drop trash",
+    "walk around",
+    "sit down",
+    "stand up",
+    "donning",
+    "doffing",
+    "throw",
+    "carry",
+]
 ACTION_CODES = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12)  # aAA of labels 1..10
 TRAIN_VIEWS = (1, 2)
 NAME = re.compile(r"a(\d+)_s(\d+)_e(\d+)_v(\d+)")
@@ -35,11 +46,19 @@ def read_nw_ucla(sources: list[Path], *, layout=None, max_persons=None, fps=None
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     files = expand(sources, (".json",))
     expected = _validation_labels(sources)
-    return ImportedDataset(layout=get_layout("kinect-v1-20"),
-                           clips=iter_files(files, lambda p: [read_clip(p, expected, fps)]), classes=list(CLASSES),
-                           coord_dims=3, coordinates="metric", name="nw_ucla",
-                           provenance={"source_format": "nw-ucla", "files": len(files),
-                                       "splits": "cross-view: train = views 1, 2; test = view 3"})
+    return ImportedDataset(
+        layout=get_layout("kinect-v1-20"),
+        clips=iter_files(files, lambda p: [read_clip(p, expected, fps)]),
+        classes=list(CLASSES),
+        coord_dims=3,
+        coordinates="metric",
+        name="nw_ucla",
+        provenance={
+            "source_format": "nw-ucla",
+            "files": len(files),
+            "splits": "cross-view: train = views 1, 2; test = view 3",
+        },
+    )
 
 
 def read_clip(path: Path, expected: dict | None = None, fps=None) -> Clip:
@@ -60,12 +79,18 @@ def read_clip(path: Path, expected: dict | None = None, fps=None) -> Clip:
     if int(data["label"]) != label + 1:
         raise fail(path, f"label {data['label']} does not match action a{action:02d} (label {label + 1})")
     if expected and path.stem in expected and expected[path.stem] != (label + 1, len(skeleton)):
-        raise fail(path, f"(label, frames) {(label + 1, len(skeleton))} differ from val_label.pkl's "
-                         f"{expected[path.stem]}")
+        raise fail(
+            path, f"(label, frames) {(label + 1, len(skeleton))} differ from val_label.pkl's {expected[path.stem]}"
+        )
     skeleton[(skeleton == 0).all(axis=-1)] = np.nan
-    return Clip(id=path.stem, keypoints=skeleton[:, None], label=label, source=path.name,
-                fps=float(fps) if fps else float("nan"),
-                splits=("train",) if view in TRAIN_VIEWS else ("test",))
+    return Clip(
+        id=path.stem,
+        keypoints=skeleton[:, None],
+        label=label,
+        source=path.name,
+        fps=float(fps) if fps else float("nan"),
+        splits=("train",) if view in TRAIN_VIEWS else ("test",),
+    )
 
 
 def _validation_labels(sources) -> dict | None:

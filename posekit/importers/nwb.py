@@ -6,6 +6,7 @@ Joints are the PoseEstimationSeries, in the container's node order when it has o
 of their timestamps; ``frame_index`` counts frames at that rate from the first timestamp, so gaps stay gaps.
 Clip id: the file stem, or ``<file stem>.<container name>`` when the file holds several containers.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,12 @@ def read_nwb(sources, *, layout=None, max_persons=None, fps=None) -> ImportedDat
     def read_one(path):
         return _with_containers(path, lambda containers: list(_clips(path, containers, chosen, max_persons, fps)))
 
-    return ImportedDataset(layout=chosen, clips=iter_files(files, read_one), coord_dims=first["coord_dims"],
-                           provenance={"source_format": "nwb", **first["provenance"]})
+    return ImportedDataset(
+        layout=chosen,
+        clips=iter_files(files, read_one),
+        coord_dims=first["coord_dims"],
+        provenance={"source_format": "nwb", **first["provenance"]},
+    )
 
 
 def _with_containers(path, use):
@@ -49,8 +54,10 @@ def _with_containers(path, use):
                 nwbfile = io.read()
             except (OSError, TypeError, ValueError, KeyError) as e:
                 raise fail(path, f"not a readable NWB file ({e})") from None
-            containers = sorted((o for o in nwbfile.objects.values() if o.neurodata_type == "PoseEstimation"),
-                                key=lambda o: (o.parent.name if o.parent is not None else "", o.name))
+            containers = sorted(
+                (o for o in nwbfile.objects.values() if o.neurodata_type == "PoseEstimation"),
+                key=lambda o: (o.parent.name if o.parent is not None else "", o.name),
+            )
             if not containers:
                 raise fail(path, "no ndx-pose PoseEstimation in this NWB file")
             return use(containers)
@@ -60,10 +67,13 @@ def _describe(containers) -> dict:
     container = containers[0]
     names, series, edges = _skeleton(container)
     joints = strip_common(names)
-    provenance = {k: str(v) for k, v in (("software", container.source_software),
-                                         ("scorer", container.scorer)) if v}
-    return {"joints": joints, "edges": [(joints[a], joints[b]) for a, b in edges], "provenance": provenance,
-            "coord_dims": int(series[0].data.shape[1])}
+    provenance = {k: str(v) for k, v in (("software", container.source_software), ("scorer", container.scorer)) if v}
+    return {
+        "joints": joints,
+        "edges": [(joints[a], joints[b]) for a, b in edges],
+        "provenance": provenance,
+        "coord_dims": int(series[0].data.shape[1]),
+    }
 
 
 def _skeleton(container):
@@ -86,14 +96,17 @@ def strip_common(names: list[str]) -> list[str]:
         return list(names)
     words = [re.split(f"([{re.escape(SEPARATORS)}])", n) for n in names]
     start = 0
-    while all(len(w) > start + 2 and w[start] == words[0][start] and w[start + 1] == words[0][start + 1]
-              for w in words):
+    while all(
+        len(w) > start + 2 and w[start] == words[0][start] and w[start + 1] == words[0][start + 1] for w in words
+    ):
         start += 2
     end = 0
-    while all(len(w) - start > end + 2 and w[-1 - end] == words[0][-1 - end] and w[-2 - end] == words[0][-2 - end]
-              for w in words):
+    while all(
+        len(w) - start > end + 2 and w[-1 - end] == words[0][-1 - end] and w[-2 - end] == words[0][-2 - end]
+        for w in words
+    ):
         end += 2
-    stripped = ["".join(w[start:len(w) - end]) for w in words]
+    stripped = ["".join(w[start : len(w) - end]) for w in words]
     return stripped if len(set(stripped)) == len(stripped) else list(names)
 
 
@@ -104,13 +117,22 @@ def _clips(path: Path, containers, layout, max_persons, fps):
         if len(lengths) != 1:
             raise fail(path, f"{container.name}: series of different lengths {sorted(lengths)}")
         kp = np.stack([s.data[:] for s in series], axis=1)[:, None]  # (T, 1, V, C)
-        scores = np.stack([s.confidence[:] if s.confidence is not None else np.full(len(kp), np.nan)
-                           for s in series], axis=1)[:, None]
+        scores = np.stack(
+            [s.confidence[:] if s.confidence is not None else np.full(len(kp), np.nan) for s in series], axis=1
+        )[:, None]
         rate, frame_index = _timing(path, container.name, series[0])
         clip_id = path.stem if len(containers) == 1 else f"{path.stem}.{container.name}"
-        yield make_clip(clip_id, kp, scores, joints=strip_common(names), layout=layout, path=path,
-                        max_persons=max_persons, frame_index=frame_index,
-                        fps=float(rate if fps is None else fps))
+        yield make_clip(
+            clip_id,
+            kp,
+            scores,
+            joints=strip_common(names),
+            layout=layout,
+            path=path,
+            max_persons=max_persons,
+            frame_index=frame_index,
+            fps=float(rate if fps is None else fps),
+        )
 
 
 def _timing(path, name, series) -> tuple[float, np.ndarray]:

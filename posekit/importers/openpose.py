@@ -6,6 +6,7 @@ A keypoint with confidence 0 is missing (NaN). OpenPose does not track people: i
 by summed confidence and the first ``max_persons`` kept (all by default), so a person slot is a rank, not an
 identity, as in ST-GCN's Kinetics feeder.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 def read_openpose(sources: list[Path], *, layout=None, max_persons=None, fps=None) -> ImportedDataset:
     videos = defaultdict(dict)
     for path in expand(sources, ("_keypoints.json",)):
-        match = FRAME_FILE.fullmatch(path.name[:-len(".json")])
+        match = FRAME_FILE.fullmatch(path.name[: -len(".json")])
         if not match:
             raise fail(path, "name is not <video>_<frame number>_keypoints.json (OpenPose --write_json)")
         videos[(path.parent, match["video"])][int(match["frame"])] = path
@@ -40,10 +41,18 @@ def read_openpose(sources: list[Path], *, layout=None, max_persons=None, fps=Non
     # --layout to name them.
     if num_joints not in LAYOUT_BY_JOINTS and layout is None:
         raise InputError(f"openpose: {num_joints} keypoints per person; name the layout with --layout")
-    clips = (clip for (folder, video), frames in videos.items()
-             if (clip := _clip(folder, video, frames, num_joints, max_persons, fps)) is not None)
-    return ImportedDataset(layout=get_layout(LAYOUT_BY_JOINTS.get(num_joints) or layout), clips=clips, coord_dims=2,
-                           coordinates="pixel", provenance={"source_format": "openpose", "videos": len(videos)})
+    clips = (
+        clip
+        for (folder, video), frames in videos.items()
+        if (clip := _clip(folder, video, frames, num_joints, max_persons, fps)) is not None
+    )
+    return ImportedDataset(
+        layout=get_layout(LAYOUT_BY_JOINTS.get(num_joints) or layout),
+        clips=clips,
+        coord_dims=2,
+        coordinates="pixel",
+        provenance={"source_format": "openpose", "videos": len(videos)},
+    )
 
 
 def _joint_count(paths) -> int:
@@ -78,5 +87,11 @@ def _clip(folder: Path, video: str, frame_files: dict, num_joints: int, max_pers
         return None
     keypoints, scores, frame_index = stack_frames(frames, num_joints, max_persons)
     name = video or folder.name
-    return Clip(id=name, keypoints=keypoints, scores=scores, frame_index=frame_index,
-                fps=float(fps) if fps else float("nan"), source=f"{folder.name}/{video}_*_keypoints.json")
+    return Clip(
+        id=name,
+        keypoints=keypoints,
+        scores=scores,
+        frame_index=frame_index,
+        fps=float(fps) if fps else float("nan"),
+        source=f"{folder.name}/{video}_*_keypoints.json",
+    )

@@ -8,6 +8,7 @@ image, so they are usable estimates; their score is 0 (visible joints score 1) s
 The one exception is the placeholder (0, 0) that two clips carry on a last, unannotated frame: that is not a
 label and becomes NaN.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,9 +22,25 @@ from ..store import Clip
 from .base import ImportedDataset, expand, fail, iter_files
 
 FPS = 30.0  # Penn Action frames come from 30 fps YouTube videos, kept at full rate
-CLASSES = sorted(["baseball_pitch", "baseball_swing", "bench_press", "bowl", "clean_and_jerk", "golf_swing",
-                  "jump_rope", "jumping_jacks", "pullup", "pushup", "situp", "squat", "strum_guitar",
-                  "tennis_forehand", "tennis_serve"])
+CLASSES = sorted(
+    [
+        "baseball_pitch",
+        "baseball_swing",
+        "bench_press",
+        "bowl",
+        "clean_and_jerk",
+        "golf_swing",
+        "jump_rope",
+        "jumping_jacks",
+        "pullup",
+        "pushup",
+        "situp",
+        "squat",
+        "strum_guitar",
+        "tennis_forehand",
+        "tennis_serve",
+    ]
+)
 FIELDS = ("x", "y", "visibility", "bbox", "action", "train", "dimensions")
 
 
@@ -31,9 +48,15 @@ FIELDS = ("x", "y", "visibility", "bbox", "action", "train", "dimensions")
 def read_penn_action(sources: list[Path], *, layout=None, max_persons=None) -> ImportedDataset:
     # The files name their joints: a --layout is applied by the convert driver, which maps joints by name.
     files = expand(sources, (".mat",))
-    return ImportedDataset(layout=get_layout("penn-13"), clips=iter_files(files, lambda p: [read_clip(p)]),
-                           classes=list(CLASSES), coord_dims=2, coordinates="pixel", name="penn_action",
-                           provenance={"source_format": "penn-action", "files": len(files)})
+    return ImportedDataset(
+        layout=get_layout("penn-13"),
+        clips=iter_files(files, lambda p: [read_clip(p)]),
+        classes=list(CLASSES),
+        coord_dims=2,
+        coordinates="pixel",
+        name="penn_action",
+        provenance={"source_format": "penn-action", "files": len(files)},
+    )
 
 
 def read_clip(path: Path) -> Clip:
@@ -56,15 +79,21 @@ def read_clip(path: Path) -> Clip:
     if bbox.ndim != 2 or bbox.shape[1] != 4:
         raise fail(path, f"bbox must be (frames, 4), got {bbox.shape}")
     height, width = (int(v) for v in np.ravel(mat["dimensions"])[:2])
-    return Clip(id=path.stem, keypoints=keypoints[:, None], scores=visibility[:, None],
-                box=_boxes(bbox, len(x))[:, None], label=CLASSES.index(action),
-                fps=FPS, image_size=(width, height), source=path.name,
-                splits=("train",) if int(np.ravel(mat["train"])[0]) == 1 else ("test",))
+    return Clip(
+        id=path.stem,
+        keypoints=keypoints[:, None],
+        scores=visibility[:, None],
+        box=_boxes(bbox, len(x))[:, None],
+        label=CLASSES.index(action),
+        fps=FPS,
+        image_size=(width, height),
+        source=path.name,
+        splits=("train",) if int(np.ravel(mat["train"])[0]) == 1 else ("test",),
+    )
 
 
 def _boxes(bbox: np.ndarray, frames: int) -> np.ndarray:
     """One box per frame; two clips have one box row fewer than frames, so their last frames get NaN."""
     boxes = np.full((frames, 4), np.nan, np.float32)
-    boxes[:min(len(bbox), frames)] = bbox[:frames]
+    boxes[: min(len(bbox), frames)] = bbox[:frames]
     return boxes
-

@@ -10,6 +10,7 @@ joint names and kind of coordinates.
 Pickles can run code when loaded: they are read with an unpickler that only builds plain containers and numpy
 arrays, so a foreign or hostile pickle is refused instead of executed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,9 +52,15 @@ def read_pyskl(sources: list[Path], *, layout=None, max_persons=None, fps=None) 
     classes = list(data.get("classes") or [str(i) for i in range(max(labels) + 1)])
     # pyskl does not say what its coordinates are: 3D pickles (NTU) are metric, 2D ones pixels.
     coordinates = data.get("coordinates") or ("metric" if dims == 3 else "pixel")
-    return ImportedDataset(layout=chosen, clips=_clips(path, annotations, splits, max_persons, fps), classes=classes,
-                           coord_dims=int(dims), coordinates=coordinates, name=path.stem,
-                           provenance={"source_format": "pyskl", "file": path.name})
+    return ImportedDataset(
+        layout=chosen,
+        clips=_clips(path, annotations, splits, max_persons, fps),
+        classes=classes,
+        coord_dims=int(dims),
+        coordinates=coordinates,
+        name=path.stem,
+        provenance={"source_format": "pyskl", "file": path.name},
+    )
 
 
 def _layout(option, stored, num_joints: int, path: Path) -> Layout:
@@ -92,7 +99,13 @@ def _clip(ann: dict, splits: dict, max_persons, fps) -> Clip:
         raise ValueError(f"total_frames {ann['total_frames']} but keypoint has {keypoint.shape[1]} frames")
     height, width = ann.get("img_shape", (0, 0))
     frame_dir = str(ann["frame_dir"])
-    return Clip(id=frame_dir, keypoints=keypoint.transpose(1, 0, 2, 3),
-                scores=score.transpose(1, 0, 2) if score is not None else None, label=int(ann.get("label", -1)),
-                image_size=(int(width), int(height)), source=frame_dir, splits=tuple(splits.get(frame_dir, ())),
-                fps=float(fps) if fps else float("nan"))
+    return Clip(
+        id=frame_dir,
+        keypoints=keypoint.transpose(1, 0, 2, 3),
+        scores=score.transpose(1, 0, 2) if score is not None else None,
+        label=int(ann.get("label", -1)),
+        image_size=(int(width), int(height)),
+        source=frame_dir,
+        splits=tuple(splits.get(frame_dir, ())),
+        fps=float(fps) if fps else float("nan"),
+    )

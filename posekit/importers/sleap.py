@@ -13,6 +13,7 @@ their order in each frame, so they carry no identity across frames. Where a user
 describe the same animal (the user corrected it: same track, or ``from_predicted``), the user instance is kept
 with scores 1; other predictions keep their point scores.
 """
+
 from __future__ import annotations
 
 from pathlib import Path, PureWindowsPath
@@ -45,8 +46,9 @@ def read_sleap(sources, *, layout=None, max_persons=None, fps=None) -> ImportedD
         else:
             yield from _labels_clips(path, source, chosen, max_persons, fps)
 
-    return ImportedDataset(layout=chosen, clips=iter_files(files, read_one), coord_dims=2,
-                           provenance={"source_format": "sleap"})
+    return ImportedDataset(
+        layout=chosen, clips=iter_files(files, read_one), coord_dims=2, provenance={"source_format": "sleap"}
+    )
 
 
 def _load(path):
@@ -54,14 +56,29 @@ def _load(path):
     try:
         with h5py.File(path, "r") as f:
             if "tracks" in f and "node_names" in f:
-                return {key: f[key][()] for key in ("tracks", "track_occupancy", "point_scores", "node_names",
-                                                     "edge_names", "track_names", "video_path") if key in f}
+                return {
+                    key: f[key][()]
+                    for key in (
+                        "tracks",
+                        "track_occupancy",
+                        "point_scores",
+                        "node_names",
+                        "edge_names",
+                        "track_names",
+                        "video_path",
+                    )
+                    if key in f
+                }
             if not {"frames", "instances", "metadata"} <= set(f):
-                raise fail(path, "not a SLEAP file (neither labels nor analysis HDF5; "
-                                 f"holds {', '.join(f) or 'nothing'})")
+                raise fail(
+                    path, f"not a SLEAP file (neither labels nor analysis HDF5; holds {', '.join(f) or 'nothing'})"
+                )
             if "format_id" not in f["metadata"].attrs:
-                raise fail(path, "SLEAP labels in the old layout without a format_id, which sleap-io cannot read; "
-                                 "open and save it again in SLEAP")
+                raise fail(
+                    path,
+                    "SLEAP labels in the old layout without a format_id, which sleap-io cannot read; "
+                    "open and save it again in SLEAP",
+                )
     except OSError as e:
         raise fail(path, f"not an HDF5 file ({e})") from None
     return sleap_io.load_slp(str(path), open_videos=False)
@@ -149,8 +166,8 @@ def _frames_clip(path, clip_id, labels, frames, layout, max_persons):
     kp = np.full((length, persons, len(nodes), 2), np.nan, np.float32)
     scores = np.full(kp.shape[:3], np.nan, np.float32)
     track = np.tile(np.arange(persons, dtype=np.int32), (length, 1))
-    track[:, :len(tracked)] = [labels.tracks.index(t) for t in tracked]
-    track[:, len(tracked):] += len(labels.tracks) - len(tracked)  # untracked ids follow the file's tracks
+    track[:, : len(tracked)] = [labels.tracks.index(t) for t in tracked]
+    track[:, len(tracked) :] += len(labels.tracks) - len(tracked)  # untracked ids follow the file's tracks
     for lf, insts in zip(frames, chosen):
         row, extra = lf.frame_idx - first, len(tracked)
         for inst in insts:
@@ -165,9 +182,18 @@ def _frames_clip(path, clip_id, labels, frames, layout, max_persons):
             else:  # a user instance is certain where labelled
                 kp[row, slot, columns] = inst.numpy()
                 scores[row, slot, columns] = np.where(np.isnan(kp[row, slot, columns, 0]), np.nan, 1.0)
-    return make_clip(clip_id, kp, scores, joints=nodes, layout=layout, path=path, track_id=track,
-                     max_persons=max_persons, frame_index=np.arange(first, first + length),
-                     track_names=tuple(t.name for t in labels.tracks))
+    return make_clip(
+        clip_id,
+        kp,
+        scores,
+        joints=nodes,
+        layout=layout,
+        path=path,
+        track_id=track,
+        max_persons=max_persons,
+        frame_index=np.arange(first, first + length),
+        track_names=tuple(t.name for t in labels.tracks),
+    )
 
 
 def _analysis_clip(path, arrays, layout, max_persons, fps):
@@ -178,8 +204,7 @@ def _analysis_clip(path, arrays, layout, max_persons, fps):
         raise fail(path, f"tracks has shape {tracks.shape}, expected (tracks, 2, {len(nodes)} nodes, frames)")
     kp = tracks.transpose(3, 0, 2, 1)  # (frames, tracks, nodes, 2)
     scores = arrays["point_scores"].transpose(2, 0, 1) if "point_scores" in arrays else None
-    occupied = arrays["track_occupancy"].astype(bool) if "track_occupancy" in arrays else \
-        ~np.isnan(kp).all(axis=(2, 3))
+    occupied = arrays["track_occupancy"].astype(bool) if "track_occupancy" in arrays else ~np.isnan(kp).all(axis=(2, 3))
     if occupied.shape != kp.shape[:2]:
         raise fail(path, f"track_occupancy has shape {occupied.shape}, expected (frames, tracks) {kp.shape[:2]}")
     kp = np.where(occupied[:, :, None, None], kp, np.nan)
@@ -189,6 +214,16 @@ def _analysis_clip(path, arrays, layout, max_persons, fps):
     rows = slice(labelled[0], labelled[-1] + 1)
     fps, image_size = _video_facts(path, _text(arrays.get("video_path", b"")), {}, fps)
     track_names = [_text(n) for n in arrays.get("track_names", [])]  # slot k is track k of the file
-    return make_clip(path.stem, kp[rows], None if scores is None else scores[rows], joints=nodes, layout=layout,
-                     path=path, max_persons=max_persons, frame_index=np.arange(labelled[0], labelled[-1] + 1),
-                     fps=fps, image_size=image_size, track_names=tuple(track_names))
+    return make_clip(
+        path.stem,
+        kp[rows],
+        None if scores is None else scores[rows],
+        joints=nodes,
+        layout=layout,
+        path=path,
+        max_persons=max_persons,
+        frame_index=np.arange(labelled[0], labelled[-1] + 1),
+        fps=fps,
+        image_size=image_size,
+        track_names=tuple(track_names),
+    )

@@ -11,6 +11,7 @@ check that an upright body has its head on top.
 Built-in layouts live as JSON files in this package's folder; any other layout (animal body parts...) is read
 from a JSON file, a DeepLabCut ``config.yaml`` or a SLEAP skeleton JSON with :func:`load_layout`.
 """
+
 from __future__ import annotations
 
 import json
@@ -85,20 +86,36 @@ class Layout:
         return [(self.index(j), self.index(p)) for j, p in self.parents.items()]
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "joints": list(self.joints), "parents": dict(self.parents),
-                "derived": {k: list(v) for k, v in self.derived.items()}, "centre": self.centre,
-                "head": self.head, "neck": self.neck, "description": self.description, "aliases": list(self.aliases),
-                "up": self.up}
+        return {
+            "name": self.name,
+            "joints": list(self.joints),
+            "parents": dict(self.parents),
+            "derived": {k: list(v) for k, v in self.derived.items()},
+            "centre": self.centre,
+            "head": self.head,
+            "neck": self.neck,
+            "description": self.description,
+            "aliases": list(self.aliases),
+            "up": self.up,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, d: dict) -> "Layout":
-        return cls(name=d["name"], joints=tuple(d["joints"]), parents=dict(d.get("parents") or {}),
-                   derived={k: tuple(v) for k, v in (d.get("derived") or {}).items()}, centre=d.get("centre"),
-                   head=d.get("head"), neck=d.get("neck"), description=d.get("description", ""),
-                   aliases=tuple(d.get("aliases") or ()), up=d.get("up"))
+        return cls(
+            name=d["name"],
+            joints=tuple(d["joints"]),
+            parents=dict(d.get("parents") or {}),
+            derived={k: tuple(v) for k, v in (d.get("derived") or {}).items()},
+            centre=d.get("centre"),
+            head=d.get("head"),
+            neck=d.get("neck"),
+            description=d.get("description", ""),
+            aliases=tuple(d.get("aliases") or ()),
+            up=d.get("up"),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "Layout":
@@ -107,8 +124,11 @@ class Layout:
 
 def generic_layout(num_joints: int, name: str | None = None) -> Layout:
     """A layout with anonymous joints and no tree, for arrays whose joints are unnamed."""
-    return Layout(name=name or f"generic-{num_joints}", joints=tuple(f"joint_{i}" for i in range(num_joints)),
-                  description="unnamed joints")
+    return Layout(
+        name=name or f"generic-{num_joints}",
+        joints=tuple(f"joint_{i}" for i in range(num_joints)),
+        description="unnamed joints",
+    )
 
 
 def chain_layout(name: str, joints, edges=()) -> Layout:
@@ -216,6 +236,7 @@ def _sleap_skeleton(text: str, name: str) -> Layout:
 @dataclass(frozen=True)
 class JointMapping:
     """How to build each target joint from source joints: target j = mean of source[sources[j]]."""
+
     source: Layout
     target: Layout
     sources: tuple[tuple[int, ...], ...]  # per target joint, source indices (empty: unmatched -> NaN)

@@ -4,6 +4,7 @@ contrastive heads and positive views of their pre-training, and the rodent branc
 head (``posekit.nets.student_head``) registers in mmpose's registry and is imported by its config instead.
 
 Build from a config with ``posekit.registry.MODELS.build(dict(type='UNIK', num_classes=60))``."""
+
 from posekit.nets import contrastive, positives  # noqa: F401  (LAC/ViA pre-training, thesis ch. 4)
 from posekit.nets.cnn_lstm import CNNLSTM  # noqa: F401  (the rodent branch's self-supervised CNN-LSTM)
 from posekit.nets.dmsd import DMSD, TSMClassifier  # noqa: F401  (RatPose future-position prediction, seed 000)
@@ -13,5 +14,15 @@ from posekit.nets.stgcn import STGCN, spatial_partitions
 from posekit.nets.unik import THESIS_DILATIONS, UNIK, SpatialDependencyUnit
 from posekit.registry import MODELS
 
-__all__ = ["MODELS", "UNIK", "STGCN", "MotionGenerator", "SpatialDependencyUnit", "THESIS_DILATIONS",
-           "spatial_partitions", "ClassifierHead", "FrameHead", "make_head"]
+__all__ = [
+    "MODELS",
+    "UNIK",
+    "STGCN",
+    "MotionGenerator",
+    "SpatialDependencyUnit",
+    "THESIS_DILATIONS",
+    "spatial_partitions",
+    "ClassifierHead",
+    "FrameHead",
+    "make_head",
+]

@@ -11,6 +11,7 @@ frame. Trained from scratch for the same 1,170 iterations on rendered bouts, the
 (51.9% real-vs-permuted on unseen bouts) where this one reached 85.1% (docs/benchmarks.md); the paper started
 from a pre-trained posture CNN. ``difference_input=False`` is the paper's LSTM.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,8 +21,11 @@ from ..registry import MODELS
 
 
 def _conv(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel, stride=2, padding=kernel // 2, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, stride=2, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
 
 
 @MODELS.register_module()
@@ -31,14 +35,26 @@ class CNNLSTM(nn.Module):
     ``channels``: widths of the stride-2 conv layers; ``grid``: the spatial size the last map is pooled to before
     fc6 (a grid, not a global mean, so that where a limb is stays part of the posture)."""
 
-    def __init__(self, in_channels: int = 1, channels=(32, 64, 128, 128), grid: int = 4, posture_dim: int = 256,
-                 hidden: int = 512, num_classes: int = 2, difference_input: bool = True):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        channels=(32, 64, 128, 128),
+        grid: int = 4,
+        posture_dim: int = 256,
+        hidden: int = 512,
+        num_classes: int = 2,
+        difference_input: bool = True,
+    ):
         super().__init__()
         self.posture_dim, self.hidden, self.difference_input = posture_dim, hidden, difference_input
         widths = (in_channels, *channels)
-        self.cnn = nn.Sequential(*[_conv(a, b, 5 if i == 0 else 3) for i, (a, b) in enumerate(zip(widths, widths[1:]))],
-                                 nn.AdaptiveAvgPool2d(grid), nn.Flatten(),
-                                 nn.Linear(channels[-1] * grid * grid, posture_dim), nn.ReLU(inplace=True))
+        self.cnn = nn.Sequential(
+            *[_conv(a, b, 5 if i == 0 else 3) for i, (a, b) in enumerate(zip(widths, widths[1:]))],
+            nn.AdaptiveAvgPool2d(grid),
+            nn.Flatten(),
+            nn.Linear(channels[-1] * grid * grid, posture_dim),
+            nn.ReLU(inplace=True),
+        )
         self.lstm = nn.LSTM(posture_dim * (2 if difference_input else 1), hidden, batch_first=True)
         self.head = nn.Linear(hidden, num_classes)
 

@@ -26,6 +26,7 @@ Choices where the thesis and the authors' code differ (shared notes, methods.md)
   4, the temporal sampling rate Table 4.7 found best; whether that rate was on top of the encoder's stride the
   thesis does not say.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,9 @@ class ProjectionHead(nn.Module):
     def __init__(self, in_channels: int = 256, out_channels: int = 128, hidden_channels: int | None = None):
         super().__init__()
         hidden_channels = hidden_channels or in_channels
-        self.mlp = nn.Sequential(nn.Linear(in_channels, hidden_channels), nn.ReLU(inplace=True),
-                                 nn.Linear(hidden_channels, out_channels))
+        self.mlp = nn.Sequential(
+            nn.Linear(in_channels, hidden_channels), nn.ReLU(inplace=True), nn.Linear(hidden_channels, out_channels)
+        )
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.mlp(features)
@@ -132,8 +134,9 @@ def _multi_positive_nce(positive_logits: torch.Tensor, negative_logits: torch.Te
     return (torch.logsumexp(all_logits, dim=1) - torch.logsumexp(positive_logits, dim=1)).mean()
 
 
-def sequence_infonce(query: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor,
-                     temperature: float = 0.1) -> torch.Tensor:
+def sequence_infonce(
+    query: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, temperature: float = 0.1
+) -> torch.Tensor:
     """Eq. 4.6 with Sim of eq. 4.8: query (N, D), positives (N, P, D), negatives (K, D) -> scalar.
 
     Sim(x, y) = cos(x, y) / temperature (features are normalised here; phi is applied by the caller), and
@@ -152,8 +155,9 @@ def sequence_infonce(query: torch.Tensor, positives: torch.Tensor, negatives: to
     return _multi_positive_nce(positive_logits, negative_logits)
 
 
-def frame_infonce(query: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor,
-                  temperature: float = 0.1) -> torch.Tensor:
+def frame_infonce(
+    query: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, temperature: float = 0.1
+) -> torch.Tensor:
     """Eq. 4.7: as :func:`sequence_infonce` with the logit of a pair the sum over aligned frames tau of Sim:
     query (N, T', D), positives (N, P, T', D), negatives (K, T', D) -> scalar. Each frame is normalised (eq. 4.8 per
     frame); frame tau of the query meets frame tau of each key, so keys must share the query's timing."""

@@ -7,6 +7,7 @@ sees the frames and its output is subtracted from them, leaving the motion-relat
 ResNet streams turn u into scenario features s and v into motion features m; the predictor averages over time
 (TSM's consensus) and classifies [s, m]. Sizes default to small frames (~64 px) and a CPU budget.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,8 @@ def temporal_shift(x: torch.Tensor, segments: int, fold_div: int = 8) -> torch.T
     fold = c // fold_div
     out = torch.zeros_like(x)
     out[:, :-1, :fold] = x[:, 1:, :fold]
-    out[:, 1:, fold:2 * fold] = x[:, :-1, fold:2 * fold]
-    out[:, :, 2 * fold:] = x[:, :, 2 * fold:]
+    out[:, 1:, fold : 2 * fold] = x[:, :-1, fold : 2 * fold]
+    out[:, :, 2 * fold :] = x[:, :, 2 * fold :]
     return out.view(nt, c, h, w)
 
 
@@ -41,8 +42,11 @@ class ShiftBlock(nn.Module):
         self.segments = segments
         self.conv1 = _conv_bn(cin, cout, stride)
         self.conv2 = _conv_bn(cout, cout)
-        self.skip = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
-            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
 
     def forward(self, x):
         out = torch.relu(self.conv1(temporal_shift(x, self.segments)))
@@ -55,8 +59,9 @@ class TemporalShiftNet(nn.Module):
     def __init__(self, in_channels: int = 1, widths=(16, 32, 64), segments: int = 8):
         super().__init__()
         self.stem = nn.Sequential(_conv_bn(in_channels, widths[0], stride=2), nn.ReLU(inplace=True))
-        self.blocks = nn.Sequential(*[ShiftBlock(cin, cout, 2, segments)
-                                      for cin, cout in zip(widths[:1] + tuple(widths[:-1]), widths)])
+        self.blocks = nn.Sequential(
+            *[ShiftBlock(cin, cout, 2, segments) for cin, cout in zip(widths[:1] + tuple(widths[:-1]), widths)]
+        )
         self.out_channels = widths[-1]
 
     def forward(self, x):
@@ -91,8 +96,15 @@ class RemovalModule(nn.Module):
 class DMSD(nn.Module):
     """Returns ``logits`` (N, classes), ``scenario`` features s (N, D) and ``motion`` features m (N, D)."""
 
-    def __init__(self, num_classes: int = 5, in_channels: int = 1, segments: int = 8, widths=(16, 32, 64),
-                 removal_hidden: int = 8, dropout: float = 0.3):
+    def __init__(
+        self,
+        num_classes: int = 5,
+        in_channels: int = 1,
+        segments: int = 8,
+        widths=(16, 32, 64),
+        removal_hidden: int = 8,
+        dropout: float = 0.3,
+    ):
         super().__init__()
         self.segments = segments
         self.motion_removal = RemovalModule(in_channels, removal_hidden, segments)
@@ -117,8 +129,9 @@ class DMSD(nn.Module):
 class TSMClassifier(nn.Module):
     """The single temporal-shift stream baseline: one TemporalShiftNet on the frames, averaged over time."""
 
-    def __init__(self, num_classes: int = 5, in_channels: int = 1, segments: int = 8, widths=(16, 32, 64),
-                 dropout: float = 0.3):
+    def __init__(
+        self, num_classes: int = 5, in_channels: int = 1, segments: int = 8, widths=(16, 32, 64), dropout: float = 0.3
+    ):
         super().__init__()
         self.segments = segments
         self.net = TemporalShiftNet(in_channels, tuple(widths), segments)

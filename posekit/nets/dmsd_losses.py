@@ -1,4 +1,5 @@
 """DMSD's feature decoupling losses (RatPose / DMSD, eqs. 3-5): scenario contrast and motion clustering."""
+
 from __future__ import annotations
 
 import torch

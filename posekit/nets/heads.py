@@ -2,6 +2,7 @@
 
 Both are linear maps of mean-pooled features, so a per-frame head sharing the classifier's weights gives
 per-frame scores whose mean over time is the clip score (checked in the tests)."""
+
 from __future__ import annotations
 
 import math

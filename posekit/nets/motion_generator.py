@@ -6,6 +6,7 @@ Input representation (the authors' code): each frame's joints relative to the ro
 velocity appended as an extra joint, z-scored channel by channel with the training data's mean and std (buffers
 ``mean``/``std``, also in the config, so inference reproduces them). C = 2 V channels for V joints in 2D.
 """
+
 from __future__ import annotations
 
 import torch
@@ -27,8 +28,11 @@ def _decoder(channels, dropout: float) -> nn.Sequential:
     layers = []
     last = len(channels) - 2
     for i, (c_in, c_out) in enumerate(zip(channels[:-1], channels[1:])):
-        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad1d(3),
-                   nn.Conv1d(c_in, c_out, kernel_size=7)]
+        layers += [
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.ReflectionPad1d(3),
+            nn.Conv1d(c_in, c_out, kernel_size=7),
+        ]
         if i < 2 and dropout:
             layers.append(nn.Dropout(dropout))
         if i < last:
@@ -43,9 +47,19 @@ class MotionGenerator(nn.Module):
     ``use_dictionary=False`` is the ablation without a learnable dictionary (Table 4.13, 'w/o D_c'): the code is
     split on the fixed canonical basis (its first ``motion_dims`` channels are Motion, the rest Static)."""
 
-    def __init__(self, num_joints: int, root: int = 0, motion_dims: int = 128, use_dictionary: bool = True,
-                 encoder_channels=(64, 96, LATENT), decoder_channels=(128, 64), dropout: float = 0.2,
-                 mean=None, std=None, coord_dims: int = 2):
+    def __init__(
+        self,
+        num_joints: int,
+        root: int = 0,
+        motion_dims: int = 128,
+        use_dictionary: bool = True,
+        encoder_channels=(64, 96, LATENT),
+        decoder_channels=(128, 64),
+        dropout: float = 0.2,
+        mean=None,
+        std=None,
+        coord_dims: int = 2,
+    ):
         super().__init__()
         latent = encoder_channels[-1]  # the dictionary is latent x latent (160 in the thesis)
         if not 0 < motion_dims < latent:
@@ -79,8 +93,9 @@ class MotionGenerator(nn.Module):
         x = x.reshape(x.shape[0], x.shape[1], self.num_joints, self.coord_dims)
         root = torch.cumsum(x[:, :, -1], dim=1)
         relative = x[:, :, :-1]
-        joints = torch.cat([relative[:, :, :self.root], torch.zeros_like(root[:, :, None]),
-                            relative[:, :, self.root:]], dim=2)
+        joints = torch.cat(
+            [relative[:, :, : self.root], torch.zeros_like(root[:, :, None]), relative[:, :, self.root :]], dim=2
+        )
         return joints + root[:, :, None]
 
     # -- dictionary -------------------------------------------------------------------------------------------
@@ -100,15 +115,15 @@ class MotionGenerator(nn.Module):
             raise ValueError(f"the generator needs T a multiple of 8 and at least 16 frames, got {features.shape[-1]}")
         code = self.encoder(features).float()
         basis = self.basis()
-        motion = torch.einsum("cj,nct->njt", basis[:, :self.motion_dims], code)
-        static = code.mean(dim=2) @ basis[:, self.motion_dims:]
+        motion = torch.einsum("cj,nct->njt", basis[:, : self.motion_dims], code)
+        static = code.mean(dim=2) @ basis[:, self.motion_dims :]
         return motion, static
 
     def decode(self, motion: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
         """Magnitudes -> (N, C, T): D_LAC(r_m + r_c), r_m = sum_i a_mi d_mi per time step, r_c = sum_i a_ci d_ci."""
         basis = self.basis()
-        code = torch.einsum("cj,njt->nct", basis[:, :self.motion_dims], motion)
-        code = code + (static @ basis[:, self.motion_dims:].T)[:, :, None]
+        code = torch.einsum("cj,njt->nct", basis[:, : self.motion_dims], motion)
+        code = code + (static @ basis[:, self.motion_dims :].T)[:, :, None]
         return self.decoder(code)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

@@ -36,6 +36,7 @@ Choices (the thesis leaves them open; the authors' code of this stage does not r
 - The generator is frozen: eval mode (no dropout) whatever ``train()`` says, no gradients, run under ``no_grad``.
   It is a submodule, so it moves with the model and is saved in its checkpoints.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ def from_skeletons(skeletons: torch.Tensor, layout_dims: int) -> torch.Tensor:
 @dataclass
 class Statics:
     """Per skeleton: the Static magnitudes A_c (..., K) and its start, the root joint in the first frame (..., C)."""
+
     magnitudes: torch.Tensor
     origins: torch.Tensor
 
@@ -97,8 +99,15 @@ class SkeletonAugment:
     ``aligned_crops``. Rotation, scale and flip are about the origin (centre the data first), so a missing joint
     (zeros) stays missing. The defaults are those of ``RandomRotation`` and ``RandomScale``."""
 
-    def __init__(self, rotation: float = 10.0, scale: float = 0.1, mirror: Sequence[int] | None = None,
-                 flip: float = 0.5, crop_length: int | None = None, aligned_crops: bool = True):
+    def __init__(
+        self,
+        rotation: float = 10.0,
+        scale: float = 0.1,
+        mirror: Sequence[int] | None = None,
+        flip: float = 0.5,
+        crop_length: int | None = None,
+        aligned_crops: bool = True,
+    ):
         self.rotation, self.scale, self.flip = rotation, scale, flip
         self.mirror = None if mirror is None else torch.as_tensor(mirror, dtype=torch.long)
         self.crop_length, self.aligned_crops = crop_length, aligned_crops
@@ -144,9 +153,15 @@ class PositiveViews(nn.Module):
     arguments, or None for unaugmented views. ``generator``: a trained MotionGenerator (``posekit.motion.
     load_generator`` reads one from its checkpoint) or its config."""
 
-    def __init__(self, mode: str, generator: MotionGenerator | dict | None = None, num_positives: int = 4,
-                 static_source: str = "batch", num_motions: int = 2,
-                 augment: SkeletonAugment | dict | None = SkeletonAugment()):
+    def __init__(
+        self,
+        mode: str,
+        generator: MotionGenerator | dict | None = None,
+        num_positives: int = 4,
+        static_source: str = "batch",
+        num_motions: int = 2,
+        augment: SkeletonAugment | dict | None = SkeletonAugment(),
+    ):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -211,16 +226,19 @@ class PositiveViews(nn.Module):
         """Eq. 4.5: the mean of each skeleton's Motion magnitudes and its partners'."""
         return torch.cat([motion[:, None], motion[partners]], dim=1).mean(dim=1)
 
-    def _views(self, skeletons: torch.Tensor, motion: torch.Tensor, own: Statics,
-               statics: Statics) -> tuple[torch.Tensor, torch.Tensor]:
+    def _views(
+        self, skeletons: torch.Tensor, motion: torch.Tensor, own: Statics, statics: Statics
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, M, T, V, C) query and (N, P, M, T, V, C) positives: ``motion`` decoded with its own and the given
         Statics, joints missing in the window set back to zero."""
         n, m = skeletons.shape[:2]
         num_positives = statics.magnitudes.shape[1]
         present = (skeletons != 0).any(dim=-1, keepdim=True)  # (N, M, T, V, 1)
         query = self._decode(motion, own).unflatten(0, (n, m))
-        positives = self._decode(motion.repeat_interleave(num_positives, dim=0),
-                                 Statics(statics.magnitudes.flatten(0, 1), statics.origins.flatten(0, 1)))
+        positives = self._decode(
+            motion.repeat_interleave(num_positives, dim=0),
+            Statics(statics.magnitudes.flatten(0, 1), statics.origins.flatten(0, 1)),
+        )
         positives = positives.unflatten(0, (n, m, num_positives)).transpose(1, 2)
         return query * present, positives * present[:, None]
 
@@ -232,8 +250,10 @@ class PositiveViews(nn.Module):
         """(N, M, T, V, C) -> (N*M, T, V, C), checked against the generator's joints and dimensions."""
         expected = (self.generator.num_joints, self.generator.coord_dims)
         if tuple(skeletons.shape[-2:]) != expected:
-            raise InputError(f"the motion generator reads {expected[0]} joints in {expected[1]}D, got windows of "
-                             f"{skeletons.shape[-2]} joints with {skeletons.shape[-1]} channels")
+            raise InputError(
+                f"the motion generator reads {expected[0]} joints in {expected[1]}D, got windows of "
+                f"{skeletons.shape[-2]} joints with {skeletons.shape[-1]} channels"
+            )
         return skeletons.flatten(0, 1)
 
     # -- random partners and Statics ----------------------------------------------------------------------------
@@ -243,8 +263,9 @@ class PositiveViews(nn.Module):
         window = torch.arange(len(present), device=present.device) // num_persons
         return present[None, :] & (window[:, None] != window[None, :])
 
-    def _draw(self, own: Statics, present: torch.Tensor, num_persons: int,
-              rng: torch.Generator | None) -> tuple[torch.Tensor | None, Statics]:
+    def _draw(
+        self, own: Statics, present: torch.Tensor, num_persons: int, rng: torch.Generator | None
+    ) -> tuple[torch.Tensor | None, Statics]:
         """Partners (S, num_motions - 1) in ``compose`` mode (None otherwise) and the positives' Statics (S, P, ...).
 
         ``batch`` Statics are those of P different skeletons of other windows; in ``compose`` mode the first is the
@@ -263,8 +284,9 @@ class PositiveViews(nn.Module):
         return partners, own.take(donors)
 
     @staticmethod
-    def _draw_others(candidates: torch.Tensor, present: torch.Tensor, count: int,
-                     rng: torch.Generator | None) -> torch.Tensor:
+    def _draw_others(
+        candidates: torch.Tensor, present: torch.Tensor, count: int, rng: torch.Generator | None
+    ) -> torch.Tensor:
         """(S, count) distinct candidates per skeleton, uniformly; absent skeletons (masked later) take any."""
         scores = _uniform(candidates.shape, rng, candidates.device)
         enough = count <= len(candidates)
@@ -272,8 +294,10 @@ class PositiveViews(nn.Module):
             picked = scores.masked_fill(~candidates, 2.0).topk(count, dim=1, largest=False).indices
             enough = bool((candidates.gather(1, picked).all(dim=1) | ~present).all())
         if not enough:
-            raise InputError(f"each skeleton needs {count} present skeletons in other windows of its batch (Motion "
-                             f"partners and Static donors); use a larger batch (drop_last) or static_source='gaussian'")
+            raise InputError(
+                f"each skeleton needs {count} present skeletons in other windows of its batch (Motion "
+                f"partners and Static donors); use a larger batch (drop_last) or static_source='gaussian'"
+            )
         return picked
 
     def _gaussian_statics(self, own: Statics, present: torch.Tensor, rng: torch.Generator | None) -> Statics:

@@ -7,6 +7,7 @@ Output at a quarter of the input resolution, four maps: a centre heatmap (logit)
 around a peak gives the body axis (heading); :mod:`posekit.rodent.detection.heatmaps` turns the maps into
 animals.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,8 +17,11 @@ STRIDE = 4
 
 
 def _conv(cin, cout, stride=1, dilation=1):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class RodentFCN(nn.Module):
@@ -28,8 +32,13 @@ class RodentFCN(nn.Module):
         w = width
         # Dilations give a receptive field of ~60 input pixels: a whole animal at the default work size.
         # Strided from the first layer: full-resolution layers would cost most of the time for little gain.
-        self.body = nn.Sequential(_conv(1, w, 2), _conv(w, 2 * w), _conv(2 * w, 4 * w, 2),
-                                  _conv(4 * w, 4 * w, dilation=2), _conv(4 * w, 4 * w, dilation=4))
+        self.body = nn.Sequential(
+            _conv(1, w, 2),
+            _conv(w, 2 * w),
+            _conv(2 * w, 4 * w, 2),
+            _conv(4 * w, 4 * w, dilation=2),
+            _conv(4 * w, 4 * w, dilation=4),
+        )
         self.head = nn.Conv2d(4 * w, 4, 1)
         nn.init.constant_(self.head.bias, 0.0)
         self.head.bias.data[0] = -4.0  # start predicting "no animal" everywhere (CenterNet's prior)
@@ -51,5 +60,5 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
     positive = target.ge(0.99).float()
     pos = -torch.log(p) * (1 - p) ** 2 * positive
-    neg = -torch.log(1 - p) * p ** 2 * (1 - target) ** 4 * (1 - positive)
+    neg = -torch.log(1 - p) * p**2 * (1 - target) ** 4 * (1 - positive)
     return (pos.sum() + neg.sum()) / positive.sum().clamp_min(1.0)

@@ -11,6 +11,7 @@ on the directed partitions this divides an edge into a joint with an empty parti
 neighbourhood, (A + I) / degree, split into the three partitions (their sum is row-stochastic).
 A learnable edge-importance mask (paper sec. 3.6, initialised to ones) scales every partition in every block.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,9 +69,17 @@ class STGCN(SkeletonNet):
 
     ``num_joints``, when given (configs fill it from the data), must agree with the layout."""
 
-    def __init__(self, layout: Layout | str | None = "coco-17", in_channels: int = 3, num_persons: int = 2,
-                 num_classes: int = 60, edge_importance: bool = True, head: str = "cls", dropout: float = 0.0,
-                 num_joints: int | None = None):
+    def __init__(
+        self,
+        layout: Layout | str | None = "coco-17",
+        in_channels: int = 3,
+        num_persons: int = 2,
+        num_classes: int = 60,
+        edge_importance: bool = True,
+        head: str = "cls",
+        dropout: float = 0.0,
+        num_joints: int | None = None,
+    ):
         if layout is None:
             raise InputError("ST-GCN needs a joint layout with bones (its fixed graph); this data has none")
         layout = Layout.from_dict(layout) if isinstance(layout, dict) else get_layout(layout)  # dict: from a config
@@ -82,5 +91,8 @@ class STGCN(SkeletonNet):
             return GraphConv(c_in, c_out, partitions, edge_importance)
 
         blocks = build_stack(in_channels, spatial)
-        super().__init__(DataBN(in_channels, layout.num_joints, num_persons), blocks,
-                         make_head(head, STACK_CHANNELS[-1], num_classes, dropout))
+        super().__init__(
+            DataBN(in_channels, layout.num_joints, num_persons),
+            blocks,
+            make_head(head, STACK_CHANNELS[-1], num_classes, dropout),
+        )

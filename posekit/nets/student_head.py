@@ -10,6 +10,7 @@ average-pooled, through one linear layer to K logits, trained with cross-entropy
 Importing this module registers ``AnchorPoseRTMCCHead`` in mmpose's MODELS registry; configs name it through
 ``custom_imports = dict(imports=["posekit.nets.student_head"])``.
 """
+
 from __future__ import annotations
 
 from ..compat import ensure_mmpose_importable
@@ -39,8 +40,10 @@ class AnchorPoseRTMCCHead(RTMCCHead):
     def loss(self, feats, batch_data_samples, train_cfg={}) -> dict:
         losses = super().loss(feats, batch_data_samples, train_cfg)
         logits = self.anchor_logits(feats)
-        labels = torch.tensor([sample.metainfo.get("raw_ann_info", {}).get("anchor_class", NO_CLASS)
-                               for sample in batch_data_samples], device=logits.device)
+        labels = torch.tensor(
+            [sample.metainfo.get("raw_ann_info", {}).get("anchor_class", NO_CLASS) for sample in batch_data_samples],
+            device=logits.device,
+        )
         labelled = labels != NO_CLASS
         if labelled.any():
             loss = F.cross_entropy(logits[labelled], labels[labelled])

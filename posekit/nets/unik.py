@@ -12,6 +12,7 @@ Where the thesis is not explicit we follow the authors' released code (see share
 The sliding window tau (eq. 3.9's tau*V nodes) is collapsed back to V nodes with a learnable 1x1 conv over the
 tau window positions, as in MS-G3D, which the thesis cites for it; the released configs all use tau = 1.
 """
+
 from __future__ import annotations
 
 import math
@@ -93,12 +94,24 @@ class UNIK(SkeletonNet):
 
     ``window`` is the thesis's tau; ``dilations`` the T-LSU dilation of each of the 10 blocks."""
 
-    def __init__(self, in_channels: int = 2, num_joints: int = 17, num_persons: int = 2, num_classes: int = 320,
-                 num_heads: int = 3, window: int = 1, dilations=THESIS_DILATIONS, head: str = "cls",
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        in_channels: int = 2,
+        num_joints: int = 17,
+        num_persons: int = 2,
+        num_classes: int = 320,
+        num_heads: int = 3,
+        window: int = 1,
+        dilations=THESIS_DILATIONS,
+        head: str = "cls",
+        dropout: float = 0.0,
+    ):
         def spatial(_: int, c_in: int, c_out: int) -> nn.Module:
             return SpatialDependencyUnit(c_in, c_out, num_joints, num_heads, window)
 
         blocks = build_stack(in_channels, spatial, dilations)
-        super().__init__(DataBN(in_channels, num_joints, num_persons), blocks,
-                         make_head(head, STACK_CHANNELS[-1], num_classes, dropout))
+        super().__init__(
+            DataBN(in_channels, num_joints, num_persons),
+            blocks,
+            make_head(head, STACK_CHANNELS[-1], num_classes, dropout),
+        )

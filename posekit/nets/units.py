@@ -4,6 +4,7 @@ Both networks are the same stack (pyskl / 2s-AGCN layout): ``data_bn``, 10 block
 ``relu(temporal(spatial(x)) + residual(x))`` with channels 64x4, 128x3, 256x3 and temporal stride 2 at blocks
 5 and 8, then a head. They differ only in the spatial unit of a block, which the caller supplies.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -51,11 +52,20 @@ class TemporalConv(nn.Module):
 
     Padding (k-1)*d//2 keeps T at stride 1 and gives ceil(T/s) frames at stride s."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int = TEMPORAL_KERNEL, stride: int = 1,
-                 dilation: int = 1):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel: int = TEMPORAL_KERNEL, stride: int = 1, dilation: int = 1
+    ):
         super().__init__()
-        self.conv = init_conv(nn.Conv2d(in_channels, out_channels, (kernel, 1), stride=(stride, 1),
-                                        padding=((kernel - 1) * dilation // 2, 0), dilation=(dilation, 1)))
+        self.conv = init_conv(
+            nn.Conv2d(
+                in_channels,
+                out_channels,
+                (kernel, 1),
+                stride=(stride, 1),
+                padding=((kernel - 1) * dilation // 2, 0),
+                dilation=(dilation, 1),
+            )
+        )
         self.bn = nn.BatchNorm2d(out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,8 +101,13 @@ def build_stack(in_channels: int, make_spatial: SpatialFactory, dilations=(1,) *
         raise ValueError(f"need one temporal dilation per block ({len(STACK_CHANNELS)}), got {len(dilations)}")
     blocks, c_in = [], in_channels
     for i, (c_out, stride, dilation) in enumerate(zip(STACK_CHANNELS, STACK_STRIDES, dilations)):
-        blocks.append(Block(make_spatial(i, c_in, c_out), TemporalConv(c_out, c_out, stride=stride, dilation=dilation),
-                            shortcut(c_in, c_out, stride) if i else None))
+        blocks.append(
+            Block(
+                make_spatial(i, c_in, c_out),
+                TemporalConv(c_out, c_out, stride=stride, dilation=dilation),
+                shortcut(c_in, c_out, stride) if i else None,
+            )
+        )
         c_in = c_out
     return nn.Sequential(*blocks)
 

@@ -4,6 +4,7 @@ A clip id is ``"<video_id>@<expert>"`` (split on the last '@'). The experts of a
 track id names the same person in every expert's clip, whatever slot it sits in; that is what lets SST-A compare
 the experts' estimates of one person.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ..store import SkeletonStore
 @dataclass
 class VideoProposals:
     """The experts' clips of one video, aligned by track: poses (P, E, T, V, 2), NaN where an expert lacks one."""
+
     video_id: str
     experts: list[str]
     track_ids: np.ndarray  # (P,) sorted
@@ -29,8 +31,10 @@ def split_clip_id(clip_id: str, path) -> tuple[str, str]:
     """``"video@expert"`` -> (video, expert); the video id may itself contain '@'."""
     video, at, expert = clip_id.rpartition("@")
     if not at or not video or not expert:
-        raise InputError(f"{path}: clip {clip_id!r} is not named VIDEO@EXPERT; is this a proposals store "
-                         f"(written by posekit extract)?")
+        raise InputError(
+            f"{path}: clip {clip_id!r} is not named VIDEO@EXPERT; is this a proposals store "
+            f"(written by posekit extract)?"
+        )
     return video, expert
 
 
@@ -55,14 +59,18 @@ def load_video(store: SkeletonStore, video_id: str, clips: dict[str, int], exper
     """Align the tracks of one video's expert clips by track id (never by slot order)."""
     names = [e for e in experts if e in clips]
     if len(names) < 2:
-        raise InputError(f"{store.path}: video {video_id!r} has {len(names)} expert ({', '.join(names)}); "
-                         f"SST-A needs the proposals of at least 2 experts")
+        raise InputError(
+            f"{store.path}: video {video_id!r} has {len(names)} expert ({', '.join(names)}); "
+            f"SST-A needs the proposals of at least 2 experts"
+        )
     frames = [store.frames(clips[e], ("keypoints", "track_id", "frame_index")) for e in names]
     reference = frames[0]["frame_index"]
     for name, f in zip(names, frames):
         if not np.array_equal(f["frame_index"], reference):
-            raise InputError(f"{store.path}: clip {video_id}@{name} does not have the same frames as "
-                             f"{video_id}@{names[0]}; the experts of a video must share its frames")
+            raise InputError(
+                f"{store.path}: clip {video_id}@{name} does not have the same frames as "
+                f"{video_id}@{names[0]}; the experts of a video must share its frames"
+            )
         _check_unique_tracks(f["track_id"], f"{store.path}: clip {video_id}@{name}")
     track_ids = np.unique(np.concatenate([f["track_id"][f["track_id"] >= 0] for f in frames]))
     n_frames, n_joints = len(reference), store.layout.num_joints

@@ -8,6 +8,7 @@ frame-exactly from each clip's source video, or from an image folder ``IMAGES/CL
 ``frame_index``; at the top ``anchors`` (the k normalised anchor poses, (k, V, 2)) and ``pseudo_labels`` (gamma,
 the store, the margin). The folder is written under a temporary name and renamed when complete.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,6 +33,7 @@ IMAGES_DIR = "images"
 @dataclass
 class PseudoLabels:
     """The kept person-frames of a refined store: where they are and what they are."""
+
     clip: np.ndarray  # (N,) clip index
     frame: np.ndarray  # (N,) row of the frame within its clip
     frame_index: np.ndarray  # (N,) index of the frame in the source video
@@ -45,8 +47,10 @@ class PseudoLabels:
 def select(store: SkeletonStore, gamma: float) -> PseudoLabels:
     """Person-frames with SST-A confidence C >= gamma and a pose box of positive width and height."""
     if store.coordinates != "pixel" or store.coord_dims != 2:
-        raise InputError(f"{store.path}: pseudo labels need 2D pixel keypoints (a refined store), got "
-                         f"{store.coord_dims}D {store.coordinates}")
+        raise InputError(
+            f"{store.path}: pseudo labels need 2D pixel keypoints (a refined store), got "
+            f"{store.coord_dims}D {store.coordinates}"
+        )
     if "scores" not in store.frame_fields:
         raise InputError(f"{store.path}: no /frames/scores; pseudo labels need the SST-A confidence of a refined store")
     parts = {name: [] for name in PseudoLabels.__dataclass_fields__ if name != "anchor_class"}
@@ -54,8 +58,9 @@ def select(store: SkeletonStore, gamma: float) -> PseudoLabels:
     for clip in range(len(store)):
         arrays = store.frames(clip, ("keypoints", "scores", "track_id", "frame_index"))
         keypoints = arrays["keypoints"]
-        frames, persons, confidence, box = select_confident(keypoints, arrays["scores"], gamma=gamma,
-                                                            image_size=image_sizes[clip])
+        frames, persons, confidence, box = select_confident(
+            keypoints, arrays["scores"], gamma=gamma, image_size=image_sizes[clip]
+        )
         frame_index = arrays.get("frame_index", np.arange(len(keypoints)))
         track_id = arrays.get("track_id", np.broadcast_to(np.arange(keypoints.shape[1]), keypoints.shape[:2]))
         parts["clip"].append(np.full(len(frames), clip))
@@ -68,8 +73,9 @@ def select(store: SkeletonStore, gamma: float) -> PseudoLabels:
     return PseudoLabels(**{name: np.concatenate(values) for name, values in parts.items()})
 
 
-def export_coco(refined_store, out_dir, *, gamma: float = GAMMA, anchors: int = 20, images=None, seed: int = 0,
-                quality: int = 95) -> dict:
+def export_coco(
+    refined_store, out_dir, *, gamma: float = GAMMA, anchors: int = 20, images=None, seed: int = 0, quality: int = 95
+) -> dict:
     """Write OUT_DIR/pseudo_labels.json (COCO keypoints + anchor classes) and OUT_DIR/images/; returns a summary."""
     from tqdm import tqdm
 
@@ -91,14 +97,22 @@ def export_coco(refined_store, out_dir, *, gamma: float = GAMMA, anchors: int = 
             progress = tqdm(total=len(wanted), desc="pseudo-label frames", unit="frame")
             for clip in np.unique(wanted[:, 0]):
                 indices = wanted[wanted[:, 0] == clip, 1]
-                frames = (_folder_frames(Path(images) / ids[clip], indices) if images is not None
-                          else read_video_frames(sources[clip], indices))
+                frames = (
+                    _folder_frames(Path(images) / ids[clip], indices)
+                    if images is not None
+                    else read_video_frames(sources[clip], indices)
+                )
                 for frame_index, image in frames:
                     name = f"{IMAGES_DIR}/{clip:06d}/{frame_index:06d}.jpg"
                     _write_jpeg(tmp / name, image, quality)
                     image_table[clip, frame_index] = dict(
-                        id=len(image_table) + 1, file_name=name, width=int(image.shape[1]),
-                        height=int(image.shape[0]), clip_id=str(ids[clip]), frame_index=int(frame_index))
+                        id=len(image_table) + 1,
+                        file_name=name,
+                        width=int(image.shape[1]),
+                        height=int(image.shape[0]),
+                        clip_id=str(ids[clip]),
+                        frame_index=int(frame_index),
+                    )
                     progress.update()
             progress.close()
             coco = _coco(labels, image_table, layout, anchor_poses, gamma, store.path)
@@ -108,8 +122,14 @@ def export_coco(refined_store, out_dir, *, gamma: float = GAMMA, anchors: int = 
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     counts = np.bincount(labels.anchor_class, minlength=anchors)
-    return {"labels": str(out_dir / LABELS_FILE), "images": len(image_table), "annotations": len(labels.clip),
-            "anchors": anchors, "anchor_counts": counts.tolist(), "gamma": gamma}
+    return {
+        "labels": str(out_dir / LABELS_FILE),
+        "images": len(image_table),
+        "annotations": len(labels.clip),
+        "anchors": anchors,
+        "anchor_counts": counts.tolist(),
+        "gamma": gamma,
+    }
 
 
 def _coco(labels: PseudoLabels, image_table: dict, layout, anchor_poses, gamma, store_path) -> dict:
@@ -119,21 +139,39 @@ def _coco(labels: PseudoLabels, image_table: dict, layout, anchor_poses, gamma, 
         present = ~np.isnan(pose).any(axis=1)
         keypoints = np.concatenate([np.nan_to_num(pose), 2.0 * present[:, None]], axis=1)  # v=2: labelled
         x1, y1, x2, y2 = (float(v) for v in labels.box[n])
-        annotations.append(dict(
-            id=n + 1, image_id=image_table[labels.clip[n], labels.frame_index[n]]["id"], category_id=1,
-            bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1), iscrowd=0,
-            num_keypoints=int(present.sum()), keypoints=[round(float(v), 3) for v in keypoints.ravel()],
-            anchor_class=int(labels.anchor_class[n]), confidence=float(labels.confidence[n]),
-            track_id=int(labels.track_id[n]), frame_index=int(labels.frame_index[n])))
+        annotations.append(
+            dict(
+                id=n + 1,
+                image_id=image_table[labels.clip[n], labels.frame_index[n]]["id"],
+                category_id=1,
+                bbox=[x1, y1, x2 - x1, y2 - y1],
+                area=(x2 - x1) * (y2 - y1),
+                iscrowd=0,
+                num_keypoints=int(present.sum()),
+                keypoints=[round(float(v), 3) for v in keypoints.ravel()],
+                anchor_class=int(labels.anchor_class[n]),
+                confidence=float(labels.confidence[n]),
+                track_id=int(labels.track_id[n]),
+                frame_index=int(labels.frame_index[n]),
+            )
+        )
     skeleton = [[child + 1, parent + 1] for child, parent in layout.bones]
     return dict(
         info=dict(description="posekit SSTA-PRS pseudo ground truth (SST-A poses with C >= gamma)"),
-        images=sorted(image_table.values(), key=lambda image: image["id"]), annotations=annotations,
-        categories=[dict(id=1, name="person", supercategory="person", keypoints=list(layout.joints),
-                         skeleton=skeleton)],
+        images=sorted(image_table.values(), key=lambda image: image["id"]),
+        annotations=annotations,
+        categories=[
+            dict(id=1, name="person", supercategory="person", keypoints=list(layout.joints), skeleton=skeleton)
+        ],
         anchors=np.round(anchor_poses, 5).tolist(),
-        pseudo_labels=dict(gamma=gamma, store=str(store_path), layout=layout.name, box_margin=BOX_MARGIN,
-                           normalisation="joints - box top-left corner, / longer box side"))
+        pseudo_labels=dict(
+            gamma=gamma,
+            store=str(store_path),
+            layout=layout.name,
+            box_margin=BOX_MARGIN,
+            normalisation="joints - box top-left corner, / longer box side",
+        ),
+    )
 
 
 def read_video_frames(video, indices):

@@ -1,4 +1,5 @@
 """The files of ``posekit refine --report``: report.json and two figures of pose_refine's :class:`QualityReport`."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,16 @@ def write_report(report: QualityReport, folder, *, proposals, refined) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / name for name in FILES}
     overall = report.overall()
-    document = {"proposals": str(proposals), "refined": str(refined), "method": "SST-A", "gamma": report.gamma,
-                "experts": report.experts, "distances_in": "head lengths |fused head - fused neck| (eq. 3.4)",
-                "overall": overall, "videos": report.videos}
+    document = {
+        "proposals": str(proposals),
+        "refined": str(refined),
+        "method": "SST-A",
+        "gamma": report.gamma,
+        "experts": report.experts,
+        "distances_in": "head lengths |fused head - fused neck| (eq. 3.4)",
+        "overall": overall,
+        "videos": report.videos,
+    }
     with atomic_path(paths["report.json"]) as tmp:
         tmp.write_text(json.dumps(document, indent=1))
     with atomic_path(paths["confidence.png"]) as tmp:
@@ -40,8 +48,15 @@ def confidence_histogram(histogram, gamma: float, path, *, unscored: int = 0):
     left, width = np.arange(PLOT_BINS) / PLOT_BINS, 1 / PLOT_BINS
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.bar(left, kept, width, align="edge", color="tab:green", label=f"kept (C >= gamma): {kept.sum() / total:.1%}")
-    ax.bar(left, discarded, width, bottom=kept, align="edge", color="tab:red",
-           label=f"discarded (C < gamma): {discarded.sum() / total:.1%}")
+    ax.bar(
+        left,
+        discarded,
+        width,
+        bottom=kept,
+        align="edge",
+        color="tab:red",
+        label=f"discarded (C < gamma): {discarded.sum() / total:.1%}",
+    )
     ax.axvline(gamma, color="black", linestyle="--", label=f"gamma = {gamma:g}")
     ax.set_xlim(0, 1)
     ax.set_xlabel("SST-A confidence C of a person-frame")
@@ -58,8 +73,11 @@ def expert_bars(experts: dict, path):
     """Per expert: coverage, fraction selected by SST-A and mean distance to the fused pose."""
     plt = _pyplot()
     names = list(experts)
-    panels = (("coverage", "estimated (% of fused joints)", 100), ("selected_fraction", "selected by SST-A (%)", 100),
-              ("mean_distance_to_fused", "mean distance to fused (head lengths)", 1))
+    panels = (
+        ("coverage", "estimated (% of fused joints)", 100),
+        ("selected_fraction", "selected by SST-A (%)", 100),
+        ("mean_distance_to_fused", "mean distance to fused (head lengths)", 1),
+    )
     fig, axes = plt.subplots(1, 3, figsize=(11, 0.6 * len(names) + 1.6), sharey=True)
     for ax, (key, title, scale) in zip(axes, panels):
         values = [np.nan if experts[n][key] is None else experts[n][key] * scale for n in names]

@@ -6,6 +6,7 @@ store has one clip per video (id = the video id), one person slot per kept track
 joints as keypoints and, as /frames/scores, the SST-A frame confidence C broadcast over the person's fused joints
 (docs/refine.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,16 @@ from .proposals import VideoProposals, expert_order, group_videos, load_video
 from .report import write_report
 
 
-def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | None = None,
-                 drop_low: bool = False, report_dir=None, progress: bool = True) -> dict:
+def refine_store(
+    proposals,
+    output,
+    *,
+    gamma: float = GAMMA,
+    max_persons: int | None = None,
+    drop_low: bool = False,
+    report_dir=None,
+    progress: bool = True,
+) -> dict:
     """Fuse every video of ``proposals`` into ``output``; write the quality report to ``report_dir`` if given."""
     from tqdm import tqdm
 
@@ -38,8 +47,10 @@ def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | 
     videos = group_videos(store)
     experts = expert_order(store, videos)
     if len(experts) < 2:
-        raise InputError(f"{store.path}: {len(experts)} expert ({', '.join(experts) or 'none'}); SST-A needs the "
-                         f"proposals of at least 2 experts")
+        raise InputError(
+            f"{store.path}: {len(experts)} expert ({', '.join(experts) or 'none'}); SST-A needs the "
+            f"proposals of at least 2 experts"
+        )
     if not 0 <= gamma <= 1:
         raise InputError(f"--gamma must be between 0 and 1 (C is in (0, 1]), got {gamma}")
     if max_persons is not None and max_persons < 1:
@@ -50,23 +61,49 @@ def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | 
     if output.resolve() == store.path.resolve():
         raise InputError(f"{output}: the refined store must be a new file, not the proposals store")
     if output.is_dir() or not output.parent.is_dir():
-        raise InputError(f"{output}: " + ("is a folder, expected a store file path" if output.is_dir()
-                                           else f"folder {output.parent} does not exist"))
+        raise InputError(
+            f"{output}: "
+            + (
+                "is a folder, expected a store file path"
+                if output.is_dir()
+                else f"folder {output.parent} does not exist"
+            )
+        )
     report = QualityReport(experts, gamma)
-    step = {"step": "refine", "method": "SST-A", "gamma": gamma, "experts": experts, "max_persons": max_persons,
-            "drop_low": drop_low, "proposals": str(proposals)}
+    step = {
+        "step": "refine",
+        "method": "SST-A",
+        "gamma": gamma,
+        "experts": experts,
+        "max_persons": max_persons,
+        "drop_low": drop_low,
+        "proposals": str(proposals),
+    }
     columns = {name: store.column(name) for name in ("fps", "image_size", "source", "text")}
     with _staging(output) as staged:
-        with StoreWriter(staged, store.layout, coord_dims=2, classes=store.classes,
-                         class_descriptions=store.class_descriptions, name=store.name, allow_empty=True) as writer:
-            for video_id, clips in tqdm(videos.items(), desc="refine", unit="video", disable=not progress,
-                                        leave=False):
+        with StoreWriter(
+            staged,
+            store.layout,
+            coord_dims=2,
+            classes=store.classes,
+            class_descriptions=store.class_descriptions,
+            name=store.name,
+            allow_empty=True,
+        ) as writer:
+            for video_id, clips in tqdm(videos.items(), desc="refine", unit="video", disable=not progress, leave=False):
                 video = load_video(store, video_id, clips, experts)
                 tracks, fused, confidence = refine_video(video.poses, head=head, neck=neck, max_persons=max_persons)
-                report.add(video.video_id, video.experts, video.poses, tracks, fused, confidence, head=head,
-                           neck=neck)
-                writer.add(_refined_clip(video, _clip_fields(store, columns, video.first_clip), tracks, fused,
-                                         confidence, gamma if drop_low else None))
+                report.add(video.video_id, video.experts, video.poses, tracks, fused, confidence, head=head, neck=neck)
+                writer.add(
+                    _refined_clip(
+                        video,
+                        _clip_fields(store, columns, video.first_clip),
+                        tracks,
+                        fused,
+                        confidence,
+                        gamma if drop_low else None,
+                    )
+                )
         step["kept_fraction"] = report.overall()["kept_fraction"]
         with h5py.File(staged, "r+") as f:  # the proposals' history, then this step
             f.attrs["provenance"] = json.dumps(store.provenance + [provenance_step(**step)])
@@ -74,8 +111,13 @@ def refine_store(proposals, output, *, gamma: float = GAMMA, max_persons: int | 
             write_report(report, report_dir, proposals=proposals, refined=output)
         os.replace(staged, output)
     store.close()
-    return {"output": str(output), "videos": len(videos), "experts": experts, "report": report.overall(),
-            "report_dir": None if report_dir is None else str(report_dir)}
+    return {
+        "output": str(output),
+        "videos": len(videos),
+        "experts": experts,
+        "report": report.overall(),
+        "report_dir": None if report_dir is None else str(report_dir),
+    }
 
 
 @contextmanager
@@ -94,10 +136,14 @@ def _staging(output: Path):
 
 def _clip_fields(store: SkeletonStore, columns: dict, index: int) -> dict:
     """What the refined clip copies from the video's first expert clip (all experts share it)."""
-    return {"label": int(store.labels[index]), "fps": float(columns["fps"][index]),
-            "image_size": tuple(int(v) for v in columns["image_size"][index]), "source": columns["source"][index],
-            "text": columns["text"][index],
-            "splits": tuple(name for name, members in store.splits.items() if index in members)}
+    return {
+        "label": int(store.labels[index]),
+        "fps": float(columns["fps"][index]),
+        "image_size": tuple(int(v) for v in columns["image_size"][index]),
+        "source": columns["source"][index],
+        "text": columns["text"][index],
+        "splits": tuple(name for name, members in store.splits.items() if index in members),
+    }
 
 
 def _refined_clip(video: VideoProposals, fields: dict, tracks, fused, confidence, drop_below: float | None) -> Clip:
@@ -112,8 +158,15 @@ def _refined_clip(video: VideoProposals, fields: dict, tracks, fused, confidence
     scores = np.where(joint, confidence[..., None], np.nan)
     box = np.concatenate([np.fmin.reduce(fused, axis=2), np.fmax.reduce(fused, axis=2)], axis=-1)
     track_id = np.where(person, video.track_ids[tracks].astype(np.int32), -1).astype(np.int32)
-    return Clip(id=video.video_id, keypoints=fused, scores=scores, track_id=track_id,
-                frame_index=video.frame_index, box=box, **fields)
+    return Clip(
+        id=video.video_id,
+        keypoints=fused,
+        scores=scores,
+        track_id=track_id,
+        frame_index=video.frame_index,
+        box=box,
+        **fields,
+    )
 
 
 def _head_and_neck(store: SkeletonStore) -> tuple[int, int]:
@@ -121,6 +174,8 @@ def _head_and_neck(store: SkeletonStore) -> tuple[int, int]:
     if store.coord_dims != 2:
         raise InputError(f"{store.path}: SST-A fuses 2D poses; this store has {store.coord_dims}D keypoints")
     if not layout.head or not layout.neck:
-        raise InputError(f"{store.path}: layout {layout.name!r} names no head and neck joint; SST-A's confidence "
-                         f"needs both (set 'head' and 'neck' in the layout)")
+        raise InputError(
+            f"{store.path}: layout {layout.name!r} names no head and neck joint; SST-A's confidence "
+            f"needs both (set 'head' and 'neck' in the layout)"
+        )
     return layout.index(layout.head), layout.index(layout.neck)

@@ -16,6 +16,7 @@ a fixed number of objects whatever the number of clips, and reading a clip touch
 Every write goes to a temporary file beside the target, which replaces the target only when complete;
 appending copies the existing store first, so an interrupted append leaves the original untouched.
 """
+
 from .format import FORMAT, FORMAT_VERSION, Clip, StoreError, atomic_path, check_format, temporary_beside  # noqa: F401
 from .reader import SkeletonStore  # noqa: F401
 from .writer import StoreWriter  # noqa: F401

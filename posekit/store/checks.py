@@ -5,6 +5,7 @@ unique, labels within the classes, rows aligned, attributes that parse). It read
 shapes, the clip table, splits): O(clips), no frame array, so the reader runs it on every open.
 ``keypoint_problem``: the writer's refusals of a clip's keypoints, which validate applies to stored clips.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ DAMAGED_FILE_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
 def describe(f: h5py.File) -> dict:
     """The file as a JSON document the schema can check: groups, datasets (dtype kind, shape) and attributes.
     An object h5py cannot open (a truncated file, a dangling link) is described as ``"unreadable"``."""
+
     def node(obj):
         if isinstance(obj, h5py.Dataset):
             kind = "string" if h5py.check_string_dtype(obj.dtype) else obj.dtype.kind
@@ -42,8 +44,10 @@ def structural_problems(f: h5py.File) -> list[str]:
     """Problems of an open store's structure (each one line, without the file name); empty when sound."""
     try:
         doc = describe(f)
-        problems = [f"{'/'.join(map(str, e.absolute_path)) or 'file'}: {e.message}"
-                    for e in jsonschema.Draft202012Validator(load_schema(STORE_SCHEMA)).iter_errors(doc)]
+        problems = [
+            f"{'/'.join(map(str, e.absolute_path)) or 'file'}: {e.message}"
+            for e in jsonschema.Draft202012Validator(load_schema(STORE_SCHEMA)).iter_errors(doc)
+        ]
         return problems or _consistency(f)
     except _DamagedDataset as e:
         return [str(e)]
@@ -127,8 +131,9 @@ def _consistency(f: h5py.File) -> list[str]:
     offsets, lengths = _read(clips["offset"]), _read(clips["length"])
     if (lengths < 0).any():
         problems.append("negative clip lengths")
-    elif num_clips and (offsets[0] != 0 or (offsets[1:] != offsets[:-1] + lengths[:-1]).any()
-                        or offsets[-1] + lengths[-1] != num_frames):
+    elif num_clips and (
+        offsets[0] != 0 or (offsets[1:] != offsets[:-1] + lengths[:-1]).any() or offsets[-1] + lengths[-1] != num_frames
+    ):
         problems.append("clip offsets do not tile the frame axis (clips must be stored back to back)")
     elif not num_clips and num_frames:
         problems.append(f"{num_frames} frames but no clips")
@@ -142,8 +147,10 @@ def _consistency(f: h5py.File) -> list[str]:
     labels = _read(clips["label"])
     bad = (labels != -1) & ((labels < 0) | (labels >= num_classes))
     if bad.any():
-        problems.append(f"{int(bad.sum())} clip labels outside the {num_classes} classes "
-                        f"(e.g. clip {ids[np.argmax(bad)]!r} has {labels[np.argmax(bad)]})")
+        problems.append(
+            f"{int(bad.sum())} clip labels outside the {num_classes} classes "
+            f"(e.g. clip {ids[np.argmax(bad)]!r} has {labels[np.argmax(bad)]})"
+        )
     if f["classes/description"].shape[0] != num_classes:
         problems.append("classes/description and classes/name differ in length")
     for name, ds in f["splits"].items():

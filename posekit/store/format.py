@@ -1,4 +1,5 @@
 """Names, constants and file-level helpers shared by the store's writer and reader."""
+
 from __future__ import annotations
 
 import json
@@ -31,6 +32,7 @@ class StoreError(PosekitError, ValueError):
 @dataclass
 class Clip:
     """One clip in memory. Arrays are per frame; M persons may be fewer than the store's max_persons."""
+
     id: str
     keypoints: np.ndarray  # (T, M, V, C) float32, NaN where missing
     scores: np.ndarray | None = None  # (T, M, V) confidence
@@ -114,5 +116,7 @@ def check_format(f: h5py.File, path) -> None:
     if f.attrs.get("format") != FORMAT:
         raise StoreError(f"{path}: not a posekit store (no format={FORMAT!r} attribute)")
     if int(f.attrs.get("format_version", 0)) > FORMAT_VERSION:
-        raise StoreError(f"{path}: store format version {f.attrs['format_version']} is newer than this posekit "
-                         f"({FORMAT_VERSION}); upgrade posekit")
+        raise StoreError(
+            f"{path}: store format version {f.attrs['format_version']} is newer than this posekit "
+            f"({FORMAT_VERSION}); upgrade posekit"
+        )

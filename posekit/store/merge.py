@@ -1,4 +1,5 @@
 """``posekit store merge``: the clips of B appended to a copy of A, classes matched by name."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,11 +19,15 @@ def merge(a, b, output, *, progress: bool = True) -> dict:
     keeps its unchecked datasets; arrays the merge creates carry checksums."""
     first, second = SkeletonStore(a), SkeletonStore(b)
     if first.layout.joints != second.layout.joints:
-        raise StoreError(f"{b}: layout {second.layout.name!r} differs from {a}'s {first.layout.name!r}; "
-                         f"convert one of them with --layout first")
+        raise StoreError(
+            f"{b}: layout {second.layout.name!r} differs from {a}'s {first.layout.name!r}; "
+            f"convert one of them with --layout first"
+        )
     if first.coord_dims != second.coord_dims or first.coordinates != second.coordinates:
-        raise StoreError(f"{b}: {second.coord_dims}D {second.coordinates} coordinates, {a} has "
-                         f"{first.coord_dims}D {first.coordinates}")
+        raise StoreError(
+            f"{b}: {second.coord_dims}D {second.coordinates} coordinates, {a} has "
+            f"{first.coord_dims}D {first.coordinates}"
+        )
     clash = np.intersect1d(first.ids, second.ids)
     if len(clash):
         raise StoreError(f"{b}: {len(clash)} clip ids also in {a} (e.g. {clash[0]!r}); clip ids must be unique")
@@ -31,16 +36,19 @@ def merge(a, b, output, *, progress: bool = True) -> dict:
     from tqdm import tqdm
 
     provenance = {"step": "merge", "inputs": [str(a), str(b)]}
-    with StoreWriter(output, mode="a", base=a, provenance=provenance,
-                     allow_empty=first.allows_empty or second.allows_empty) as writer:
-        new_index = np.array([writer.class_index(name, text) for name, text
-                              in zip(second.classes, second.class_descriptions)], dtype=np.int64)
+    with StoreWriter(
+        output, mode="a", base=a, provenance=provenance, allow_empty=first.allows_empty or second.allows_empty
+    ) as writer:
+        new_index = np.array(
+            [writer.class_index(name, text) for name, text in zip(second.classes, second.class_descriptions)],
+            dtype=np.int64,
+        )
         for clip in tqdm(second, total=len(second), desc="merge", unit="clip", disable=not progress, leave=False):
             if clip.label >= 0:
                 clip.label = int(new_index[clip.label])
             if clip.labels is not None:
                 labels = np.zeros((clip.num_frames, len(writer.classes)), bool)
-                labels[:, new_index[:clip.labels.shape[1]]] = clip.labels
+                labels[:, new_index[: clip.labels.shape[1]]] = clip.labels
                 clip.labels = labels
             writer.add(clip)
         total = len(writer)

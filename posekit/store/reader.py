@@ -6,6 +6,7 @@ workers (forked or spawned) without sharing a handle across processes.
 Opening runs the structural checks (metadata only) and refuses a store that fails them; a read that fails
 (a Fletcher32 checksum or the decompression of a damaged chunk) stops with one line naming the store and dataset.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,14 +68,18 @@ class SkeletonStore:
     def problem_line(self) -> str:
         """The first structural problem, and where to see them all."""
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        return (f"{self.path}: invalid store: {self.problems[0]}{more}; "
-                f"`posekit store validate {self.path}` lists all problems")
+        return (
+            f"{self.path}: invalid store: {self.problems[0]}{more}; "
+            f"`posekit store validate {self.path}` lists all problems"
+        )
 
     def _damaged(self, dataset: str, error: OSError, index: int | None = None) -> StoreError:
         """The one line for a read that HDF5 refused: a checksum mismatch or a chunk that does not decompress."""
         where = f" of clip {self._clip_name(index)}" if index is not None else ""
-        return StoreError(f"{self.path}: {dataset}{where}: damaged data, the read failed ({error}); "
-                          f"`posekit store validate --deep {self.path}` lists the damaged clips")
+        return StoreError(
+            f"{self.path}: {dataset}{where}: damaged data, the read failed ({error}); "
+            f"`posekit store validate --deep {self.path}` lists the damaged clips"
+        )
 
     def _clip_name(self, index: int) -> str:
         try:
@@ -199,12 +204,18 @@ class SkeletonStore:
         arrays = self.frames(index, self.frame_fields)
         row = self.file["clips"]
         feats = {name: self._read(ds, index) for name, ds in self.file["features"].items()}
-        return Clip(id=self._read(row["id"], index), label=int(self.labels[index]),
-                    fps=float(self._read(row["fps"], index)),
-                    image_size=tuple(int(v) for v in self._read(row["image_size"], index)),
-                    source=self._read(row["source"], index), text=self._read(row["text"], index),
-                    splits=tuple(name for name, idx in self.splits.items() if _contains(idx, index)),
-                    features=feats, track_names=self._track_names(index), **arrays)
+        return Clip(
+            id=self._read(row["id"], index),
+            label=int(self.labels[index]),
+            fps=float(self._read(row["fps"], index)),
+            image_size=tuple(int(v) for v in self._read(row["image_size"], index)),
+            source=self._read(row["source"], index),
+            text=self._read(row["text"], index),
+            splits=tuple(name for name, idx in self.splits.items() if _contains(idx, index)),
+            features=feats,
+            track_names=self._track_names(index),
+            **arrays,
+        )
 
     def _track_names(self, index: int) -> tuple[str, ...]:
         """The clip's track names; () in a store without the optional ``/clips/track_names``."""
@@ -212,8 +223,10 @@ class SkeletonStore:
             return ()
         names = decode_track_names(self._read(self.file["clips/track_names"], index))
         if names is None:
-            raise StoreError(f"{self.path}: clips/track_names of clip {self._clip_name(index)} is not a JSON list "
-                             f"of strings; `posekit store validate {self.path}` lists all such clips")
+            raise StoreError(
+                f"{self.path}: clips/track_names of clip {self._clip_name(index)} is not a JSON list "
+                f"of strings; `posekit store validate {self.path}` lists all such clips"
+            )
         return names
 
     def __iter__(self):
@@ -231,16 +244,29 @@ class SkeletonStore:
 
     def _summary(self) -> dict:
         f = self.file
-        return {"path": str(self.path), "name": self.name, "num_clips": len(self), "num_frames": self.num_frames,
-                "layout": self.layout.name, "num_joints": self.layout.num_joints, "joints": list(self.layout.joints),
-                "coord_dims": self.coord_dims, "coordinates": self.coordinates, "max_persons": self.max_persons,
-                "has_3d": "keypoints_3d" in f["frames"], "frame_fields": list(self.frame_fields),
-                "num_classes": len(self.classes), "splits": {k: int(len(v)) for k, v in self.splits.items()},
-                "features": {k: list(ds.shape[1:]) for k, ds in f["features"].items()},
-                "labelled_clips": int((self.labels >= 0).sum()),
-                "frames_per_clip": _stats(self.lengths), "provenance": self.provenance,
-                "format_version": int(f.attrs["format_version"]), "file_bytes": self.path.stat().st_size,
-                "problems": list(self.problems)}
+        return {
+            "path": str(self.path),
+            "name": self.name,
+            "num_clips": len(self),
+            "num_frames": self.num_frames,
+            "layout": self.layout.name,
+            "num_joints": self.layout.num_joints,
+            "joints": list(self.layout.joints),
+            "coord_dims": self.coord_dims,
+            "coordinates": self.coordinates,
+            "max_persons": self.max_persons,
+            "has_3d": "keypoints_3d" in f["frames"],
+            "frame_fields": list(self.frame_fields),
+            "num_classes": len(self.classes),
+            "splits": {k: int(len(v)) for k, v in self.splits.items()},
+            "features": {k: list(ds.shape[1:]) for k, ds in f["features"].items()},
+            "labelled_clips": int((self.labels >= 0).sum()),
+            "frames_per_clip": _stats(self.lengths),
+            "provenance": self.provenance,
+            "format_version": int(f.attrs["format_version"]),
+            "file_bytes": self.path.stat().st_size,
+            "problems": list(self.problems),
+        }
 
 
 def _contains(sorted_indices: np.ndarray, index: int) -> bool:

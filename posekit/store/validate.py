@@ -7,6 +7,7 @@ damaged keypoint chunk also shows here, and decodes every clip's track names (a 
 reads every chunk of every other dataset too and names the clips whose data HDF5 refuses to return (a Fletcher32
 checksum mismatch, a chunk that does not decompress).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,12 +57,15 @@ def _clip_problems(f: h5py.File, deep: bool) -> list[str]:
         for ds in datasets:
             if ds.name != "/frames/keypoints":
                 _scan(ds, offsets, lengths, damaged)
-    problems = [f"{len(idx)} clips the writer refuses ({problem}): {_named(ids, idx)}"
-                for problem, idx in refused.items()]
+    problems = [
+        f"{len(idx)} clips the writer refuses ({problem}): {_named(ids, idx)}" for problem, idx in refused.items()
+    ]
     unreadable_names = _unreadable_track_names(clips)
     if unreadable_names:
-        problems.append(f"clips/track_names: {len(unreadable_names)} clips whose track names are not a JSON list "
-                        f"of strings: {_named(ids, unreadable_names)}")
+        problems.append(
+            f"clips/track_names: {len(unreadable_names)} clips whose track names are not a JSON list "
+            f"of strings: {_named(ids, unreadable_names)}"
+        )
     for name, idx in damaged.items():
         where = f" in {len(idx)} clips: {_named(ids, idx)}" if idx else ""
         problems.append(f"{name}: damaged data{where} (HDF5 refused to read it: checksum mismatch or bad compression)")
@@ -84,15 +88,15 @@ def _clips_of(ds: h5py.Dataset, offsets, lengths, damaged):
     while first < len(offsets):
         last = max(int(np.searchsorted(ends, offsets[first] + BLOCK_FRAMES, side="right")), first + 1)
         try:
-            block = ds[offsets[first]:ends[last - 1]]
+            block = ds[offsets[first] : ends[last - 1]]
         except OSError:
             block = None
         for index in range(first, last):
             if block is not None:
-                yield index, block[offsets[index] - offsets[first]:ends[index] - offsets[first]]
+                yield index, block[offsets[index] - offsets[first] : ends[index] - offsets[first]]
                 continue
             try:
-                yield index, ds[offsets[index]:ends[index]]
+                yield index, ds[offsets[index] : ends[index]]
             except OSError:
                 damaged.setdefault(ds.name.lstrip("/"), []).append(index)
         first = last
@@ -117,8 +121,10 @@ def _scan(ds: h5py.Dataset, offsets, lengths, damaged):
 def _clips_at(name: str, rows: slice, offsets, lengths) -> range:
     """The clips that own ``rows`` of dataset ``name``: frames for /frames, clip rows for /clips and /features."""
     if name.startswith("frames/"):
-        return range(int(np.searchsorted(offsets + lengths, rows.start, side="right")),
-                     int(np.searchsorted(offsets, rows.stop, side="left")))
+        return range(
+            int(np.searchsorted(offsets + lengths, rows.start, side="right")),
+            int(np.searchsorted(offsets, rows.stop, side="left")),
+        )
     if name.startswith(("clips/", "features/")):
         return range(rows.start, min(rows.stop, len(offsets)))
     return range(0)

@@ -1,4 +1,5 @@
 """StoreWriter: builds a store from clips, or appends to one, through a temporary file renamed on success."""
+
 from __future__ import annotations
 
 import json
@@ -47,11 +48,25 @@ class StoreWriter:
             w.add(clip)
     """
 
-    def __init__(self, path, layout: Layout | str | None = None, *, coord_dims: int | None = None,
-                 classes=None, class_descriptions=None, name: str | None = None, coordinates: str = "pixel",
-                 mode: str = "w", provenance: dict | None = None, chunk_frames: int = 128,
-                 compression: str | None = "lzf", allow_empty: bool = False, flush_frames: int = 1 << 16,
-                 base=None, checksums: bool = True):
+    def __init__(
+        self,
+        path,
+        layout: Layout | str | None = None,
+        *,
+        coord_dims: int | None = None,
+        classes=None,
+        class_descriptions=None,
+        name: str | None = None,
+        coordinates: str = "pixel",
+        mode: str = "w",
+        provenance: dict | None = None,
+        chunk_frames: int = 128,
+        compression: str | None = "lzf",
+        allow_empty: bool = False,
+        flush_frames: int = 1 << 16,
+        base=None,
+        checksums: bool = True,
+    ):
         if mode not in ("w", "a"):
             raise ValueError("mode must be 'w' or 'a'")
         if coordinates not in COORDINATES:
@@ -65,8 +80,14 @@ class StoreWriter:
         self.allow_empty = allow_empty
         self.flush_frames = flush_frames
         self._provenance = provenance
-        self._init = dict(layout=layout, coord_dims=coord_dims, classes=classes,
-                          class_descriptions=class_descriptions, name=name, coordinates=coordinates)
+        self._init = dict(
+            layout=layout,
+            coord_dims=coord_dims,
+            classes=classes,
+            class_descriptions=class_descriptions,
+            name=name,
+            coordinates=coordinates,
+        )
 
     # -- context ---------------------------------------------------------------------------------------------
     def __enter__(self) -> "StoreWriter":
@@ -111,8 +132,10 @@ class StoreWriter:
             self.layout = Layout.from_json(f.attrs["layout"])
             given = self._init["layout"]
             if given is not None and get_layout(given).joints != self.layout.joints:
-                raise StoreError(f"{self.path}: store layout is {self.layout.name!r}, clips are "
-                                 f"{get_layout(given).name!r}; convert them with --layout {self.layout.name}")
+                raise StoreError(
+                    f"{self.path}: store layout is {self.layout.name!r}, clips are "
+                    f"{get_layout(given).name!r}; convert them with --layout {self.layout.name}"
+                )
             self.coord_dims = int(f.attrs["coord_dims"])
             if self.allow_empty:  # the store may now hold empty clips; a strict append keeps the flag it had
                 f.attrs["allow_empty"] = True
@@ -131,16 +154,23 @@ class StoreWriter:
             self.coord_dims = self._init["coord_dims"]
             self.classes = list(self._init["classes"] or [])
             self._ids, self._num_clips, self._num_frames, self._splits = set(), 0, 0, {}
-            f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION,
-                           name=self._init["name"] or self.path.stem.split(".")[0],
-                           layout=self.layout.to_json(), coordinates=self._init["coordinates"],
-                           provenance="[]", created_by=f"posekit {__version__}", allow_empty=self.allow_empty)
+            f.attrs.update(
+                format=FORMAT,
+                format_version=FORMAT_VERSION,
+                name=self._init["name"] or self.path.stem.split(".")[0],
+                layout=self.layout.to_json(),
+                coordinates=self._init["coordinates"],
+                provenance="[]",
+                created_by=f"posekit {__version__}",
+                allow_empty=self.allow_empty,
+            )
             for g in ("frames", "clips", "splits", "features", "classes"):
                 f.create_group(g)
             self.class_descriptions = list(self._init["class_descriptions"] or [""] * len(self.classes))
             if len(self.class_descriptions) != len(self.classes):
-                raise StoreError(f"{self.path}: {len(self.classes)} classes but "
-                                 f"{len(self.class_descriptions)} class descriptions")
+                raise StoreError(
+                    f"{self.path}: {len(self.classes)} classes but {len(self.class_descriptions)} class descriptions"
+                )
             self._write_classes(self.classes, self.class_descriptions)
             self._new_classes = True
         if self._provenance:
@@ -179,12 +209,16 @@ class StoreWriter:
         if clip.id in self._ids:
             raise StoreError(f"{self.path}: duplicate clip id {clip.id!r}")
         t, m = kp.shape[:2]
-        columns = {"keypoints": kp,
-                   "scores": _float(clip.scores, (t, m, kp.shape[2]), "scores", clip),
-                   "track_id": np.asarray(clip.track_id, np.int32) if clip.track_id is not None
-                   else np.where(np.isnan(kp).all(axis=(2, 3)), -1, np.arange(m, dtype=np.int32)).astype(np.int32),
-                   "frame_index": np.asarray(clip.frame_index, np.int64) if clip.frame_index is not None
-                   else np.arange(t, dtype=np.int64)}
+        columns = {
+            "keypoints": kp,
+            "scores": _float(clip.scores, (t, m, kp.shape[2]), "scores", clip),
+            "track_id": np.asarray(clip.track_id, np.int32)
+            if clip.track_id is not None
+            else np.where(np.isnan(kp).all(axis=(2, 3)), -1, np.arange(m, dtype=np.int32)).astype(np.int32),
+            "frame_index": np.asarray(clip.frame_index, np.int64)
+            if clip.frame_index is not None
+            else np.arange(t, dtype=np.int64),
+        }
         for name, trailing in (("box", (4,)), ("keypoints_3d", (kp.shape[2], 3))):
             value = getattr(clip, name)
             if value is not None:
@@ -226,8 +260,10 @@ class StoreWriter:
         if kp.ndim != 4:
             raise StoreError(f"clip {clip.id!r}: keypoints must be (frames, persons, joints, coords), got {kp.shape}")
         if kp.shape[2] != self.layout.num_joints:
-            raise StoreError(f"clip {clip.id!r}: {kp.shape[2]} joints but layout {self.layout.name!r} has "
-                             f"{self.layout.num_joints}; choose the right --layout")
+            raise StoreError(
+                f"clip {clip.id!r}: {kp.shape[2]} joints but layout {self.layout.name!r} has "
+                f"{self.layout.num_joints}; choose the right --layout"
+            )
         if self.coord_dims is None:
             self.coord_dims = kp.shape[3]
             self._h5.attrs["coord_dims"] = self.coord_dims
@@ -258,15 +294,22 @@ class StoreWriter:
                 if ds.shape[1] < width:
                     ds.resize(width, axis=1)
             ds.resize(total, axis=0)
-            ds[self._num_frames:total] = self._pack(items, ds, total - self._num_frames)
+            ds[self._num_frames : total] = self._pack(items, ds, total - self._num_frames)
         for name in FRAME_FIELDS:  # datasets absent from this block still grow (fill value) to stay aligned
             if name in f["frames"] and f["frames"][name].shape[0] < total:
                 f["frames"][name].resize(total, axis=0)
         self._write_clip_rows()
         for name, items in self._features.items():
             dim = items[0][1].size
-            ds = _grow(f["features"], name, (0, dim), np.float32, np.nan, self._num_clips + len(self._clip_rows["id"]),
-                       checksums=self.checksums)
+            ds = _grow(
+                f["features"],
+                name,
+                (0, dim),
+                np.float32,
+                np.nan,
+                self._num_clips + len(self._clip_rows["id"]),
+                checksums=self.checksums,
+            )
             if ds.shape[1] != dim or any(v.size != dim for _, v in items):
                 raise StoreError(f"feature {name!r}: every clip needs the same size ({ds.shape[1]})")
             for index, vector in items:
@@ -297,24 +340,50 @@ class StoreWriter:
             trailing[0] = max_persons
         fill = {"track_id": -1, "frame_index": -1, "labels": False}.get(name, np.nan)
         dtype = {"track_id": np.int32, "frame_index": np.int64, "labels": bool}.get(name, np.float32)
-        return _grow(g, name, (0, *trailing), dtype, fill, self._num_frames, self.chunk_frames, self.compression,
-                     checksums=self.checksums)
+        return _grow(
+            g,
+            name,
+            (0, *trailing),
+            dtype,
+            fill,
+            self._num_frames,
+            self.chunk_frames,
+            self.compression,
+            checksums=self.checksums,
+        )
 
     def _write_clip_rows(self):
         g, rows = self._h5["clips"], self._clip_rows
         n = self._num_clips + len(rows["id"])
-        specs = {"id": (STR, ""), "offset": (np.int64, 0), "length": (np.int64, 0), "label": (np.int32, -1),
-                 "fps": (np.float32, np.nan), "image_size": (np.int32, 0), "source": (STR, ""), "text": (STR, ""),
-                 "track_names": (STR, "")}
+        specs = {
+            "id": (STR, ""),
+            "offset": (np.int64, 0),
+            "length": (np.int64, 0),
+            "label": (np.int32, -1),
+            "fps": (np.float32, np.nan),
+            "image_size": (np.int32, 0),
+            "source": (STR, ""),
+            "text": (STR, ""),
+            "track_names": (STR, ""),
+        }
         for key, (dtype, fill) in specs.items():
             if key in OPTIONAL_CLIP_FIELDS and key not in g and not any(rows[key]):
                 continue  # a store whose clips never had one stays as older posekit versions write it
             shape = (0, 2) if key == "image_size" else (0,)
-            ds = _grow(g, key, shape, dtype, fill if dtype is not STR else None, n, chunk=4096,
-                       compression=self.compression, checksums=self.checksums)
+            ds = _grow(
+                g,
+                key,
+                shape,
+                dtype,
+                fill if dtype is not STR else None,
+                n,
+                chunk=4096,
+                compression=self.compression,
+                checksums=self.checksums,
+            )
             if rows[key]:
                 values = np.array(rows[key], dtype=object if dtype is STR else dtype)
-                ds[self._num_clips:n] = values
+                ds[self._num_clips : n] = values
 
     def _finish(self):
         self._flush()
@@ -322,8 +391,13 @@ class StoreWriter:
         if "keypoints" not in f["frames"]:  # a store with no clips still has its arrays
             self._frame_dataset("keypoints", np.zeros((0, 0, self.layout.num_joints, self.coord_dims or 2)), 0)
             for name in ("scores", "track_id", "frame_index"):
-                self._frame_dataset(name, np.zeros((0, 0, self.layout.num_joints) if name == "scores"
-                                                   else (0, 0) if name == "track_id" else (0,)), 0)
+                self._frame_dataset(
+                    name,
+                    np.zeros(
+                        (0, 0, self.layout.num_joints) if name == "scores" else (0, 0) if name == "track_id" else (0,)
+                    ),
+                    0,
+                )
             self._write_clip_rows()
         if self.coord_dims is None:
             self.coord_dims = 2
@@ -333,8 +407,9 @@ class StoreWriter:
             old = f["splits"][split][()] if split in f["splits"] else np.zeros(0, np.int64)
             if split in f["splits"]:
                 del f["splits"][split]
-            f["splits"].create_dataset(split, data=np.union1d(old, np.asarray(indices, np.int64)).astype(np.int64),
-                                       fletcher32=self.checksums)
+            f["splits"].create_dataset(
+                split, data=np.union1d(old, np.asarray(indices, np.int64)).astype(np.int64), fletcher32=self.checksums
+            )
         if self._new_classes:
             self._write_classes(self.classes, self.class_descriptions)
 
@@ -353,11 +428,17 @@ def _grow(group, name, shape, dtype, fill, rows, chunk_frames=None, compression=
     if name not in group:
         chunks = (chunk or chunk_frames or 1024,) + tuple(max(s, 1) for s in shape[1:])
         kwargs = dict(compression=compression, shuffle=compression is not None) if compression else {}
-        group.create_dataset(name, shape=(rows,) + tuple(shape[1:]), maxshape=(None,) * len(shape), dtype=dtype,
-                             chunks=chunks, fillvalue=fill, fletcher32=checksums and dtype is not STR, **kwargs)
+        group.create_dataset(
+            name,
+            shape=(rows,) + tuple(shape[1:]),
+            maxshape=(None,) * len(shape),
+            dtype=dtype,
+            chunks=chunks,
+            fillvalue=fill,
+            fletcher32=checksums and dtype is not STR,
+            **kwargs,
+        )
     ds = group[name]
     if ds.shape[0] < rows:
         ds.resize(rows, axis=0)
     return ds
-
-

@@ -8,6 +8,7 @@ walks further. Every (motion, body, view) render becomes one 2D clip; ``/feature
 ``view_id`` say which renders share a motion, a body or a view, so any two renders (A, B) have a third one as the
 ground truth of "A's motion performed by B's body seen from B's view".
 """
+
 from __future__ import annotations
 
 import itertools
@@ -38,8 +39,7 @@ def clip_bone_lengths(joints: np.ndarray, layout) -> np.ndarray:
 
 def reference_lengths(store: SkeletonStore, indices) -> np.ndarray:
     """(V,) the reference skeleton: the median over clips of each clip's median bone length."""
-    return _nan_reduce(np.nanmedian, np.array([clip_bone_lengths(joints_3d(store, i), store.layout)
-                                               for i in indices]))
+    return _nan_reduce(np.nanmedian, np.array([clip_bone_lengths(joints_3d(store, i), store.layout) for i in indices]))
 
 
 def _nan_reduce(reduce, values: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -49,8 +49,9 @@ def _nan_reduce(reduce, values: np.ndarray, axis: int = 0) -> np.ndarray:
         return reduce(values, axis=axis)
 
 
-def render(joints: np.ndarray, layout, scales: np.ndarray, reference: np.ndarray, yaw: float,
-           pitch: float) -> np.ndarray:
+def render(
+    joints: np.ndarray, layout, scales: np.ndarray, reference: np.ndarray, yaw: float, pitch: float
+) -> np.ndarray:
     """One render (T, M, V, 2) of a clip's 3D joints (T, M, V, 3) on the body ``scales`` (relative to
     ``reference``), turned by ``yaw``/``pitch`` about the body centre of the first frame."""
     own = clip_bone_lengths(joints, layout)
@@ -67,8 +68,18 @@ def render(joints: np.ndarray, layout, scales: np.ndarray, reference: np.ndarray
     return project(body, yaw, pitch, pivot=start).astype(np.float32)
 
 
-def synth_views(source, output, *, bodies: int = 4, yaws=THESIS_YAWS, pitches=(0.0,), scale_range=(0.75, 1.25),
-                split: str | None = None, seed: int = 0, progress: bool = True) -> dict:
+def synth_views(
+    source,
+    output,
+    *,
+    bodies: int = 4,
+    yaws=THESIS_YAWS,
+    pitches=(0.0,),
+    scale_range=(0.75, 1.25),
+    split: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Write ``output``: every clip of ``source`` (or of one split) x ``bodies`` x (yaw, pitch) views, in 2D."""
     low, high = scale_range
     if not 0 < low <= high:
@@ -86,25 +97,57 @@ def synth_views(source, output, *, bodies: int = 4, yaws=THESIS_YAWS, pitches=(0
         body_scales = np.stack([random_body_scales(layout, rng, low, high) for _ in range(bodies)])
         views = list(itertools.product(yaws, pitches))
         reference = reference_lengths(store, indices)
-        steps = dict(step="synth-views", source=str(source), split=split, bodies=bodies, yaws=list(yaws),
-                     pitches=list(pitches), scale_range=[low, high], seed=seed, projection="orthographic",
-                     reference_lengths=np.round(np.nan_to_num(reference), 5).tolist())
+        steps = dict(
+            step="synth-views",
+            source=str(source),
+            split=split,
+            bodies=bodies,
+            yaws=list(yaws),
+            pitches=list(pitches),
+            scale_range=[low, high],
+            seed=seed,
+            projection="orthographic",
+            reference_lengths=np.round(np.nan_to_num(reference), 5).tolist(),
+        )
         ids, fps = store.ids, store.column("fps")
-        with StoreWriter(output, layout=layout, coord_dims=2, classes=store.classes,
-                         class_descriptions=store.class_descriptions, coordinates="metric",
-                         name=Path(output).stem, provenance=steps) as writer:
-            for motion, index in enumerate(tqdm(indices, desc="synth views", unit="motion", disable=not progress,
-                                                leave=False)):
+        with StoreWriter(
+            output,
+            layout=layout,
+            coord_dims=2,
+            classes=store.classes,
+            class_descriptions=store.class_descriptions,
+            coordinates="metric",
+            name=Path(output).stem,
+            provenance=steps,
+        ) as writer:
+            for motion, index in enumerate(
+                tqdm(indices, desc="synth views", unit="motion", disable=not progress, leave=False)
+            ):
                 clip = store[int(index)]
                 joints = joints_3d(store, int(index))
                 for body, (view, (yaw, pitch)) in itertools.product(range(bodies), enumerate(views)):
                     keypoints = render(joints, layout, body_scales[body], reference, yaw, pitch)
                     if np.isnan(keypoints).all():
                         continue  # a clip with no valid joint cannot be rendered (the writer refuses it)
-                    writer.add(Clip(id=f"{ids[index]}_b{body}_v{view}", keypoints=keypoints,
-                                    frame_index=clip.frame_index, label=clip.label, fps=float(fps[index]),
-                                    image_size=(0, 0), source=str(ids[index]), text=clip.text, splits=clip.splits,
-                                    features=dict(motion_id=[motion], body_id=[body], view_id=[view],
-                                                  body_scales=body_scales[body], view_angles=[yaw, pitch])))
+                    writer.add(
+                        Clip(
+                            id=f"{ids[index]}_b{body}_v{view}",
+                            keypoints=keypoints,
+                            frame_index=clip.frame_index,
+                            label=clip.label,
+                            fps=float(fps[index]),
+                            image_size=(0, 0),
+                            source=str(ids[index]),
+                            text=clip.text,
+                            splits=clip.splits,
+                            features=dict(
+                                motion_id=[motion],
+                                body_id=[body],
+                                view_id=[view],
+                                body_scales=body_scales[body],
+                                view_angles=[yaw, pitch],
+                            ),
+                        )
+                    )
             clips = len(writer)
     return {"motions": len(indices), "bodies": bodies, "views": len(views), "clips": clips, "output": str(output)}

@@ -17,6 +17,7 @@ can be traced back to its source clip and frame::
 
 frames FIRST..STOP-1 of clip CLIP_ID are frames AT.. of the sequence.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ INTERPOLATED = ("keypoints", "scores", "keypoints_3d", "box")  # per-person floa
 def sequence_groups(indices: np.ndarray, clips_per_sequence: int, rng: np.random.Generator) -> list[np.ndarray]:
     """``indices`` shuffled, then cut into groups of ``clips_per_sequence`` (the last group may be shorter)."""
     shuffled = rng.permutation(indices)
-    return [shuffled[k:k + clips_per_sequence] for k in range(0, len(shuffled), clips_per_sequence)]
+    return [shuffled[k : k + clips_per_sequence] for k in range(0, len(shuffled), clips_per_sequence)]
 
 
 def split_rng(seed: int, split: str | None) -> np.random.Generator:
@@ -54,7 +55,7 @@ def clip_frame_labels(clip: Clip, num_classes: int) -> np.ndarray:
     """(T, K) bool: the clip's class on every frame, with the clip's own per-frame labels where the store has them."""
     labels = np.zeros((clip.num_frames, num_classes), bool)
     if clip.labels is not None:
-        labels[:, :clip.labels.shape[1]] = clip.labels
+        labels[:, : clip.labels.shape[1]] = clip.labels
     if clip.label >= 0:
         labels[:, clip.label] = True
     return labels
@@ -104,12 +105,15 @@ def plan_sequences(store: SkeletonStore, splits, clips_per_sequence: int, seed: 
     """{split: the clip indices of each of its sequences}: ``splits`` (default every split of the store; all clips
     as one group, split None, in a store without splits)."""
     names = list(splits or store.splits) or [None]
-    return {split: sequence_groups(usable_clips(store, store.split(split)), clips_per_sequence, split_rng(seed, split))
-            for split in names}
+    return {
+        split: sequence_groups(usable_clips(store, store.split(split)), clips_per_sequence, split_rng(seed, split))
+        for split in names
+    }
 
 
-def synth_untrimmed(source, output, *, clips_per_sequence: int = 8, transition: int = 5, splits=(), seed: int = 0,
-                    progress: bool = True) -> dict:
+def synth_untrimmed(
+    source, output, *, clips_per_sequence: int = 8, transition: int = 5, splits=(), seed: int = 0, progress: bool = True
+) -> dict:
     """Write ``output``: the clips of ``splits`` of ``source`` chained into long sequences with per-frame labels
     (:func:`plan_sequences`, :func:`chain`); returns what was written."""
     if clips_per_sequence < 1 or transition < 0:
@@ -119,24 +123,57 @@ def synth_untrimmed(source, output, *, clips_per_sequence: int = 8, transition: 
         chained = sum(len(members) for sequences in plan.values() for members in sequences)
         if not chained:
             raise PosekitError(f"{source}: no labelled clip to chain in {', '.join(map(str, plan))}")
-        step = dict(step="synth-untrimmed", source=str(source), splits=list(plan), seed=seed,
-                    clips_per_sequence=clips_per_sequence, transition=transition)
+        step = dict(
+            step="synth-untrimmed",
+            source=str(source),
+            splits=list(plan),
+            seed=seed,
+            clips_per_sequence=clips_per_sequence,
+            transition=transition,
+        )
         fps, image_sizes = store.column("fps"), store.column("image_size")
         frames = background = 0
-        with StoreWriter(output, layout=store.layout, coord_dims=store.coord_dims, classes=store.classes,
-                         class_descriptions=store.class_descriptions, coordinates=store.coordinates,
-                         name=Path(output).stem, provenance=step, allow_empty=store.allows_empty) as writer:
+        with StoreWriter(
+            output,
+            layout=store.layout,
+            coord_dims=store.coord_dims,
+            classes=store.classes,
+            class_descriptions=store.class_descriptions,
+            coordinates=store.coordinates,
+            name=Path(output).stem,
+            provenance=step,
+            allow_empty=store.allows_empty,
+        ) as writer:
             for split, sequences in plan.items():
-                for number, members in enumerate(tqdm(sequences, desc=f"synth untrimmed {split or ''}",
-                                                      unit="sequence", disable=not progress, leave=False)):
+                for number, members in enumerate(
+                    tqdm(
+                        sequences,
+                        desc=f"synth untrimmed {split or ''}",
+                        unit="sequence",
+                        disable=not progress,
+                        leave=False,
+                    )
+                ):
                     arrays, labels, records = chain([store[int(i)] for i in members], transition, len(store.classes))
-                    writer.add(Clip(id=f"{split or 'all'}_{number:05d}", labels=labels, **arrays,
-                                    fps=shared_fps(fps[members]), image_size=shared_image_size(image_sizes[members]),
-                                    source=json.dumps({"store": Path(source).name, "clips": records}),
-                                    splits=(split,) if split else ()))
+                    writer.add(
+                        Clip(
+                            id=f"{split or 'all'}_{number:05d}",
+                            labels=labels,
+                            **arrays,
+                            fps=shared_fps(fps[members]),
+                            image_size=shared_image_size(image_sizes[members]),
+                            source=json.dumps({"store": Path(source).name, "clips": records}),
+                            splits=(split,) if split else (),
+                        )
+                    )
                     frames += len(labels)
                     background += int((~labels.any(axis=1)).sum())
         considered = sum(len(store.split(split)) for split in plan)
-    return {"sequences": {split or "all": len(sequences) for split, sequences in plan.items()}, "clips": chained,
-            "skipped": considered - chained, "frames": frames, "background_frames": background,
-            "output": str(output)}
+    return {
+        "sequences": {split or "all": len(sequences) for split, sequences in plan.items()},
+        "clips": chained,
+        "skipped": considered - chained,
+        "frames": frames,
+        "background_frames": background,
+        "output": str(output),
+    }

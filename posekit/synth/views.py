@@ -8,6 +8,7 @@ the 2D point is (x, -y) relative to the pivot, in the 3D units (metres), y point
 Orthographic, as the thesis's Mixamo renders (rotated 3D, projected 2D): a view changes the pose's shape, never its
 size, so body size stays a property of the body alone.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,8 +53,9 @@ def retarget_bones(joints: np.ndarray, layout: Layout, scales: np.ndarray) -> np
 
 def symmetric_groups(layout: Layout) -> np.ndarray:
     """(V,) group of each joint's bone: ``left_X`` and ``right_X`` share one group, so a body is symmetric."""
-    keys = [name.removeprefix(SIDES[0]).removeprefix(SIDES[1]) if name.startswith(SIDES) else name
-            for name in layout.joints]
+    keys = [
+        name.removeprefix(SIDES[0]).removeprefix(SIDES[1]) if name.startswith(SIDES) else name for name in layout.joints
+    ]
     return np.unique(keys, return_inverse=True)[1].reshape(-1)
 
 

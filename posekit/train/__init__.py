@@ -3,6 +3,7 @@ with the one path they share (:mod:`posekit.train.overrides`).
 
 Importing the package registers posekit's models, datasets, metrics and optimiser wrappers in its mmengine
 registries (scope "posekit"); the trainers register in TRAINERS when its locations are imported."""
+
 from ..compat import ensure_torchvision_importable
 
 ensure_torchvision_importable()  # mmengine's runner imports torchvision; the CPU build needs its op schemas

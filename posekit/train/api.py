@@ -7,6 +7,7 @@ shares (:mod:`posekit.train.overrides`); :func:`train` adds the initialisation f
 selection uses a held-out part of the training split, never the test split: ``best.pth`` is the best epoch on that
 hold-out, and the test split is scored once, at the end.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,10 +31,22 @@ STREAMS = {"joint": [], "bone": ["JointToBone"], "joint-motion": ["JointMotion"]
 NORMALISATIONS = ("NormalizeImage2D", "CentreSkeleton", "ScaleNormalise", "MinMaxNormalise")
 
 
-def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stream: str = "joint",
-                   linear: bool = False, label_fraction: float = 1.0, holdout: float = 0.1,
-                   test_split: str = "test", train_split: str = "train", model_layout: str | None = None,
-                   project_2d: bool = False, test_clips: int | None = None, **overrides) -> Config:
+def prepare_config(
+    cfg: Config,
+    store: str | Path,
+    work_dir: str | Path,
+    *,
+    stream: str = "joint",
+    linear: bool = False,
+    label_fraction: float = 1.0,
+    holdout: float = 0.1,
+    test_split: str = "test",
+    train_split: str = "train",
+    model_layout: str | None = None,
+    project_2d: bool = False,
+    test_clips: int | None = None,
+    **overrides,
+) -> Config:
     """The config with the store's shape, the stream transform and the command-line choices filled in;
     ``overrides``: those of :func:`~posekit.train.overrides.apply_overrides` (epochs, batch_size, workers...).
 
@@ -48,8 +61,16 @@ def prepare_config(cfg: Config, store: str | Path, work_dir: str | Path, *, stre
         _fill_network(cfg.model, layout, 2 if project_2d else info.coord_dims, len(info.classes), linear=linear)
         extra = [dict(type="Project2D")] if project_2d else []
         extra += [dict(type=name) for name in STREAMS[stream]]
-        _fill_loaders(cfg, _normalisation(info), remap, extra, train_split=train_split, test_split=test_split,
-                      holdout=holdout, label_fraction=label_fraction)
+        _fill_loaders(
+            cfg,
+            _normalisation(info),
+            remap,
+            extra,
+            train_split=train_split,
+            test_split=test_split,
+            holdout=holdout,
+            label_fraction=label_fraction,
+        )
         classes = list(info.classes)
     if test_clips is not None:
         _set_test_clips(cfg.test_dataloader.dataset, test_clips)
@@ -94,13 +115,24 @@ def _takes_layout(net_type: str) -> bool:
     return network is not None and "layout" in inspect.signature(network).parameters
 
 
-def _fill_loaders(cfg: Config, normalise: list[dict], remap: list[dict], extra: list[dict], *, train_split: str,
-                  test_split: str, holdout: float, label_fraction: float) -> None:
+def _fill_loaders(
+    cfg: Config,
+    normalise: list[dict],
+    remap: list[dict],
+    extra: list[dict],
+    *,
+    train_split: str,
+    test_split: str,
+    holdout: float,
+    label_fraction: float,
+) -> None:
     """Each loader's split and part, and its pipeline: the layout remap, a normalisation when it names none, then
     the 2D projection and the stream transform."""
-    parts = {"train_dataloader": dict(split=train_split, part="train", label_fraction=label_fraction),
-             "val_dataloader": dict(split=train_split, part="holdout", label_fraction=1.0),
-             "test_dataloader": dict(split=test_split, part="all", label_fraction=1.0)}
+    parts = {
+        "train_dataloader": dict(split=train_split, part="train", label_fraction=label_fraction),
+        "val_dataloader": dict(split=train_split, part="holdout", label_fraction=1.0),
+        "test_dataloader": dict(split=test_split, part="all", label_fraction=1.0),
+    }
     seed = cfg.randomness.get("seed", 0)  # the config's, not --seed's: runs of any seed hold out the same clips
     for name, part in parts.items():
         if cfg.get(name) is None:  # a checkpoint trained with nothing held out has no validation loader
@@ -124,8 +156,10 @@ def _normalisation(store: SkeletonStore) -> list[dict]:
 
 def _set_test_clips(dataset: dict, num_clips: int) -> None:
     if num_clips > 1 and not any(t["type"] == "UniformSample" and t.get("test") for t in dataset.pipeline):
-        raise PosekitError("multi-clip testing needs a test pipeline that samples frames "
-                           "(dict(type='UniformSample', length=T, test=True)); this config tests whole clips")
+        raise PosekitError(
+            "multi-clip testing needs a test pipeline that samples frames "
+            "(dict(type='UniformSample', length=T, test=True)); this config tests whole clips"
+        )
     dataset.num_clips = num_clips
 
 
@@ -142,9 +176,12 @@ def load_backbone(model: torch.nn.Module, checkpoint: dict) -> dict:
     backbone = [k for k in own if not k.startswith("net.head.")]
     loaded = {k: state[k] for k in backbone if getattr(state.get(k), "shape", None) == own[k].shape}
     model.load_state_dict(loaded, strict=False)
-    return {"loaded": len(loaded), "missing": [k for k in backbone if k not in state],
-            "reshaped": [k for k in backbone if k in state and k not in loaded],
-            "left": sorted(k for k in own if k not in loaded)}
+    return {
+        "loaded": len(loaded),
+        "missing": [k for k in backbone if k not in state],
+        "reshaped": [k for k in backbone if k in state and k not in loaded],
+        "left": sorted(k for k in own if k not in loaded),
+    }
 
 
 def check_transfer(transfer: dict, init, *, input_changed: bool, allow_partial: bool) -> dict:
@@ -154,13 +191,25 @@ def check_transfer(transfer: dict, init, *, input_changed: bool, allow_partial: 
     counts = {"loaded": transfer["loaded"], "expected": transfer["loaded"] + len(mismatched)}
     if mismatched and not allow_partial:
         shown = ", ".join(mismatched[:MISMATCHES_SHOWN]) + (", ..." if len(mismatched) > MISMATCHES_SHOWN else "")
-        raise PosekitError(f"{init}: --init loaded {counts['loaded']} of {counts['expected']} backbone tensors; "
-                           f"missing or re-shaped: {shown}; use --allow-partial-init to train the rest from scratch")
+        raise PosekitError(
+            f"{init}: --init loaded {counts['loaded']} of {counts['expected']} backbone tensors; "
+            f"missing or re-shaped: {shown}; use --allow-partial-init to train the rest from scratch"
+        )
     return counts
 
 
-def train(store, work_dir, *, model: str = "unik", config=None, init=None, launcher: str = "none",
-          trust_checkpoint: bool = False, allow_partial_init: bool = False, **options) -> dict:
+def train(
+    store,
+    work_dir,
+    *,
+    model: str = "unik",
+    config=None,
+    init=None,
+    launcher: str = "none",
+    trust_checkpoint: bool = False,
+    allow_partial_init: bool = False,
+    **options,
+) -> dict:
     """Train, keep the best epoch on the hold-out as ``best.pth``, score the test split into ``metrics.json``.
     ``model``: the trainer whose default config trains without ``config``; ``trust_checkpoint``: load ``init``
     and the checkpoint resumed from even if that can run code (:mod:`posekit.checkpoints`);
@@ -187,13 +236,20 @@ def train(store, work_dir, *, model: str = "unik", config=None, init=None, launc
     with checkpoints.allowed_globals():
         runner.load_checkpoint(str(best), map_location="cpu")
     metrics = runner.test()
-    result = {"store": str(store), "model": cfg.model.net.type, "config": str(path),
-              **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction", "epochs")},
-              "init": str(init) if init else None, "init_tensors": init_tensors, "seed": cfg.randomness.get("seed"),
-              # OptimWrapper trains in float32; the others are --amp's
-              "precision": cfg.optim_wrapper.get("type", "OptimWrapper"),
-              "best_checkpoint": str(work_dir / "best.pth"),
-              "test_split_clips": len(runner.test_dataloader.dataset.indices), **metrics}
+    result = {
+        "store": str(store),
+        "model": cfg.model.net.type,
+        "config": str(path),
+        **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction", "epochs")},
+        "init": str(init) if init else None,
+        "init_tensors": init_tensors,
+        "seed": cfg.randomness.get("seed"),
+        # OptimWrapper trains in float32; the others are --amp's
+        "precision": cfg.optim_wrapper.get("type", "OptimWrapper"),
+        "best_checkpoint": str(work_dir / "best.pth"),
+        "test_split_clips": len(runner.test_dataloader.dataset.indices),
+        **metrics,
+    }
     (work_dir / "metrics.json").write_text(json.dumps(result, indent=1))
     return result
 
@@ -212,24 +268,33 @@ def _check_input_layer_kept(pretrained_channels, channels) -> None:
     """Linear evaluation trains only the classifier, so the pre-trained input layer must read the store's joints."""
     if pretrained_channels is None or pretrained_channels == channels:
         return
-    hint = (" Add --project-2d to read the store's 3D joints as their 2D camera view."
-            if (pretrained_channels, channels) == (2, 3) else "")
-    raise PosekitError(f"--linear keeps the pre-trained backbone, whose input layer reads {pretrained_channels} "
-                       f"coordinates per joint; this store gives {channels}.{hint}")
+    hint = (
+        " Add --project-2d to read the store's 3D joints as their 2D camera view."
+        if (pretrained_channels, channels) == (2, 3)
+        else ""
+    )
+    raise PosekitError(
+        f"--linear keeps the pre-trained backbone, whose input layer reads {pretrained_channels} "
+        f"coordinates per joint; this store gives {channels}.{hint}"
+    )
 
 
 def _best_checkpoint(runner, work_dir: Path) -> Path:
     """Copy the hold-out's best checkpoint (or the last one, with no hold-out) to ``work_dir/best.pth``."""
     hook = next(h for h in runner.hooks if type(h).__name__ == "CheckpointHook")
-    source = getattr(hook, "best_ckpt_path", None) or runner.message_hub.get_info("last_ckpt") \
+    source = (
+        getattr(hook, "best_ckpt_path", None)
+        or runner.message_hub.get_info("last_ckpt")
         or str(work_dir / f"epoch_{runner.epoch}.pth")
+    )
     target = work_dir / "best.pth"
     shutil.copyfile(source, target)
     return target
 
 
-def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: int | None = None,
-             trust_checkpoint: bool = False) -> dict:
+def evaluate(
+    checkpoint, store, *, split: str = "test", work_dir=None, clips: int | None = None, trust_checkpoint: bool = False
+) -> dict:
     """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir.
     ``clips``: multi-clip testing, the mean of that many samplings per clip (default: as trained)."""
     from mmengine.runner import Runner, load_state_dict
@@ -238,8 +303,17 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: in
     cfg = checkpoints.training_config(state, checkpoint, trust=trust_checkpoint)
     work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")
     # The checkpoint's pipelines already end with their stream transform: add none ("joint").
-    cfg = prepare_config(cfg, store, work_dir, stream="joint", holdout=0.0, test_split=split,
-                         train_split=split, workers=0, test_clips=clips)
+    cfg = prepare_config(
+        cfg,
+        store,
+        work_dir,
+        stream="joint",
+        holdout=0.0,
+        test_split=split,
+        train_split=split,
+        workers=0,
+        test_clips=clips,
+    )
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     # A checkpoint from a resumed run carries resume=True, which would make test() look for a training loop.
     # The weights come from the checkpoint already read: the Runner loads nothing.
@@ -247,15 +321,24 @@ def evaluate(checkpoint, store, *, split: str = "test", work_dir=None, clips: in
     runner = Runner.from_cfg(cfg)
     load_state_dict(runner.model, state.get("state_dict", state), logger=runner.logger)
     metrics = runner.test()
-    (work_dir / "metrics.json").write_text(json.dumps({"checkpoint": str(checkpoint), "store": str(store),
-                                                       "split": split,
-                                                       "clips": cfg.test_dataloader.dataset.get("num_clips", 1),
-                                                       **metrics}, indent=1))
+    (work_dir / "metrics.json").write_text(
+        json.dumps(
+            {
+                "checkpoint": str(checkpoint),
+                "store": str(store),
+                "split": split,
+                "clips": cfg.test_dataloader.dataset.get("num_clips", 1),
+                **metrics,
+            },
+            indent=1,
+        )
+    )
     return metrics
 
 
-def predict(checkpoint, store, *, split: str | None = None, device: str | None = None,
-            trust_checkpoint: bool = False) -> list[dict]:
+def predict(
+    checkpoint, store, *, split: str | None = None, device: str | None = None, trust_checkpoint: bool = False
+) -> list[dict]:
     """Label every clip of a store (or one split) with a trained checkpoint: one dict per clip with the
     predicted class, its probability and the top-5. The store's joints are mapped to the training layout."""
     import numpy as np
@@ -277,8 +360,9 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
     if source.layout.joints != layout.joints:
         pipeline = [dict(type="RemapLayout", target=trained["layout"])] + pipeline
         if not mapping(source.layout, layout).matched.any():
-            raise PosekitError(f"{store}: layout {source.layout.name!r} shares no joint with the model's "
-                               f"{layout.name!r}")
+            raise PosekitError(
+                f"{store}: layout {source.layout.name!r} shares no joint with the model's {layout.name!r}"
+            )
     dataset = datasets.StoreClips(str(store), split=split, pipeline=pipeline)
     model = MODELS.build(cfg.model)
     model.load_state_dict(state.get("state_dict", state))
@@ -290,14 +374,23 @@ def predict(checkpoint, store, *, split: str | None = None, device: str | None =
         for batch in DataLoader(dataset, batch_size=1, collate_fn=collate_clips):
             probs = model(batch["keypoints"].to(device), batch["label"], mode="tensor").float().softmax(1)[0]
             top = np.argsort(-probs.cpu().numpy())[:5]
-            results.append({"id": batch["id"][0], "predicted": classes[top[0]], "probability": float(probs[top[0]]),
-                            "top5": [[classes[k], float(probs[k])] for k in top]})
+            results.append(
+                {
+                    "id": batch["id"][0],
+                    "predicted": classes[top[0]],
+                    "probability": float(probs[top[0]]),
+                    "top5": [[classes[k], float(probs[k])] for k in top],
+                }
+            )
     return results
 
 
 TRAINERS.register_module(name="unik", module=Trainer(partial(train, model="unik"), "unik/unik_1xb16-joint_store.py"))
-TRAINERS.register_module(name="stgcn",
-                         module=Trainer(partial(train, model="stgcn"), "stgcn/stgcn_1xb16-joint_store.py"))
+TRAINERS.register_module(
+    name="stgcn", module=Trainer(partial(train, model="stgcn"), "stgcn/stgcn_1xb16-joint_store.py")
+)
 # Action segmentation: the same path, with a per-frame head, sliding windows and frame-level metrics in the config.
-TRAINERS.register_module(name="segment", module=Trainer(partial(train, model="segment"),
-                                                        "unik_segmentation/unik_1xb16-frame-bce-win64_untrimmed.py"))
+TRAINERS.register_module(
+    name="segment",
+    module=Trainer(partial(train, model="segment"), "unik_segmentation/unik_1xb16-frame-bce-win64_untrimmed.py"),
+)

@@ -31,6 +31,7 @@ Choices:
   (x, -y), the generator's training data, while ``Project2D`` (``--project-2d``) gives (-x, -y), the camera's
   view of Kinect coordinates; the same 3D window would reach the generator mirrored otherwise.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,11 +65,21 @@ class ContrastivePretrainer(BaseModel):
     ``batchnorm_groups``: the groups queries and shuffled keys are normalised in; ``generator_mirror_x``: negate x
     around the generator (both in the module notes)."""
 
-    def __init__(self, net: dict, views: dict, window: int,
-                 projection: dict = dict(type="ProjectionHead", in_channels=256, out_channels=128),
-                 queue_size: int = 8192, momentum: float = 0.994, cosine_momentum: bool = True,
-                 temperature: float = 0.1, frame_weight: float = 1.0, batchnorm_groups: int = 4,
-                 generator_mirror_x: bool = False, data_preprocessor: dict | None = None):
+    def __init__(
+        self,
+        net: dict,
+        views: dict,
+        window: int,
+        projection: dict = dict(type="ProjectionHead", in_channels=256, out_channels=128),
+        queue_size: int = 8192,
+        momentum: float = 0.994,
+        cosine_momentum: bool = True,
+        temperature: float = 0.1,
+        frame_weight: float = 1.0,
+        batchnorm_groups: int = 4,
+        generator_mirror_x: bool = False,
+        data_preprocessor: dict | None = None,
+    ):
         super().__init__(data_preprocessor=data_preprocessor)
         if frame_weight < 0:
             raise ValueError(f"frame_weight must be >= 0, got {frame_weight}")
@@ -90,7 +101,6 @@ class ContrastivePretrainer(BaseModel):
         """UNIK and phi as one module, the shape the key encoder copies (a view: it owns no weights)."""
         return nn.ModuleDict(dict(net=self.net, projection=self.projection))
 
-
     @torch.no_grad()
     def update_key_encoder(self) -> None:
         """k <- m k + (1 - m) q, with m of the key encoder's schedule; MomentumEncoderHook calls it."""
@@ -102,12 +112,14 @@ class ContrastivePretrainer(BaseModel):
         query, positives = self.positive_views(keypoints)
         query_sequence, query_frames = embed(self.grouped_feature_map(self.net, query), self.projection)
         key_sequence, key_frames = self.embed_keys(positives)
-        losses = {"loss_sequence": sequence_infonce(query_sequence, key_sequence, self.sequence_queue.keys,
-                                                    self.temperature),
-                  "positive_top1": self.positive_top1(query_sequence, key_sequence)}
+        losses = {
+            "loss_sequence": sequence_infonce(query_sequence, key_sequence, self.sequence_queue.keys, self.temperature),
+            "positive_top1": self.positive_top1(query_sequence, key_sequence),
+        }
         if self.frame_queue is not None:
-            losses["loss_frame"] = self.frame_weight * frame_infonce(query_frames, key_frames, self.frame_queue.keys,
-                                                                     self.temperature)
+            losses["loss_frame"] = self.frame_weight * frame_infonce(
+                query_frames, key_frames, self.frame_queue.keys, self.temperature
+            )
         self.enqueue(key_sequence[:, 0], key_frames[:, 0])
         return losses
 

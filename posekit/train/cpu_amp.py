@@ -1,5 +1,6 @@
 """``--amp`` without a GPU: bfloat16 autocast on the CPU, which mmengine's AmpOptimWrapper refuses (it asserts a
 GPU). bfloat16 keeps float32's exponent range, so, unlike float16, it needs no loss scaling."""
+
 from contextlib import contextmanager
 
 import torch

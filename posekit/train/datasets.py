@@ -1,4 +1,5 @@
 """The store as mmengine sees it: StoreDataset registered for configs, with label fractions for transfer."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,9 +23,18 @@ class StoreClips(StoreDataset):
     ``clip = (k, K)`` for the test-mode :class:`~posekit.data.transforms.UniformSample`;
     :class:`~posekit.train.metric.ClipAccuracy` averages the K scores of a clip id."""
 
-    def __init__(self, store: str, split: str | None = None, pipeline=None, part: str = "all",
-                 holdout: float = 0.0, label_fraction: float = 1.0, seed: int = 0,
-                 fields=("keypoints", "scores"), num_clips: int = 1):
+    def __init__(
+        self,
+        store: str,
+        split: str | None = None,
+        pipeline=None,
+        part: str = "all",
+        holdout: float = 0.0,
+        label_fraction: float = 1.0,
+        seed: int = 0,
+        fields=("keypoints", "scores"),
+        num_clips: int = 1,
+    ):
         super().__init__(store, split=split, transform=pipeline, fields=fields)
         if part not in ("all", "train", "holdout"):
             raise ValueError(f"part must be all, train or holdout, got {part!r}")

@@ -4,6 +4,7 @@
 (the last epoch is kept), and the result: the test split is scored once at the end, and the constant-velocity
 baseline on the same windows.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,12 @@ def position_metrics(predicted: np.ndarray, labels: np.ndarray) -> dict:
     present in ``labels``), and each class's accuracy."""
     per_class = {CLASSES[c]: float((predicted[labels == c] == c).mean() * 100) for c in np.unique(labels)}
     values = np.array(list(per_class.values()))
-    return {"top1": float((predicted == labels).mean() * 100), "mean_class_acc": float(values.mean()),
-            "class_acc_std": float(values.std()), "per_class_acc": per_class}
+    return {
+        "top1": float((predicted == labels).mean() * 100),
+        "mean_class_acc": float(values.mean()),
+        "class_acc_std": float(values.std()),
+        "per_class_acc": per_class,
+    }
 
 
 def prepare_config(cfg: Config, store, work_dir, *, train_split: str, test_split: str, **overrides) -> Config:
@@ -53,15 +58,24 @@ def future_position_labelling(store, splits) -> dict:
     return labelling
 
 
-def train(store, work_dir, *, config=None, train_split: str = "train_scenario", test_split: str = "test_scenario",
-          trust_checkpoint: bool = False, **options) -> dict:
+def train(
+    store,
+    work_dir,
+    *,
+    config=None,
+    train_split: str = "train_scenario",
+    test_split: str = "test_scenario",
+    trust_checkpoint: bool = False,
+    **options,
+) -> dict:
     """Train, score the test split with the last epoch and the constant-velocity baseline on the same windows,
     and write ``work_dir/metrics.json``. ``trust_checkpoint``: resume even from a checkpoint that can run code."""
     work_dir = Path(work_dir)
     labelling = future_position_labelling(store, (train_split, test_split))
     path = config_path("dmsd", config)
-    cfg = prepare_config(Config.fromfile(path), store, work_dir, train_split=train_split, test_split=test_split,
-                         **options)
+    cfg = prepare_config(
+        Config.fromfile(path), store, work_dir, train_split=train_split, test_split=test_split, **options
+    )
     started = time.perf_counter()
     runner = run(cfg, trust_checkpoint=trust_checkpoint)
     train_seconds = time.perf_counter() - started
@@ -69,13 +83,21 @@ def train(store, work_dir, *, config=None, train_split: str = "train_scenario", 
     scored = runner.test_evaluator.metrics[0].last
     labels = scored["labels"]
     dataset = runner.test_dataloader.dataset
-    result = {"store": str(store), "config": str(path), "model": cfg.model.net.type,
-              "train_split": train_split, "test_split": test_split, "epochs": cfg.train_cfg.max_epochs,
-              "train_windows": len(runner.train_dataloader.dataset), "test_windows": len(dataset),
-              "train_seconds": round(train_seconds, 1), "checkpoint": runner.message_hub.get_info("last_ckpt"),
-              **position_metrics(scored["scores"].argmax(1), labels),
-              "constant_velocity": position_metrics(_constant_velocity(dataset, scored["ids"], labelling), labels),
-              "labelling": {k: labelling[k] for k in ("horizon_s", "radius_fraction", "convention")}}
+    result = {
+        "store": str(store),
+        "config": str(path),
+        "model": cfg.model.net.type,
+        "train_split": train_split,
+        "test_split": test_split,
+        "epochs": cfg.train_cfg.max_epochs,
+        "train_windows": len(runner.train_dataloader.dataset),
+        "test_windows": len(dataset),
+        "train_seconds": round(train_seconds, 1),
+        "checkpoint": runner.message_hub.get_info("last_ckpt"),
+        **position_metrics(scored["scores"].argmax(1), labels),
+        "constant_velocity": position_metrics(_constant_velocity(dataset, scored["ids"], labelling), labels),
+        "labelling": {k: labelling[k] for k in ("horizon_s", "radius_fraction", "convention")},
+    }
     with atomic_path(work_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return result
@@ -86,8 +108,9 @@ def _constant_velocity(dataset, scored_ids: list[str], labelling: dict) -> np.nd
     order = {sample_id: row for row, sample_id in enumerate(scored_ids)}
     rows = [order[dataset.sample_id(i)] for i in range(len(dataset))]
     baseline = np.empty(len(dataset), np.int64)
-    baseline[rows] = dataset.constant_velocity(labelling["horizon_s"], labelling["radius_fraction"],
-                                               labelling["convention"])
+    baseline[rows] = dataset.constant_velocity(
+        labelling["horizon_s"], labelling["radius_fraction"], labelling["convention"]
+    )
     return baseline
 
 

@@ -1,4 +1,5 @@
 """``posekit fuse``: sum the per-clip softmax scores of several streams (joint + bone...), matched by clip id."""
+
 from __future__ import annotations
 
 import pickle
@@ -15,15 +16,26 @@ def load_scores(path) -> dict:
     """A scores.pkl of ``posekit eval`` / ``train``, read without running code (a hostile pickle is refused)."""
     data = load_pickle(path)
     try:
-        run = {"ids": list(data["ids"]), "labels": np.asarray(data["labels"]), "scores": np.asarray(data["scores"]),
-               "classes": data.get("classes")}
+        run = {
+            "ids": list(data["ids"]),
+            "labels": np.asarray(data["labels"]),
+            "scores": np.asarray(data["scores"]),
+            "classes": data.get("classes"),
+        }
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as e:
         raise InputError(f"{path}: not a posekit scores file ({type(e).__name__}: {e})") from None
     scores, labels, count = run["scores"], run["labels"], len(run["ids"])
-    if scores.ndim != 2 or scores.dtype.kind not in "fiu" or len(scores) != count or labels.shape != (count,) \
-            or labels.dtype.kind not in "iu":
-        raise InputError(f"{path}: not a posekit scores file (scores {scores.dtype} {scores.shape}, labels "
-                         f"{labels.dtype} {labels.shape} for {count} clip ids)")
+    if (
+        scores.ndim != 2
+        or scores.dtype.kind not in "fiu"
+        or len(scores) != count
+        or labels.shape != (count,)
+        or labels.dtype.kind not in "iu"
+    ):
+        raise InputError(
+            f"{path}: not a posekit scores file (scores {scores.dtype} {scores.shape}, labels "
+            f"{labels.dtype} {labels.shape} for {count} clip ids)"
+        )
     return run
 
 
@@ -50,5 +62,8 @@ def fuse(paths, output=None, weights=None) -> dict:
     if output is not None:
         with atomic_path(output) as tmp, open(tmp, "wb") as f:
             pickle.dump(result, f)
-    return {"clips": len(common), "dropped": {str(p): len(r["ids"]) - len(common) for p, r in zip(paths, runs)},
-            **metrics}
+    return {
+        "clips": len(common),
+        "dropped": {str(p): len(r["ids"]) - len(common) for p, r in zip(paths, runs)},
+        **metrics,
+    }

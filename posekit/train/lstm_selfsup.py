@@ -6,6 +6,7 @@ own: crops are cut once into ``WORK_DIR/crops.npz``, the sequence length, stride
 from the command line, and the result is the network's embeddings of every frame and sequence,
 ``WORK_DIR/embeddings.h5``.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,18 @@ from .sequence_order import SequenceOrderModel
 from .sequence_pairs import load_crops, save_crops, window_starts
 
 
-def prepare_config(cfg: Config, crops: Path, work_dir: Path, *, batch_pairs=None, seq_len=None, stride=None,
-                   hidden=None, lr=None, **overrides) -> Config:
+def prepare_config(
+    cfg: Config,
+    crops: Path,
+    work_dir: Path,
+    *,
+    batch_pairs=None,
+    seq_len=None,
+    stride=None,
+    hidden=None,
+    lr=None,
+    **overrides,
+) -> Config:
     """The config with the crops file and the command-line choices: ``batch_pairs`` n (real, permuted) pairs per
     batch (2n sequences), ``seq_len`` frames per sequence every ``stride`` frames, ``hidden`` LSTM units, ``lr``;
     ``overrides``: those of :func:`~posekit.train.overrides.apply_overrides` (epochs, workers...)."""
@@ -43,8 +54,18 @@ def prepare_config(cfg: Config, crops: Path, work_dir: Path, *, batch_pairs=None
     return cfg
 
 
-def train(store, work_dir, *, video=None, config=None, crop_size: int | None = None, resume: bool = False,
-          trust_checkpoint: bool = False, progress: bool = True, **options) -> dict:
+def train(
+    store,
+    work_dir,
+    *,
+    video=None,
+    config=None,
+    crop_size: int | None = None,
+    resume: bool = False,
+    trust_checkpoint: bool = False,
+    progress: bool = True,
+    **options,
+) -> dict:
     """Cut crops of the tracks (or keypoints) ``store`` (once per work dir), train, then write ``embeddings.h5`` and
     copy the last checkpoint to ``WORK_DIR/model.pth``; returns what was written and the last training accuracy.
     ``trust_checkpoint``: resume even from a checkpoint that can run code."""
@@ -64,12 +85,23 @@ def train(store, work_dir, *, video=None, config=None, crop_size: int | None = N
     model = work_dir / "model.pth"
     shutil.copyfile(runner.message_hub.get_info("last_ckpt") or work_dir / f"epoch_{runner.epoch}.pth", model)
     net = runner.model.module.net if hasattr(runner.model, "module") else runner.model.net
-    embeddings = write_embeddings(net, load_crops(crops), work_dir / "embeddings.h5",
-                                  length=cfg.train_dataloader.dataset.length, progress=progress)
+    embeddings = write_embeddings(
+        net,
+        load_crops(crops),
+        work_dir / "embeddings.h5",
+        length=cfg.train_dataloader.dataset.length,
+        progress=progress,
+    )
     accuracy = runner.message_hub.get_scalar("train/accuracy")
-    return {"checkpoint": model, "embeddings": embeddings["path"], "frames": embeddings["frames"],
-            "windows": embeddings["windows"], "epochs": runner.epoch, "crops": crops,
-            "train_accuracy": float(accuracy.mean(LAST_ITERATIONS)) if accuracy is not None else float("nan")}
+    return {
+        "checkpoint": model,
+        "embeddings": embeddings["path"],
+        "frames": embeddings["frames"],
+        "windows": embeddings["windows"],
+        "epochs": runner.epoch,
+        "crops": crops,
+        "train_accuracy": float(accuracy.mean(LAST_ITERATIONS)) if accuracy is not None else float("nan"),
+    }
 
 
 @torch.no_grad()
@@ -84,28 +116,33 @@ def embed(net, crops: dict[str, np.ndarray], length: int, *, batch: int = 256, p
     posture = torch.full((len(frames), net.posture_dim), float("nan"))
     rows = np.flatnonzero(crops["valid"])
     for begin in tqdm(range(0, len(rows), batch), desc="posture", unit="batch", disable=not progress, leave=False):
-        chunk = rows[begin:begin + batch]
+        chunk = rows[begin : begin + batch]
         x = SequenceOrderModel.scale(frames[chunk]).to(device)[:, None, None]  # (B, T=1, C=1, H, W)
         posture[chunk] = net.posture(x)[:, 0].float().cpu()
     starts = window_starts(crops, length)
     behaviour = torch.zeros((len(starts), net.hidden))
     for begin in range(0, len(starts), batch):
-        chunk = starts[begin:begin + batch]
+        chunk = starts[begin : begin + batch]
         windows = posture[chunk[:, None] + np.arange(length)].to(device)
-        behaviour[begin:begin + len(chunk)] = net.behaviour_from_posture(windows).float().cpu()
+        behaviour[begin : begin + len(chunk)] = net.behaviour_from_posture(windows).float().cpu()
     return posture.numpy(), starts, behaviour.numpy()
 
 
-def write_embeddings(net, crops: dict[str, np.ndarray], path: str | Path, *, length: int,
-                     progress: bool = False) -> dict:
+def write_embeddings(
+    net, crops: dict[str, np.ndarray], path: str | Path, *, length: int, progress: bool = False
+) -> dict:
     """``embeddings.h5``: /posture (F, D) per frame with /clip, /person, /frame_index; /behaviour (S, H) per window
     of ``length`` frames with /window_start (row of its first frame)."""
     posture, starts, behaviour = embed(net, crops, length, progress=progress)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["seq_len"] = length
-            f.attrs["about"] = json.dumps({"posture": "per-frame CNN fc6 (NaN: no crop)",
-                                           "behaviour": "LSTM output after the last frame of each window"})
+            f.attrs["about"] = json.dumps(
+                {
+                    "posture": "per-frame CNN fc6 (NaN: no crop)",
+                    "behaviour": "LSTM output after the last frame of each window",
+                }
+            )
             f["posture"] = posture
             for key in ("clip", "person", "frame_index"):
                 f[key] = crops[key]

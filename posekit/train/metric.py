@@ -1,5 +1,6 @@
 """The metrics of posekit's models: ClipAccuracy (top-1, top-5 and mean class accuracy, with per-clip scores and a
 confusion matrix kept) and RetargetError (the motion generator's retargeting errors)."""
+
 from __future__ import annotations
 
 import pickle

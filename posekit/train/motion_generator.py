@@ -4,6 +4,7 @@ the model and its losses are :class:`~posekit.train.retargeting.RetargetingModel
 z-score statistics of its input, taken from the training windows, and the result. The held-out bodies and views are
 scored with the last epoch (:class:`~posekit.train.metric.RetargetError`).
 """
+
 from __future__ import annotations
 
 import json
@@ -57,16 +58,23 @@ def train(store, work_dir, *, config=None, trust_checkpoint: bool = False, **opt
     cfg = prepare_config(Config.fromfile(path), store, work_dir, **options)
     runner = run(cfg, trust_checkpoint=trust_checkpoint)
     metrics = runner.test()
-    result = {"store": str(store), "config": str(path), "epochs": cfg.train_cfg.max_epochs,
-              "use_dictionary": cfg.model.net.get("use_dictionary", True), "seed": cfg.randomness.get("seed"),
-              "train_pairs": len(runner.train_dataloader.dataset), "test_pairs": len(runner.test_dataloader.dataset),
-              "checkpoint": runner.message_hub.get_info("last_ckpt"),
-              "units": {"retarget_mse": "z-scored (per-channel training std)", "retarget_mpjpe": "store units"},
-              **metrics}
+    result = {
+        "store": str(store),
+        "config": str(path),
+        "epochs": cfg.train_cfg.max_epochs,
+        "use_dictionary": cfg.model.net.get("use_dictionary", True),
+        "seed": cfg.randomness.get("seed"),
+        "train_pairs": len(runner.train_dataloader.dataset),
+        "test_pairs": len(runner.test_dataloader.dataset),
+        "checkpoint": runner.message_hub.get_info("last_ckpt"),
+        "units": {"retarget_mse": "z-scored (per-channel training std)", "retarget_mpjpe": "store units"},
+        **metrics,
+    }
     with atomic_path(work_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return result
 
 
-TRAINERS.register_module(name="motion-generator",
-                         module=Trainer(train, "motion_generator/motion-generator_1xb64_nw-ucla-views.py"))
+TRAINERS.register_module(
+    name="motion-generator", module=Trainer(train, "motion_generator/motion-generator_1xb64_nw-ucla-views.py")
+)

@@ -23,6 +23,7 @@ Adding a trainer is:
   ``@trainer_options(...)`` and its own options, a body of ``result = run_trainer("<name>", **options)`` and
   ``report(summary, *paths)`` (:mod:`posekit.cli.options`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,9 +70,18 @@ def config_path(trainer: str, config: str | Path | None = None) -> Path:
     return path
 
 
-def apply_overrides(cfg: Config, work_dir, *, dataset: dict | None = None, epochs: int | None = None,
-                    batch_size: int | None = None, workers: int | None = None, seed: int | None = None,
-                    amp: bool = False, resume: bool = False) -> Config:
+def apply_overrides(
+    cfg: Config,
+    work_dir,
+    *,
+    dataset: dict | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
+    seed: int | None = None,
+    amp: bool = False,
+    resume: bool = False,
+) -> Config:
     """The choices every trainer shares, applied to ``cfg``: the work dir; ``dataset``'s keys (the store...) on the
     dataset of every data loader; the number of epochs (:func:`set_epochs`); the training batch size; the data
     loader workers; the seed; mixed precision (:func:`amp_optim_wrapper`); resuming. None keeps the config's."""
@@ -126,8 +136,10 @@ def amp_optim_wrapper() -> str:
     if torch.cuda.is_available():
         return "AmpOptimWrapper"
     if not cpu_supports_bfloat16():
-        raise PosekitError("--amp needs a CUDA GPU or a CPU with bfloat16 kernels (AVX512-BF16 or AMX); "
-                           "this machine has neither: train without --amp")
+        raise PosekitError(
+            "--amp needs a CUDA GPU or a CPU with bfloat16 kernels (AVX512-BF16 or AMX); "
+            "this machine has neither: train without --amp"
+        )
     return "CPUBFloat16OptimWrapper"
 
 

@@ -1,4 +1,5 @@
 """PositionPredictor: the mmengine model around DMSD or its single-stream baseline (RatPose future position)."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -18,15 +19,23 @@ class PositionPredictor(BaseModel):
     clustering centres; then, after a new forward pass, the cross-entropy L_cls, which reaches the streams, the
     removal modules and the classifier. The baseline has only L_cls."""
 
-    def __init__(self, net: dict, lambda_s: float = 0.1, lambda_m: float = 1.0, temperature: float = 0.1,
-                 centres_per_class: int = 1, data_preprocessor: dict | None = None):
+    def __init__(
+        self,
+        net: dict,
+        lambda_s: float = 0.1,
+        lambda_m: float = 1.0,
+        temperature: float = 0.1,
+        centres_per_class: int = 1,
+        data_preprocessor: dict | None = None,
+    ):
         super().__init__(data_preprocessor=data_preprocessor)
         self.net = MODELS.build(net)
         self.decoupled = isinstance(self.net, DMSD)
         self.lambda_s, self.lambda_m, self.temperature = lambda_s, lambda_m, temperature
         if self.decoupled:
-            self.clustering = MotionClusteringLoss(self.net.head[-1].out_features, self.net.feature_dim,
-                                                   centres_per_class)
+            self.clustering = MotionClusteringLoss(
+                self.net.head[-1].out_features, self.net.feature_dim, centres_per_class
+            )
 
     def forward(self, frames, label, group=None, id=None, mode: str = "loss"):
         logits = self.net(frames)["logits"]
@@ -34,14 +43,18 @@ class PositionPredictor(BaseModel):
             return {"loss_cls": F.cross_entropy(logits, label)}
         if mode == "predict":
             scores = logits.float().softmax(dim=1)
-            return [{"id": sample_id, "index": i, "label": int(y), "scores": s}
-                    for i, (sample_id, y, s) in enumerate(zip(id, label, scores))]
+            return [
+                {"id": sample_id, "index": i, "label": int(y), "scores": s}
+                for i, (sample_id, y, s) in enumerate(zip(id, label, scores))
+            ]
         return logits
 
     def feature_losses(self, frames, label, group) -> dict:
         out = self.net(frames)
-        return {"loss_sc": self.lambda_s * scenario_contrast_loss(out["scenario"], group, self.temperature),
-                "loss_mc": self.lambda_m * self.clustering(out["motion"], label)}
+        return {
+            "loss_sc": self.lambda_s * scenario_contrast_loss(out["scenario"], group, self.temperature),
+            "loss_mc": self.lambda_m * self.clustering(out["motion"], label),
+        }
 
     def train_step(self, data, optim_wrapper) -> dict:
         if not self.decoupled:

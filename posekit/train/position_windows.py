@@ -5,6 +5,7 @@ class is where the animal is ``horizon`` later (``posekit rodent label``). Frame
 each clip's ``/clips/source`` names (``/videos/<clip id>``, (T, H, W) uint8), as
 ``posekit.rodent.ratpose.arena`` writes.
 """
+
 from __future__ import annotations
 
 import os
@@ -87,9 +88,13 @@ class PositionWindows(Dataset):
     def __getitem__(self, index: int) -> dict:
         clip, end = int(self.clips[index]), int(self.ends[index])
         start = end - (self.clip_frames - 1) * self.stride
-        frames = self._video(clip)[start:end + 1:self.stride]
-        return {"frames": torch.from_numpy(frames).float().div_(255).unsqueeze(1), "label": int(self.labels[index]),
-                "group": int(self.groups[index]), "id": self.sample_id(index)}
+        frames = self._video(clip)[start : end + 1 : self.stride]
+        return {
+            "frames": torch.from_numpy(frames).float().div_(255).unsqueeze(1),
+            "label": int(self.labels[index]),
+            "group": int(self.groups[index]),
+            "id": self.sample_id(index),
+        }
 
     def constant_velocity(self, horizon: float, radius: float, convention: str) -> np.ndarray:
         """The constant-velocity prediction of every window, from the body centre over its frames."""
@@ -99,6 +104,11 @@ class PositionWindows(Dataset):
         for clip in np.unique(self.clips):
             rows = self.clips == clip
             predicted[rows] = constant_velocity_classes(
-                self.positions[int(clip)], self.ends[rows], history, int(round(horizon * self.fps[clip])),
-                radius * max(self.image_size[clip]), rule)
+                self.positions[int(clip)],
+                self.ends[rows],
+                history,
+                int(round(horizon * self.fps[clip])),
+                radius * max(self.image_size[clip]),
+                rule,
+            )
         return predicted

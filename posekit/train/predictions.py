@@ -1,4 +1,5 @@
 """Writing `posekit predict`'s labels: JSON (one object per clip, top-5 included) or CSV for a spreadsheet."""
+
 from __future__ import annotations
 
 import csv
@@ -33,7 +34,13 @@ def write_predictions(results: list[dict], path: str | Path) -> Path:
                 writer = csv.writer(f)
                 writer.writerow(CSV_COLUMNS)
                 for r in results:
-                    writer.writerow([r["id"], r["predicted"], f"{r['probability']:.6f}",
-                                     "|".join(name for name, _ in r["top5"]),
-                                     "|".join(f"{p:.6f}" for _, p in r["top5"])])
+                    writer.writerow(
+                        [
+                            r["id"],
+                            r["predicted"],
+                            f"{r['probability']:.6f}",
+                            "|".join(name for name, _ in r["top5"]),
+                            "|".join(f"{p:.6f}" for _, p in r["top5"]),
+                        ]
+                    )
     return path

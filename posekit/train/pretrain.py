@@ -11,13 +11,13 @@ filled by interpolation over time, shifted only (``CentreSkeleton``: the generat
 and the root's velocity, so a shift changes nothing); UNIK reads the generated views as they come, which are
 normalised as the store's windows are.
 """
+
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 from mmengine.config import Config
 
 from .. import checkpoints
@@ -26,7 +26,7 @@ from ..errors import PosekitError
 from ..layouts import Layout, mapping
 from ..motion import MIN_FRAMES, STRIDE, load_generator
 from ..nets.positives import MODES
-from ..registry import TRAINERS, TRANSFORMS
+from ..registry import TRAINERS
 from ..store import SkeletonStore, atomic_path
 from .api import NORMALISATIONS, _check_choices, _normalisation
 from .contrastive import unwrapped
@@ -37,30 +37,20 @@ WINDOW_TRANSFORMS = ("RandomTemporalCrop", "ResizeTime", "UniformSample", "Repla
 SHIFTS = ("CentreSkeleton",)  # normalisations the motion generator is blind to
 
 
-@TRANSFORMS.register_module()
-class InterpolateGaps:
-    """Missing joints (NaN) filled by linear interpolation over time, held at the ends, per person and joint, as
-    ``posekit retarget`` fills a clip: the motion generator reads a missing joint as a coordinate. A joint missing
-    in every frame (an absent person) stays missing."""
-
-    def __call__(self, sample):
-        x = sample["keypoints"]  # (T, M, V, C)
-        missing = np.isnan(x).any(axis=-1)
-        gaps = missing.any(axis=0) & ~missing.all(axis=0)  # (M, V): seen in some frames, not all
-        if not gaps.any():
-            return sample
-        x, t = x.copy(), np.arange(len(x))
-        for person, joint in zip(*np.nonzero(gaps)):
-            seen = ~missing[:, person, joint]
-            for c in range(x.shape[-1]):
-                x[:, person, joint, c] = np.interp(t, t[seen], x[seen, person, joint, c])
-        sample["keypoints"] = x
-        return sample
-
-
-def prepare_config(cfg: Config, store, work_dir, *, positives: str | None = None, generator=None,
-                   project_2d: bool = False, split: str = "train", frame_weight: float | None = None,
-                   window: int | None = None, trust_checkpoint: bool = False, **overrides):
+def prepare_config(
+    cfg: Config,
+    store,
+    work_dir,
+    *,
+    positives: str | None = None,
+    generator=None,
+    project_2d: bool = False,
+    split: str = "train",
+    frame_weight: float | None = None,
+    window: int | None = None,
+    trust_checkpoint: bool = False,
+    **overrides,
+):
     """The config with the store's shape, the pipeline, the positives' mode and generator, the queue length and the
     command-line choices; ``overrides``: those of :func:`~posekit.train.overrides.apply_overrides` (epochs,
     batch_size...). Returns it and the generator network to load into the model (None in ``augment`` mode)."""
@@ -90,9 +80,16 @@ def prepare_config(cfg: Config, store, work_dir, *, positives: str | None = None
     _fill_model(cfg.model, layout, coord_dims, window, frame_weight, mirror_x=project_2d and generator is not None)
     apply_overrides(cfg, work_dir, dataset=dict(store=str(store), split=split), **overrides)
     cfg.model.queue_size = queue_length(cfg.model.queue_size, windows, cfg.train_dataloader.batch_size, store, split)
-    cfg.trained_on = dict(store=str(store), split=split, layout=layout.to_json(), coord_dims=coord_dims,
-                          project_2d=project_2d, stream="joint", positives=views.mode,
-                          generator=str(generator) if generator is not None else None)
+    cfg.trained_on = dict(
+        store=str(store),
+        split=split,
+        layout=layout.to_json(),
+        coord_dims=coord_dims,
+        project_2d=project_2d,
+        stream="joint",
+        positives=views.mode,
+        generator=str(generator) if generator is not None else None,
+    )
     return cfg, generator_net
 
 
@@ -117,11 +114,14 @@ def _check_generator_input(info: SkeletonStore, store, generator, *, project_2d:
     if info.coord_dims != 2 and not project_2d:
         raise PosekitError(f"{store}: 3D joints; the motion generator {generator} reads 2D joints: add --project-2d")
     if info.coordinates != "metric":
-        raise PosekitError(f"{store}: {info.coordinates} coordinates; the motion generator {generator} reads joints "
-                           f"in metres (it is trained on posekit synth views renders): use --positives augment")
+        raise PosekitError(
+            f"{store}: {info.coordinates} coordinates; the motion generator {generator} reads joints "
+            f"in metres (it is trained on posekit synth views renders): use --positives augment"
+        )
     if window % STRIDE or window < MIN_FRAMES:
-        raise PosekitError(f"--window {window}: the motion generator reads a multiple of {STRIDE} frames, at least "
-                           f"{MIN_FRAMES}")
+        raise PosekitError(
+            f"--window {window}: the motion generator reads a multiple of {STRIDE} frames, at least {MIN_FRAMES}"
+        )
 
 
 def _generator_remap(info: SkeletonStore, store, generator, layout: Layout) -> list[dict]:
@@ -132,17 +132,21 @@ def _generator_remap(info: SkeletonStore, store, generator, layout: Layout) -> l
     matched = mapping(info.layout, layout).matched
     if not matched.all():
         lacking = [joint for joint, found in zip(layout.joints, matched) if not found]
-        raise PosekitError(f"{store}: layout {info.layout.name!r} ({info.layout.num_joints} joints) cannot feed the "
-                           f"motion generator {generator}, trained on layout {layout.name!r} ({layout.num_joints} "
-                           f"joints): no {', '.join(lacking)}")
+        raise PosekitError(
+            f"{store}: layout {info.layout.name!r} ({info.layout.num_joints} joints) cannot feed the "
+            f"motion generator {generator}, trained on layout {layout.name!r} ({layout.num_joints} "
+            f"joints): no {', '.join(lacking)}"
+        )
     return [dict(type="RemapLayout", target=layout.to_json())]
 
 
 def _check_shifts_only(pipeline: list[dict], mode: str) -> None:
     scaling = [t["type"] for t in pipeline if t["type"] in NORMALISATIONS and t["type"] not in SHIFTS]
     if scaling:
-        raise PosekitError(f"--positives {mode}: the config's {', '.join(scaling)} rescales the joints before the "
-                           f"motion generator, which reads them in metres; normalise with CentreSkeleton only")
+        raise PosekitError(
+            f"--positives {mode}: the config's {', '.join(scaling)} rescales the joints before the "
+            f"motion generator, which reads them in metres; normalise with CentreSkeleton only"
+        )
 
 
 def _with_window(pipeline: list[dict], window: int) -> list[dict]:
@@ -150,8 +154,9 @@ def _with_window(pipeline: list[dict], window: int) -> list[dict]:
     return [dict(t, length=window) if t["type"] in WINDOW_TRANSFORMS else t for t in pipeline]
 
 
-def _fill_model(model: dict, layout: Layout, coord_dims: int, window: int, frame_weight: float | None, *,
-                mirror_x: bool) -> None:
+def _fill_model(
+    model: dict, layout: Layout, coord_dims: int, window: int, frame_weight: float | None, *, mirror_x: bool
+) -> None:
     model.net.num_joints = layout.num_joints
     model.net.in_channels = coord_dims
     model.window = window
@@ -166,38 +171,55 @@ def queue_length(configured: int, windows: int, batch_size: int, store, split: s
     last epoch is then in the queue, a false negative, in about 1 step in 8 (shuffled epochs); a queue as long as
     the split holds it in 1 step in 2, and 8,192 over N-UCLA's 1,020 training clips holds every clip 8 times."""
     if windows < batch_size:
-        raise PosekitError(f"{store} [{split}]: {windows} windows, fewer than a batch of {batch_size}: "
-                           f"use a smaller --batch-size")
+        raise PosekitError(
+            f"{store} [{split}]: {windows} windows, fewer than a batch of {batch_size}: use a smaller --batch-size"
+        )
     return max(batch_size, min(configured, windows // 2))
 
 
-def train(store, work_dir, *, config=None, positives: str | None = None, trust_checkpoint: bool = False,
-          **options) -> dict:
+def train(
+    store, work_dir, *, config=None, positives: str | None = None, trust_checkpoint: bool = False, **options
+) -> dict:
     """Pre-train, copy the last epoch to ``work_dir/best.pth`` and write ``work_dir/metrics.json``. ``config``
     defaults to the config of ``positives`` (augment without either); ``options``: those of :func:`prepare_config`.
     ``trust_checkpoint``: read the generator and the checkpoint resumed from even if that can run code."""
     work_dir = Path(work_dir)
     path = config_path("pretrain", config or (CONFIG.format(positives) if positives in MODES else None))
-    cfg, generator = prepare_config(Config.fromfile(path), store, work_dir, positives=positives,
-                                    trust_checkpoint=trust_checkpoint, **options)
+    cfg, generator = prepare_config(
+        Config.fromfile(path), store, work_dir, positives=positives, trust_checkpoint=trust_checkpoint, **options
+    )
 
     def load_generator_weights(runner) -> None:
         unwrapped(runner.model).views.generator.load_state_dict(generator.state_dict())
 
-    runner = run(cfg, trust_checkpoint=trust_checkpoint,
-                 before_training=load_generator_weights if generator is not None else None)
+    runner = run(
+        cfg,
+        trust_checkpoint=trust_checkpoint,
+        before_training=load_generator_weights if generator is not None else None,
+    )
     best = work_dir / "best.pth"
     shutil.copyfile(runner.message_hub.get_info("last_ckpt") or work_dir / f"epoch_{runner.epoch}.pth", best)
     model = cfg.model
-    result = {"store": str(store), "split": cfg.trained_on.split, "positives": model.views.mode,
-              "generator": cfg.trained_on.generator, "project_2d": cfg.trained_on.project_2d, "config": str(path),
-              "epochs": cfg.train_cfg.max_epochs, "seed": cfg.randomness.get("seed"), "window": model.window,
-              "batch_size": cfg.train_dataloader.batch_size, "train_windows": len(runner.train_dataloader.dataset),
-              "queue_size": model.queue_size, "num_positives": model.views.num_positives,
-              "temperature": model.temperature, "frame_weight": model.frame_weight,
-              **_last_iterations(runner.message_hub),
-              "positive_top1_chance": 100 * model.views.num_positives / (model.views.num_positives + model.queue_size),
-              "best_checkpoint": str(best)}
+    result = {
+        "store": str(store),
+        "split": cfg.trained_on.split,
+        "positives": model.views.mode,
+        "generator": cfg.trained_on.generator,
+        "project_2d": cfg.trained_on.project_2d,
+        "config": str(path),
+        "epochs": cfg.train_cfg.max_epochs,
+        "seed": cfg.randomness.get("seed"),
+        "window": model.window,
+        "batch_size": cfg.train_dataloader.batch_size,
+        "train_windows": len(runner.train_dataloader.dataset),
+        "queue_size": model.queue_size,
+        "num_positives": model.views.num_positives,
+        "temperature": model.temperature,
+        "frame_weight": model.frame_weight,
+        **_last_iterations(runner.message_hub),
+        "positive_top1_chance": 100 * model.views.num_positives / (model.views.num_positives + model.queue_size),
+        "best_checkpoint": str(best),
+    }
     with atomic_path(work_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return result
@@ -206,8 +228,9 @@ def train(store, work_dir, *, config=None, positives: str | None = None, trust_c
 def _last_iterations(hub) -> dict:
     """The losses and ``positive_top1`` (%), means over the last iterations (posekit.checkpoints.LAST_ITERATIONS)."""
     names = [name for name in hub.log_scalars if name.removeprefix("train/").startswith(("loss", "positive_top1"))]
-    return {name.removeprefix("train/"): float(hub.get_scalar(name).mean(checkpoints.LAST_ITERATIONS))
-            for name in names}
+    return {
+        name.removeprefix("train/"): float(hub.get_scalar(name).mean(checkpoints.LAST_ITERATIONS)) for name in names
+    }
 
 
 TRAINERS.register_module(name="pretrain", module=Trainer(train, CONFIG.format("augment")))

@@ -1,4 +1,5 @@
 """SkeletonRecognizer: the mmengine model around a skeleton network (UNIK, ST-GCN...)."""
+
 from __future__ import annotations
 
 import torch
@@ -32,13 +33,16 @@ class SkeletonRecognizer(BaseModel):
                     module.eval()
         return self
 
-    def forward(self, keypoints: torch.Tensor, label: torch.Tensor, mode: str = "loss", id=None, index=None,
-                length=None):
+    def forward(
+        self, keypoints: torch.Tensor, label: torch.Tensor, mode: str = "loss", id=None, index=None, length=None
+    ):
         logits = self.net(keypoints)
         if mode == "loss":
             return {"loss": F.cross_entropy(logits, label)}
         if mode == "predict":
             scores = logits.float().softmax(dim=1)
-            return [{"id": clip_id, "index": int(i), "label": int(y), "scores": s}
-                    for clip_id, i, y, s in zip(id, index, label, scores)]
+            return [
+                {"id": clip_id, "index": int(i), "label": int(y), "scores": s}
+                for clip_id, i, y, s in zip(id, index, label, scores)
+            ]
         return logits

@@ -6,6 +6,7 @@ BA = (m', b, v). A (body, view) pair is a 'static'. Validation holds out bodies 
 only statics whose body and view are both kept, the validation part only statics whose body or view is held out,
 so a validation target is always a body or a view the model never saw.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,17 @@ class RetargetPairs(Dataset):
     the last body ids are held out; ``val_views``: the held-out views as yaw degrees (default: every third view
     from the second, yaw -60 and 30 of the thesis's seven)."""
 
-    def __init__(self, store: str, part: str = "train", window: int = 64, stride: int = 32,
-                 min_frames: int | None = None, val_bodies: int = 1, val_views=None, seed: int = 0):
+    def __init__(
+        self,
+        store: str,
+        part: str = "train",
+        window: int = 64,
+        stride: int = 32,
+        min_frames: int | None = None,
+        val_bodies: int = 1,
+        val_views=None,
+        seed: int = 0,
+    ):
         if part not in ("train", "val"):
             raise ValueError(f"part must be train or val, got {part!r}")
         self.store = SkeletonStore(store)
@@ -46,14 +56,19 @@ class RetargetPairs(Dataset):
         self.windows = self._windows(motion, min_frames or window // 2, stride)
         self.window_motion = np.array([m for m, _ in self.windows])
         if not self.windows or not self.statics:
-            raise StoreError(f"{store}: no {part} windows of {window} frames (motions too short, or no "
-                             f"{'held-out' if part == 'val' else 'kept'} body and view)")
+            raise StoreError(
+                f"{store}: no {part} windows of {window} frames (motions too short, or no "
+                f"{'held-out' if part == 'val' else 'kept'} body and view)"
+            )
         self.part = part
         self.metainfo = {"part": part, "statics": self.statics}  # mmengine hands it to the metric
         if part == "val":
             rng = np.random.default_rng(seed)
-            self.fixed = [(w, a, self._other_window(w, rng.random()), self._other_static(a, rng.random()))
-                          for w in range(len(self.windows)) for a in [int(rng.integers(len(self.statics)))]]
+            self.fixed = [
+                (w, a, self._other_window(w, rng.random()), self._other_static(a, rng.random()))
+                for w in range(len(self.windows))
+                for a in [int(rng.integers(len(self.statics)))]
+            ]
 
     def _windows(self, motion, min_frames, stride) -> list[tuple[int, int]]:
         """(motion, start) of every complete window; a render of each motion tells where joints are missing (every
@@ -66,7 +81,7 @@ class RetargetPairs(Dataset):
             if length < min_frames:
                 continue
             for start in range(0, max(length - self.window, 0) + 1, stride):
-                if valid[start:start + self.window].all():
+                if valid[start : start + self.window].all():
                     windows.append((int(m), start))
         return windows
 
@@ -89,7 +104,7 @@ class RetargetPairs(Dataset):
     def read(self, w: int, static: int) -> torch.Tensor:
         """(window, V, 2) frames of window ``w`` rendered on a static, padded by repeating the last frame."""
         motion, start = self.windows[w]
-        frames = self._frames(self.clip_of[(motion, *self.statics[static])])[start:start + self.window]
+        frames = self._frames(self.clip_of[(motion, *self.statics[static])])[start : start + self.window]
         pad = np.repeat(frames[-1:], self.window - len(frames), axis=0)
         return torch.from_numpy(np.concatenate([frames, pad]).astype(np.float32))
 
@@ -116,6 +131,8 @@ def _held_out(store, body, view, yaw, val_bodies: int, val_views) -> tuple[set, 
     else:
         held_views = {int(v) for v, y in zip(view, yaw) if np.isclose(y, list(val_views)).any()}
         if not all(np.isclose(yaw, y).any() for y in val_views):
-            raise StoreError(f"{store}: held-out yaws {list(val_views)} are not all among its views "
-                             f"{sorted(set(np.round(yaw, 3).tolist()))}")
-    return set(bodies[len(bodies) - val_bodies:].tolist()), held_views
+            raise StoreError(
+                f"{store}: held-out yaws {list(val_views)} are not all among its views "
+                f"{sorted(set(np.round(yaw, 3).tolist()))}"
+            )
+    return set(bodies[len(bodies) - val_bodies :].tolist()), held_views

@@ -12,6 +12,7 @@ thesis's Tables 4.6 and 4.13, as their code computes it), ``retarget_mpjpe``, th
 root-relative joints in the store's units (metres for synth renders of a metric store), and ``copy_mse``, the
 error of answering A itself (retargeting nothing).
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,8 +26,15 @@ from ..registry import MODELS
 class RetargetingModel(BaseModel):
     """The mmengine model around :class:`MotionGenerator`: the losses of eq. 4.4 and the retargeting error."""
 
-    def __init__(self, net: dict, target_weight: float = 1.0, triplet_weight: float = 1.0,
-                 triplet_margin: float = 1.0, velocity_weight: float = 0.0, data_preprocessor: dict | None = None):
+    def __init__(
+        self,
+        net: dict,
+        target_weight: float = 1.0,
+        triplet_weight: float = 1.0,
+        triplet_margin: float = 1.0,
+        velocity_weight: float = 0.0,
+        data_preprocessor: dict | None = None,
+    ):
         super().__init__(data_preprocessor=data_preprocessor)
         self.net = MODELS.build(net)
         self.target_weight, self.triplet_weight, self.velocity_weight = target_weight, triplet_weight, velocity_weight
@@ -36,23 +44,28 @@ class RetargetingModel(BaseModel):
         n = len(a)
         features = self.net.to_features(torch.cat([a, b, ab, ba]))  # the inputs A, B and the targets AB, BA
         with_targets = mode == "loss" and bool(self.triplet_weight)  # the triplet terms need the targets' codes
-        motion, static = self.net.encode(features if with_targets else features[:2 * n])
-        ma, mb, sa, sb = motion[:n], motion[n:2 * n], static[:n], static[n:2 * n]
+        motion, static = self.net.encode(features if with_targets else features[: 2 * n])
+        ma, mb, sa, sb = motion[:n], motion[n : 2 * n], static[:n], static[n : 2 * n]
         outputs = self.net.decode(torch.cat([ma, mb, ma, mb]), torch.cat([sa, sb, sb, sa])).float()
         targets = features.float()  # A, B, AB, BA: what each output should be
         if mode == "predict":
             return self._errors(outputs, targets)
         if mode != "loss":
-            return outputs[2 * n:]
-        losses = {"loss_self": F.mse_loss(outputs[:2 * n], targets[:2 * n]),
-                  "loss_target": self.target_weight * F.mse_loss(outputs[2 * n:], targets[2 * n:])}
+            return outputs[2 * n :]
+        losses = {
+            "loss_self": F.mse_loss(outputs[: 2 * n], targets[: 2 * n]),
+            "loss_target": self.target_weight * F.mse_loss(outputs[2 * n :], targets[2 * n :]),
+        }
         if with_targets:
-            mab, mba, sab, sba = motion[2 * n:3 * n], motion[3 * n:], static[2 * n:3 * n], static[3 * n:]
+            mab, mba, sab, sba = motion[2 * n : 3 * n], motion[3 * n :], static[2 * n : 3 * n], static[3 * n :]
             ma, mb, mab, mba = (m.flatten(1) for m in (ma, mb, mab, mba))
             # anchor, positive (same motion / same static), negative (the other sequence)
             losses["loss_triplet"] = self.triplet_weight * (
-                self.triplet(ma, mab, mb) + self.triplet(mb, mba, ma) + self.triplet(sa, sba, sb)
-                + self.triplet(sb, sab, sa))
+                self.triplet(ma, mab, mb)
+                + self.triplet(mb, mba, ma)
+                + self.triplet(sa, sba, sb)
+                + self.triplet(sb, sab, sa)
+            )
         if self.velocity_weight:
             losses["loss_velocity"] = self.velocity_weight * F.mse_loss(outputs.diff(dim=2), targets.diff(dim=2))
         return losses
@@ -65,12 +78,14 @@ class RetargetingModel(BaseModel):
         def per_pair(x):  # (2N, ...) -> (N,)
             return x.flatten(1).mean(1).view(2, n).mean(0)
 
-        cross, truth = outputs[2 * n:], targets[2 * n:]
+        cross, truth = outputs[2 * n :], targets[2 * n :]
         joints = [self.net.to_joints(x) for x in (cross, truth)]
-        rooted = [j - j[:, :, self.net.root:self.net.root + 1] for j in joints]
-        rows = {"retarget_mse": per_pair((cross - truth) ** 2),
-                "self_mse": per_pair((outputs[:2 * n] - targets[:2 * n]) ** 2),
-                "copy_mse": per_pair((targets[:2 * n] - truth) ** 2),
-                "retarget_mpjpe": per_pair((rooted[0] - rooted[1]).norm(dim=-1))}
+        rooted = [j - j[:, :, self.net.root : self.net.root + 1] for j in joints]
+        rows = {
+            "retarget_mse": per_pair((cross - truth) ** 2),
+            "self_mse": per_pair((outputs[: 2 * n] - targets[: 2 * n]) ** 2),
+            "copy_mse": per_pair((targets[: 2 * n] - truth) ** 2),
+            "retarget_mpjpe": per_pair((rooted[0] - rooted[1]).norm(dim=-1)),
+        }
         rows = {k: v.detach() for k, v in rows.items()}
         return [{k: float(v[i]) for k, v in rows.items()} for i in range(n)]

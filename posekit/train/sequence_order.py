@@ -1,5 +1,6 @@
 """SequenceOrderModel: the mmengine model of LSTM self-supervision, real vs permuted sequences of crops
 (:class:`~posekit.train.sequence_pairs.PermutedSequencePairs`) around a CNN-LSTM."""
+
 from __future__ import annotations
 
 import torch
@@ -25,8 +26,10 @@ class SequenceOrderModel(BaseModel):
     def forward(self, crops: torch.Tensor, label: torch.Tensor, mode: str = "loss"):
         logits = self.net(self.scale(crops))
         if mode == "loss":
-            return {"loss": F.cross_entropy(logits, label),
-                    "accuracy": (logits.argmax(1) == label).float().mean().detach()}
+            return {
+                "loss": F.cross_entropy(logits, label),
+                "accuracy": (logits.argmax(1) == label).float().mean().detach(),
+            }
         if mode == "predict":
             return [{"logits": row, "label": int(y)} for row, y in zip(logits, label)]
         return logits

@@ -6,6 +6,7 @@ sequences are 1, their permutations 0 (eq. 2). A pair differs only in frame orde
 the animal's looks cannot tell them apart: the network must model posture and its change. The crops of every
 track are packed once into one ``.npz`` (:func:`save_crops`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,12 +44,15 @@ def save_crops(tracks, path: str | Path) -> Path:
     """Every track's crops, frame indices and validity, packed into one ``.npz`` (written atomically)."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, crops=np.concatenate([t.crops for t in tracks]),
-                     valid=np.concatenate([t.valid for t in tracks]),
-                     frame_index=np.concatenate([t.frame_index for t in tracks]),
-                     clip=np.concatenate([np.full(len(t.frame_index), t.clip) for t in tracks]),
-                     person=np.concatenate([np.full(len(t.frame_index), t.person) for t in tracks]),
-                     track=np.concatenate([np.full(len(t.frame_index), i) for i, t in enumerate(tracks)]))
+            np.savez(
+                f,
+                crops=np.concatenate([t.crops for t in tracks]),
+                valid=np.concatenate([t.valid for t in tracks]),
+                frame_index=np.concatenate([t.frame_index for t in tracks]),
+                clip=np.concatenate([np.full(len(t.frame_index), t.clip) for t in tracks]),
+                person=np.concatenate([np.full(len(t.frame_index), t.person) for t in tracks]),
+                track=np.concatenate([np.full(len(t.frame_index), i) for i, t in enumerate(tracks)]),
+            )
     return Path(path)
 
 
@@ -98,7 +102,7 @@ class PermutedSequencePairs(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         start = int(self.starts[index])
-        real = torch.from_numpy(self.data["crops"][start:start + self.length])
+        real = torch.from_numpy(self.data["crops"][start : start + self.length])
         if self.augment:
             real = augment(real)
         return {"real": real, "permuted": real[non_identity_permutation(self.length)]}

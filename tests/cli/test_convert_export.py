@@ -49,9 +49,11 @@ def test_format_choices_come_from_the_registries():
 
 def test_top_level_help_reads_no_registry():
     """The choices are read on first use: `posekit --help` imports neither the registries nor numpy."""
-    code = ("import sys\nfrom click.testing import CliRunner\nfrom posekit.cli import main\n"
-            "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
-            "print(sorted(m for m in ('numpy', 'h5py', 'torch', 'posekit.registry') if m in sys.modules))")
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom posekit.cli import main\n"
+        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
+        "print(sorted(m for m in ('numpy', 'h5py', 'torch', 'posekit.registry') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -68,17 +70,47 @@ def test_a_labs_kinect_npz_through_the_command_line(tmp_path):
     assert "-O joint_names=FILE" in refused.output and "-O joint_order=layout" in refused.output
     unknown = CliRunner().invoke(main, ["convert", "npz", str(folder), "-o", str(store), "-O", "bogus=1"])
     assert_one_line_error(unknown)
-    assert "npz has no option bogus; its options: max_persons, fps, joint_names, joint_order, coordinates" \
+    assert (
+        "npz has no option bogus; its options: max_persons, fps, joint_names, joint_order, coordinates"
         in unknown.output
-    confirmed = CliRunner().invoke(main, ["convert", "npz", str(folder), "-o", str(store), "--layout", "kinect-v1-20",
-                                          "-O", "joint_order=layout", "-O", "coordinates=metric"])
+    )
+    confirmed = CliRunner().invoke(
+        main,
+        [
+            "convert",
+            "npz",
+            str(folder),
+            "-o",
+            str(store),
+            "--layout",
+            "kinect-v1-20",
+            "-O",
+            "joint_order=layout",
+            "-O",
+            "coordinates=metric",
+        ],
+    )
     assert confirmed.exit_code == 0 and confirmed.stdout.startswith(f"converted {len(sequences)} clips")
     [warning] = messages(confirmed.stderr)
     assert warning.startswith("warning: layout 'kinect-v1-20' may not fit the data: the head (head) is below")
     (tmp_path / "joints.txt").write_text("\n".join(HEAD_FIRST))
-    named = CliRunner().invoke(main, ["convert", "npz", str(folder), "-o", str(store), "--layout", "kinect-v1-20",
-                                      "-O", "joint_names=" + str(tmp_path / "joints.txt"), "-O", "coordinates=metric",
-                                      "--force"])
+    named = CliRunner().invoke(
+        main,
+        [
+            "convert",
+            "npz",
+            str(folder),
+            "-o",
+            str(store),
+            "--layout",
+            "kinect-v1-20",
+            "-O",
+            "joint_names=" + str(tmp_path / "joints.txt"),
+            "-O",
+            "coordinates=metric",
+            "--force",
+        ],
+    )
     assert named.exit_code == 0 and messages(named.stderr) == []
     info = json.loads(run("store", "info", store, "--json"))
     assert info["coordinates"] == "metric" and info["layout"] == "kinect-v1-20"

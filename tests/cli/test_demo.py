@@ -19,9 +19,20 @@ def test_demo_builds_a_valid_store_from_sample_files(tmp_path):
     test_labels = store.labels[store.split("test")]
     assert np.bincount(test_labels).tolist() == [6, 6, 6, 6]  # every action is tested
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "mouse.h5", "mouse.png", "mouse_dlc.csv", "mouse_kinematics.csv", "mouse_per_minute.csv", "mouse_summary.csv",
-        "proposals.h5", "refine_report", "refined.h5", "sample.h5", "sample_npz", "sample_video.mp4",
-        "sample_video_refined.mp4"]
+        "mouse.h5",
+        "mouse.png",
+        "mouse_dlc.csv",
+        "mouse_kinematics.csv",
+        "mouse_per_minute.csv",
+        "mouse_summary.csv",
+        "proposals.h5",
+        "refine_report",
+        "refined.h5",
+        "sample.h5",
+        "sample_npz",
+        "sample_video.mp4",
+        "sample_video_refined.mp4",
+    ]
     # The sample mouse runs 1.2 rad/s on a 100 px circle for 16 s and pauses for 4 s: 1,920 px, plus jitter.
     summary = pd.read_csv(tmp_path / "mouse_summary.csv").iloc[0]
     assert 1900 < summary["path_length"] < 2100 and abs(summary["still_s"] - 4.0) < 0.5
@@ -31,8 +42,11 @@ def test_demo_extracts_and_refines_the_person_in_its_sample_video(tmp_path):
     result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path), "--no-train"])
     assert result.exit_code == 0, result.output
     proposals, refined = SkeletonStore(tmp_path / "proposals.h5"), SkeletonStore(tmp_path / "refined.h5")
-    assert sorted(proposals.ids) == ["sample_video@blazepose-multi", "sample_video@blazepose-multi+flip",
-                                     "sample_video@blazepose-multi+scale0.75"]
+    assert sorted(proposals.ids) == [
+        "sample_video@blazepose-multi",
+        "sample_video@blazepose-multi+flip",
+        "sample_video@blazepose-multi+scale0.75",
+    ]
     assert len(refined) == 1 and validate(tmp_path / "refined.h5") == []
     clip = refined[0]
     upper_body = [refined.layout.index(j) for j in ("nose", "neck", "left_shoulder", "right_shoulder")]
@@ -49,5 +63,6 @@ def test_demo_into_an_existing_file_is_one_line_even_forced(tmp_path):
         result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "notes.txt"), "--no-train", *force])
         assert result.exit_code == 2 and result.output == (
             f"posekit: error: {tmp_path / 'notes.txt'}: exists and is not a folder; the demo writes its outputs "
-            "into a folder\n")
+            "into a folder\n"
+        )
     assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -1,5 +1,6 @@
 """posekit retarget and posekit compose: the stored result is the generator's output on the same clips (padded,
 filled, placed), the inputs travel with it, and bad references, layouts and existing outputs are one line."""
+
 import numpy as np
 import pytest
 import torch
@@ -25,9 +26,11 @@ def checkpoint(views, tmp_path_factory):  # noqa: F811
     """A generator trained one epoch on the renders, through posekit train motion-generator's code."""
     folder = tmp_path_factory.mktemp("generator")
     config = folder / "tiny.py"
-    config.write_text(f"_base_ = [{str(models_dir() / 'motion_generator/motion-generator_1xb64_nw-ucla-views.py')!r}]\n"
-                      "pairs = dict(window=16, stride=16)\ntrain_dataloader = dict(dataset=pairs)\n"
-                      "val_dataloader = dict(dataset=pairs)\ntest_dataloader = dict(dataset=pairs)\n")
+    config.write_text(
+        f"_base_ = [{str(models_dir() / 'motion_generator/motion-generator_1xb64_nw-ucla-views.py')!r}]\n"
+        "pairs = dict(window=16, stride=16)\ntrain_dataloader = dict(dataset=pairs)\n"
+        "val_dataloader = dict(dataset=pairs)\ntest_dataloader = dict(dataset=pairs)\n"
+    )
     return train(views, folder / "run", config=str(config), epochs=1, batch_size=8, workers=0, seed=0)["checkpoint"]
 
 
@@ -107,15 +110,20 @@ def test_compose_is_eq_4_5_on_clips_padded_to_the_longer_one(checkpoint, inputs,
         assert out.provenance[-1]["step"] == "compose" and out.provenance[-1]["b"] == f"{store}:walk"
 
 
-@pytest.mark.parametrize("ref, message", [
-    ("{store}:nope", "inputs.h5: no clip 'nope' (ids: walk, other; or an index 0..1)"),
-    ("{store}:2", "inputs.h5: no clip '2'"),
-    ("{store}", "expected STORE:CLIP"),
-])
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        ("{store}:nope", "inputs.h5: no clip 'nope' (ids: walk, other; or an index 0..1)"),
+        ("{store}:2", "inputs.h5: no clip '2'"),
+        ("{store}", "expected STORE:CLIP"),
+    ],
+)
 def test_a_bad_clip_reference_is_one_line(checkpoint, inputs, tmp_path, ref, message):
     store = inputs[0]
-    result = run(retarget, [checkpoint, "--motion", ref.format(store=store), "--like", f"{store}:walk",
-                            "-o", tmp_path / "out.h5"])
+    result = run(
+        retarget,
+        [checkpoint, "--motion", ref.format(store=store), "--like", f"{store}:walk", "-o", tmp_path / "out.h5"],
+    )
     assert isinstance(result.exception, PosekitError) and message in str(result.exception)
     assert "\n" not in str(result.exception) and not (tmp_path / "out.h5").exists()
 
@@ -124,16 +132,20 @@ def test_another_layout_and_a_joint_never_seen_are_one_line(checkpoint, inputs, 
     store, walk, _ = inputs
     with StoreWriter(tmp_path / "coco.h5", "coco-17", coord_dims=2) as writer:
         writer.add(Clip(id="x", keypoints=np.zeros((20, 1, 17, 2), np.float32)))
-    result = run(retarget, [checkpoint, "--motion", f"{tmp_path / 'coco.h5'}:x", "--like", f"{store}:walk",
-                            "-o", tmp_path / "out.h5"])
+    result = run(
+        retarget,
+        [checkpoint, "--motion", f"{tmp_path / 'coco.h5'}:x", "--like", f"{store}:walk", "-o", tmp_path / "out.h5"],
+    )
     assert "coco.h5: layout 'coco-17' (17 joints), the model's is 'kinect-v1-20'" in str(result.exception)
     headless = walk[:, None].astype(np.float32).copy()
     headless[:, :, LAYOUT.index("head")] = np.nan
     with StoreWriter(tmp_path / "headless.h5", LAYOUT, coord_dims=2) as writer:
         writer.add(Clip(id="x", keypoints=headless))
     result = run(compose, [checkpoint, f"{tmp_path / 'headless.h5'}:0", f"{store}:walk", "-o", tmp_path / "out.h5"])
-    assert str(result.exception) == (f"{tmp_path / 'headless.h5'}:x: joint 'head' is missing in every frame; the "
-                                     f"generator needs every joint at least once")
+    assert str(result.exception) == (
+        f"{tmp_path / 'headless.h5'}:x: joint 'head' is missing in every frame; the "
+        f"generator needs every joint at least once"
+    )
 
 
 def test_an_existing_output_is_refused_without_force(checkpoint, inputs, tmp_path):

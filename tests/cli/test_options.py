@@ -1,4 +1,5 @@
 """The shared `posekit train` options: declared once, same names, order and defaults on every training command."""
+
 import click
 from click.testing import CliRunner
 
@@ -17,8 +18,17 @@ def test_training_options_pass_none_unless_given_and_keep_their_order():
     assert [p.name for p in command.params] == SHARED
     result = CliRunner().invoke(command, ["--epochs", "3", "--amp"])
     assert result.exit_code == 0, result.output
-    assert eval(result.output) == sorted({"epochs": 3, "batch_size": None, "workers": None, "seed": None,
-                                          "amp": True, "resume": False, "trust_checkpoint": False}.items())
+    assert eval(result.output) == sorted(
+        {
+            "epochs": 3,
+            "batch_size": None,
+            "workers": None,
+            "seed": None,
+            "amp": True,
+            "resume": False,
+            "trust_checkpoint": False,
+        }.items()
+    )
 
 
 def test_every_training_command_declares_the_shared_options():

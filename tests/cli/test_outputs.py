@@ -1,4 +1,5 @@
 """Every command that writes refuses an existing output unless --force (posekit.outputs), and --force replaces it."""
+
 import click
 import numpy as np
 import pytest
@@ -29,8 +30,10 @@ def flags(command) -> set[str]:
 def test_every_command_with_an_output_option_has_force():
     writers = {name for name, command in leaf_commands(main) if flags(command) & {"-o", "--output"}}
     assert {"convert", "extract", "refine", "show", "demo", "rodent detect", "store merge"} <= writers
-    assert sorted(name for name, command in leaf_commands(main)
-                  if name in writers and "--force" not in flags(command)) == []
+    assert (
+        sorted(name for name, command in leaf_commands(main) if name in writers and "--force" not in flags(command))
+        == []
+    )
 
 
 @pytest.fixture
@@ -39,6 +42,7 @@ def unrelated(tmp_path):
         path = tmp_path / name
         path.write_text(UNRELATED)
         return path
+
     return make
 
 
@@ -60,8 +64,9 @@ def test_extract_refuses_an_existing_output(tmp_path, unrelated):
     (tmp_path / "mm").mkdir()
     write_mmpose_json(tmp_path / "mm" / "v.json", poses)
     output = unrelated("p.h5")
-    refused_then_forced(["extract", str(tmp_path / "v.mp4"), "-o", str(output), "--experts",
-                         f"mmpose-json:{tmp_path / 'mm'}"], output)
+    refused_then_forced(
+        ["extract", str(tmp_path / "v.mp4"), "-o", str(output), "--experts", f"mmpose-json:{tmp_path / 'mm'}"], output
+    )
     with SkeletonStore(output) as store:
         assert list(store.ids) == ["v@mmpose-json"]
 
@@ -83,8 +88,9 @@ def test_refine_refuses_an_existing_output(proposals, unrelated):
 def test_show_refuses_an_existing_output(proposals, tmp_path, unrelated):
     video = black_video(tmp_path / "clip.mp4")
     output = unrelated("drawn.mp4")
-    forced = refused_then_forced(["show", str(proposals), "--video", str(video), "--clip", "clip", "-o",
-                                  str(output)], output)
+    forced = refused_then_forced(
+        ["show", str(proposals), "--video", str(video), "--clip", "clip", "-o", str(output)], output
+    )
     assert "of 12 frames" in forced.output and output.stat().st_size > len(UNRELATED)
 
 

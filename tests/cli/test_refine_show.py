@@ -1,4 +1,5 @@
 """posekit refine and posekit show from the command line: outputs, messages, errors, frame-exact drawing."""
+
 import json
 import subprocess
 import sys
@@ -48,8 +49,19 @@ def read_video(path):
 
 def test_refine_writes_store_and_report(proposals, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5"), "--report",
-                                  str(tmp_path / "report"), "--gamma", "0.2"])
+    result = runner.invoke(
+        main,
+        [
+            "refine",
+            str(proposals),
+            "-o",
+            str(tmp_path / "r.h5"),
+            "--report",
+            str(tmp_path / "report"),
+            "--gamma",
+            "0.2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"-> {tmp_path / 'r.h5'}" in result.output and "6 person-frames" in result.output
     report = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -120,8 +132,9 @@ def test_show_draws_on_the_frames_of_the_clip_only(proposals, tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5")]).exit_code == 0
     video = black_video(tmp_path / "clip.mp4")  # the store's source is videos/clip.mp4: matched by name
-    result = runner.invoke(main, ["show", str(tmp_path / "r.h5"), "--video", str(video), "-o",
-                                  str(tmp_path / "drawn.mp4")])
+    result = runner.invoke(
+        main, ["show", str(tmp_path / "r.h5"), "--video", str(video), "-o", str(tmp_path / "drawn.mp4")]
+    )
     assert result.exit_code == 0, result.output
     assert "on 4 of 12 frames" in result.output and "(2 store frames lie beyond the video's end)" in result.output
     frames = read_video(tmp_path / "drawn.mp4")
@@ -135,14 +148,16 @@ def test_show_draws_on_the_frames_of_the_clip_only(proposals, tmp_path):
 
 def test_show_draws_every_expert_of_a_proposals_video(proposals, tmp_path):
     video = black_video(tmp_path / "any_name.mp4")
-    result = CliRunner().invoke(main, ["show", str(proposals), "--video", str(video), "--clip", "clip", "-o",
-                                       str(tmp_path / "experts.mp4")])
+    result = CliRunner().invoke(
+        main, ["show", str(proposals), "--video", str(video), "--clip", "clip", "-o", str(tmp_path / "experts.mp4")]
+    )
     assert result.exit_code == 0, result.output
     assert "clip@a, clip@b, clip@c" in result.output
     frames = read_video(tmp_path / "experts.mp4")
     assert len(frames) == FRAMES and (frames[5].max(axis=-1) > 100).sum() > 50
-    one = CliRunner().invoke(main, ["show", str(proposals), "--video", str(video), "--clip", "clip@b", "-o",
-                                    str(tmp_path / "b.mp4")])
+    one = CliRunner().invoke(
+        main, ["show", str(proposals), "--video", str(video), "--clip", "clip@b", "-o", str(tmp_path / "b.mp4")]
+    )
     assert one.exit_code == 0 and "drew clip@b on 4 of 12 frames" in one.output
 
 
@@ -152,8 +167,9 @@ def test_show_refuses_a_video_of_another_size(proposals, tmp_path):
     writer = cv2.VideoWriter(str(tmp_path / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25, (64, 48))
     writer.write(np.zeros((48, 64, 3), np.uint8))
     writer.release()
-    result = CliRunner().invoke(main, ["show", str(proposals), "--video", str(tmp_path / "clip.mp4"), "-o",
-                                       str(tmp_path / "o.mp4")])
+    result = CliRunner().invoke(
+        main, ["show", str(proposals), "--video", str(tmp_path / "clip.mp4"), "-o", str(tmp_path / "o.mp4")]
+    )
     assert result.exit_code == 2 and "160x120" in result.output and not (tmp_path / "o.mp4").exists()
 
 
@@ -164,8 +180,16 @@ def test_show_on_a_real_video_changes_only_the_frames_of_the_clip(tmp_path):
     clips = {e: (pose[:, None] + rng.normal(0, 1, (10, 1) + pose.shape[1:]), np.full((10, 1), 2)) for e in "ab"}
     with StoreWriter(tmp_path / "p.h5", "unik-17", coord_dims=2) as writer:
         for expert, (keypoints, track_id) in clips.items():
-            writer.add(Clip(id=f"ta_chi@{expert}", keypoints=keypoints, track_id=track_id,
-                            frame_index=np.arange(100, 110), image_size=(340, 256), source=str(video)))
+            writer.add(
+                Clip(
+                    id=f"ta_chi@{expert}",
+                    keypoints=keypoints,
+                    track_id=track_id,
+                    frame_index=np.arange(100, 110),
+                    image_size=(340, 256),
+                    source=str(video),
+                )
+            )
     runner = CliRunner()
     assert runner.invoke(main, ["refine", str(tmp_path / "p.h5"), "-o", str(tmp_path / "r.h5")]).exit_code == 0
     result = runner.invoke(main, ["show", str(tmp_path / "r.h5"), "--video", str(video), "-o", str(tmp_path / "o.mp4")])
@@ -195,14 +219,29 @@ def test_refine_passes_trust_checkpoint_to_the_student(proposals, tmp_path, monk
 
     def train_student(refined, work_dir, **options):  # records what the command asked for; trains nothing
         calls.append(options)
-        return {"epochs": 1, "device": "cpu", "expert": work_dir / "expert.json",
-                "pseudo_labels": {"annotations": 6, "images": 6, "anchors": 1}}
+        return {
+            "epochs": 1,
+            "device": "cpu",
+            "expert": work_dir / "expert.json",
+            "pseudo_labels": {"annotations": 6, "images": 6, "anchors": 1},
+        }
 
     monkeypatch.setattr(posekit.train.student, "train_student", train_student)
     checkpoint = tmp_path / "third_party.pth"
     checkpoint.write_bytes(b"weights")
-    result = CliRunner().invoke(main, ["refine", str(proposals), "-o", str(tmp_path / "r.h5"), "--train-student",
-                                       "--student-checkpoint", str(checkpoint)] + ["--trust-checkpoint"] * trust)
+    result = CliRunner().invoke(
+        main,
+        [
+            "refine",
+            str(proposals),
+            "-o",
+            str(tmp_path / "r.h5"),
+            "--train-student",
+            "--student-checkpoint",
+            str(checkpoint),
+        ]
+        + ["--trust-checkpoint"] * trust,
+    )
     assert result.exit_code == 0, result.output
     [options] = calls
     assert options["checkpoint"] == checkpoint and options["trust_checkpoint"] is trust

@@ -12,8 +12,9 @@ def build(path, ids, classes=("a", "b"), split="train"):
     rng = np.random.default_rng(len(ids))
     with StoreWriter(path, "coco-17", coord_dims=2, classes=list(classes), provenance={"step": "test"}) as w:
         for i, clip_id in enumerate(ids):
-            w.add(Clip(id=clip_id, keypoints=rng.normal(size=(4 + i, 1, 17, 2)), label=i % len(classes),
-                       splits=(split,)))
+            w.add(
+                Clip(id=clip_id, keypoints=rng.normal(size=(4 + i, 1, 17, 2)), label=i % len(classes), splits=(split,))
+            )
     return path
 
 
@@ -27,8 +28,13 @@ def test_store_info_json_has_the_promised_keys(tmp_path):
     code, out = run("store", "info", path, "--json")
     assert code == 0
     info = json.loads(out)
-    assert (info["num_clips"], info["num_frames"], info["layout"], info["num_joints"], info["coord_dims"]) == \
-        (3, 4 + 5 + 6, "coco-17", 17, 2)
+    assert (info["num_clips"], info["num_frames"], info["layout"], info["num_joints"], info["coord_dims"]) == (
+        3,
+        4 + 5 + 6,
+        "coco-17",
+        17,
+        2,
+    )
     assert info["splits"] == {"train": 3}
     code, out = run("store", "info", path)
     assert code == 0 and "3 clips, 15 frames" in out and "coco-17 (17 joints)" in out
@@ -83,17 +89,25 @@ def test_layouts_name_prints_joints_in_order_bones_and_interpolations():
     code, out = run("layouts", "kinect-v1-20")
     lines = out.splitlines()
     assert code == 0 and lines[0].startswith("kinect-v1-20: 20 joints; Kinect v1 20 joints")
-    joints = lines[lines.index("joints, in order:") + 1:][:20]
-    assert joints[:4] == ["    0 hip_center", "    1 spine  (centre)", "    2 shoulder_center  (neck)",
-                          "    3 head  (head)"] and joints[19] == "   19 right_foot"
+    joints = lines[lines.index("joints, in order:") + 1 :][:20]
+    assert (
+        joints[:4]
+        == ["    0 hip_center", "    1 spine  (centre)", "    2 shoulder_center  (neck)", "    3 head  (head)"]
+        and joints[19] == "   19 right_foot"
+    )
     assert "bones (joint - parent, towards the centre): 19" in lines and "  head - shoulder_center" in lines
     assert "up: +y (in its metric coordinates)" in lines
     code, out = run("layouts", "unik-17")
-    assert "filled when a source lacks them, with the mean of:" in out and "  neck = left_shoulder + right_shoulder" \
-        in out.splitlines()
+    assert (
+        "filled when a source lacks them, with the mean of:" in out
+        and "  neck = left_shoulder + right_shoulder" in out.splitlines()
+    )
     code, out = run("layouts", "kinect-v2")
-    assert code == 2 and out.startswith("posekit: error: unknown layout 'kinect-v2': use one of ") \
+    assert (
+        code == 2
+        and out.startswith("posekit: error: unknown layout 'kinect-v2': use one of ")
         and len(out.strip().splitlines()) == 1
+    )
 
 
 def test_store_info_names_the_classes_abbreviated_when_many(tmp_path):
@@ -102,7 +116,9 @@ def test_store_info_names_the_classes_abbreviated_when_many(tmp_path):
     assert code == 0 and "classes 2 (2 clips labelled): walk, run; splits: train 2" in out
     many = build(tmp_path / "many.h5", ["x"], classes=[f"action {k}" for k in range(60)])
     code, out = run("store", "info", many)
-    assert ("classes 60 (1 clips labelled): action 0, action 1, action 2, action 3, action 4, action 5, ... "
-            "(52 more), action 58, action 59; splits") in out
+    assert (
+        "classes 60 (1 clips labelled): action 0, action 1, action 2, action 3, action 4, action 5, ... "
+        "(52 more), action 58, action 59; splits"
+    ) in out
     code, out = run("store", "info", many, "--json")
     assert json.loads(out)["classes"] == [f"action {k}" for k in range(60)]

@@ -1,4 +1,5 @@
 """StoreDataset over small stores: sample values, splits, collation, DataLoader workers (fork and spawn)."""
+
 import multiprocessing
 import pickle
 
@@ -25,8 +26,16 @@ def toy_store(tmp_path):
             kp[..., 0] = 100 * k + np.arange(t)[:, None, None]
             kp[..., 1] = np.arange(17)[None, None, :] + np.arange(2)[None, :, None]
             kp[:, 1, 5] = np.nan  # a missing joint of person 1
-            w.add(Clip(id=f"c{k}", keypoints=kp, scores=np.full(kp.shape[:3], 0.5), label=k % 2,
-                       image_size=(200, 100), splits=("test",) if k == 1 else ("train",)))
+            w.add(
+                Clip(
+                    id=f"c{k}",
+                    keypoints=kp,
+                    scores=np.full(kp.shape[:3], 0.5),
+                    label=k % 2,
+                    image_size=(200, 100),
+                    splits=("test",) if k == 1 else ("train",),
+                )
+            )
     return path
 
 
@@ -55,8 +64,9 @@ def test_split_keeps_store_indices(toy_store):
 
 
 def test_transform_configs_get_the_store_layout_and_image_size(toy_store):
-    ds = StoreDataset(toy_store, transform=[{"type": "NormalizeImage2D"}, {"type": "ReplayPad", "length": 7},
-                                            {"type": "JointToBone"}])
+    ds = StoreDataset(
+        toy_store, transform=[{"type": "NormalizeImage2D"}, {"type": "ReplayPad", "length": 7}, {"type": "JointToBone"}]
+    )
     x = ds[0]["keypoints"]  # clip 0: 3 frames replayed to 7
     assert x.shape[1] == 7
     # bone of left_wrist (9) from left_elbow (7): y/w*2 difference = (9-7)/200*2; x identical -> 0
@@ -101,15 +111,13 @@ def test_random_transforms_differ_between_workers_and_repeat_with_a_seed(synthet
     def first_two_from_two_workers():
         torch.manual_seed(11)
         # batch_size=None: index 0 goes to worker 0, the next index 0 to worker 1
-        loader = DataLoader(ds, batch_size=None, num_workers=2, sampler=[0, 0],
-                            multiprocessing_context="fork")
+        loader = DataLoader(ds, batch_size=None, num_workers=2, sampler=[0, 0], multiprocessing_context="fork")
         return [s["keypoints"] for s in loader]
 
     a0, a1 = first_two_from_two_workers()
     b0, b1 = first_two_from_two_workers()
     assert not torch.equal(a0, a1)
     assert torch.equal(a0, b0) and torch.equal(a1, b1)
-
 
 
 def test_3d_coordinates_feed_the_transforms(tmp_path):

@@ -1,4 +1,5 @@
 """Transforms against hand-computed values on toy skeletons."""
+
 import numpy as np
 import pytest
 import torch
@@ -32,8 +33,14 @@ CHAIN = Layout(name="chain3", joints=("a", "b", "c"), parents={"b": "a", "c": "b
 
 def sample_of(keypoints, **extra):
     keypoints = np.asarray(keypoints, np.float32)
-    return {"keypoints": keypoints, "scores": np.ones(keypoints.shape[:3], np.float32), "label": 3, "index": 7,
-            "id": "toy", **extra}
+    return {
+        "keypoints": keypoints,
+        "scores": np.ones(keypoints.shape[:3], np.float32),
+        "label": 3,
+        "index": 7,
+        "id": "toy",
+        **extra,
+    }
 
 
 def frames_valued(t, m=1, v=3, c=2):
@@ -257,8 +264,9 @@ def test_format_ctvm_layout_and_nan():
 
 
 def test_build_transforms_by_name_with_the_layout():
-    pipeline = build_transforms([{"type": "ReplayPad", "length": 4}, {"type": "JointToBone"},
-                                 {"type": "FormatCTVM"}], layout=CHAIN)
+    pipeline = build_transforms(
+        [{"type": "ReplayPad", "length": 4}, {"type": "JointToBone"}, {"type": "FormatCTVM"}], layout=CHAIN
+    )
     assert isinstance(pipeline, Compose)
     out = pipeline(sample_of([[[[0, 0], [1, 0], [1, 2]]]]))
     assert tuple(out["keypoints"].shape) == (2, 4, 3, 1)
@@ -286,8 +294,9 @@ def test_remap_layout_maps_joints_by_name_and_later_transforms_use_the_target():
     np.testing.assert_allclose(sample["keypoints"][0, 0, unik.index("neck")], [3, 4])
     np.testing.assert_allclose(sample["keypoints"][0, 0, unik.index("chest")], [3, 7.5])
     # Bones after the remap follow UNIK's tree: the neck's bone is neck - chest.
-    pipeline = build_transforms([{"type": "RemapLayout", "target": unik.to_json()}, {"type": "JointToBone"}],
-                                layout="penn-13")
+    pipeline = build_transforms(
+        [{"type": "RemapLayout", "target": unik.to_json()}, {"type": "JointToBone"}], layout="penn-13"
+    )
     bones = pipeline({"keypoints": kp.copy()})["keypoints"]
     np.testing.assert_allclose(bones[0, 0, unik.index("neck")], [0, -3.5])
     np.testing.assert_allclose(bones[0, 0, unik.index("chest")], [0, 0])

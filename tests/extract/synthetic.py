@@ -1,5 +1,6 @@
 """Synthetic inputs for the extract tests: stick figures drawn into small videos, and the poses an estimator
 would have written for them (mmpose inferencer JSON, AlphaPose JSON, OpenPose per-frame JSON)."""
+
 from __future__ import annotations
 
 import json
@@ -7,12 +8,44 @@ import json
 import numpy as np
 
 # COCO-17 joint offsets of a standing figure, in units of its height, centred on the hips.
-COCO_TEMPLATE = np.array([
-    [0, -0.45], [0.03, -0.47], [-0.03, -0.47], [0.06, -0.45], [-0.06, -0.45],  # nose, eyes, ears
-    [0.15, -0.30], [-0.15, -0.30], [0.20, -0.10], [-0.20, -0.10], [0.22, 0.05], [-0.22, 0.05],  # arms
-    [0.10, 0.05], [-0.10, 0.05], [0.10, 0.25], [-0.10, 0.25], [0.10, 0.45], [-0.10, 0.45]], np.float32)
-BONES = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (11, 12), (5, 11), (6, 12), (11, 13), (13, 15), (12, 14), (14, 16),
-         (0, 5), (0, 6)]
+COCO_TEMPLATE = np.array(
+    [
+        [0, -0.45],
+        [0.03, -0.47],
+        [-0.03, -0.47],
+        [0.06, -0.45],
+        [-0.06, -0.45],  # nose, eyes, ears
+        [0.15, -0.30],
+        [-0.15, -0.30],
+        [0.20, -0.10],
+        [-0.20, -0.10],
+        [0.22, 0.05],
+        [-0.22, 0.05],  # arms
+        [0.10, 0.05],
+        [-0.10, 0.05],
+        [0.10, 0.25],
+        [-0.10, 0.25],
+        [0.10, 0.45],
+        [-0.10, 0.45],
+    ],
+    np.float32,
+)
+BONES = [
+    (5, 7),
+    (7, 9),
+    (6, 8),
+    (8, 10),
+    (5, 6),
+    (11, 12),
+    (5, 11),
+    (6, 12),
+    (11, 13),
+    (13, 15),
+    (12, 14),
+    (14, 16),
+    (0, 5),
+    (0, 6),
+]
 
 
 def figure(centre, height) -> np.ndarray:
@@ -25,8 +58,9 @@ def crossing(frames: int = 24, width: int = 320):
     t = np.linspace(0, 1, frames)[:, None]
     a = 40 + (width - 80) * t
     b = width - 40 - (width - 80) * t
-    return np.stack([np.stack([figure((x, 120), 100) for x in a[:, 0]]),
-                     np.stack([figure((x, 125), 90) for x in b[:, 0]])], axis=1)
+    return np.stack(
+        [np.stack([figure((x, 120), 100) for x in a[:, 0]]), np.stack([figure((x, 125), 90) for x in b[:, 0]])], axis=1
+    )
 
 
 def write_video(path, poses: np.ndarray, size=(320, 240), fps: float = 25.0):
@@ -58,12 +92,18 @@ def write_mmpose_json(path, poses: np.ndarray, order=None, noise: float = 0.0, s
     items = []
     for f, frame_poses in enumerate(poses):
         instances = []
-        for p in (order(f) if order else range(len(frame_poses))):
+        for p in order(f) if order else range(len(frame_poses)):
             if np.isnan(frame_poses[p]).any():
                 continue
             xy = frame_poses[p] + rng.normal(0, noise, frame_poses[p].shape) if noise else frame_poses[p]
-            instances.append({"keypoints": xy.tolist(), "keypoint_scores": [0.9] * len(xy),
-                              "bbox": [[*xy.min(axis=0).tolist(), *xy.max(axis=0).tolist()]], "bbox_score": 0.9})
+            instances.append(
+                {
+                    "keypoints": xy.tolist(),
+                    "keypoint_scores": [0.9] * len(xy),
+                    "bbox": [[*xy.min(axis=0).tolist(), *xy.max(axis=0).tolist()]],
+                    "bbox_score": 0.9,
+                }
+            )
         items.append({"frame_id": f, "instances": instances})
     path.write_text(json.dumps(items))
     return path
@@ -73,14 +113,21 @@ def write_alphapose_json(path, poses: np.ndarray, order=None):
     """AlphaPose results for ``poses``: one entry per person and frame, image ids "<frame>.jpg"."""
     items = []
     for f, frame_poses in enumerate(poses):
-        for p in (order(f) if order else range(len(frame_poses))):
+        for p in order(f) if order else range(len(frame_poses)):
             if np.isnan(frame_poses[p]).any():
                 continue
             xy = frame_poses[p]
             x1, y1 = xy.min(axis=0)
             x2, y2 = xy.max(axis=0)
-            items.append({"image_id": f"{f}.jpg", "category_id": 1, "score": 2.5, "idx": [int(p)],
-                          "keypoints": np.concatenate([xy, np.full((len(xy), 1), 0.8)], axis=1).ravel().tolist(),
-                          "box": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]})
+            items.append(
+                {
+                    "image_id": f"{f}.jpg",
+                    "category_id": 1,
+                    "score": 2.5,
+                    "idx": [int(p)],
+                    "keypoints": np.concatenate([xy, np.full((len(xy), 1), 0.8)], axis=1).ravel().tolist(),
+                    "box": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
+                }
+            )
     path.write_text(json.dumps(items))
     return path

@@ -1,5 +1,6 @@
 """Experts: names and specs, test-time augmentation mapped back to the frame, rtmlib ONNX models (a tiny random
 model exported in the test), mmpose without weights, and precomputed poses matched to videos by name."""
+
 import json
 
 import numpy as np
@@ -34,8 +35,9 @@ def test_names_and_augmentations():
 
 def test_spec_file_names_the_expert_and_paths_are_relative_to_it(tmp_path):
     spec = tmp_path / "student.json"
-    spec.write_text(json.dumps({"type": "mmpose", "name": "student", "config": "student_config.py",
-                                "checkpoint": "student.pth"}))
+    spec.write_text(
+        json.dumps({"type": "mmpose", "name": "student", "config": "student_config.py", "checkpoint": "student.pth"})
+    )
     parsed = parse_expert(str(spec))
     assert parsed.name == "student" and parsed.options["base"] == str(tmp_path)
     # No weights offline: one line saying how to supply them, before mmpose is even imported.
@@ -45,7 +47,7 @@ def test_spec_file_names_the_expert_and_paths_are_relative_to_it(tmp_path):
     with pytest.raises(InputError, match="no checkpoint; give the weights"):
         build_expert(parse_expert(str(spec)))
     spec.write_text(json.dumps({"type": "nothing"}))
-    with pytest.raises(InputError, match="needs \"type\": one of blazepose, blazepose-multi, file, mmpose, rtmlib$"):
+    with pytest.raises(InputError, match='needs "type": one of blazepose, blazepose-multi, file, mmpose, rtmlib$'):
         parse_expert(str(spec))
 
 
@@ -61,6 +63,7 @@ def test_mirror_permutation_swaps_left_and_right():
 class BrightSpots(Expert):
     """A fake model that tells left from right by appearance, as a pose model does: of two bright spots, the one
     further right in the image is the left wrist (a person facing the camera), the other the right wrist."""
+
     name, layout = "spots", get_layout("coco-17")
 
     def predict(self, frames, indices):
@@ -101,12 +104,19 @@ def tiny_rtmpose(tmp_path_factory):
 
         def forward(self, x):
             out = self.head(self.features(x).flatten(1)).view(x.shape[0], self.joints, -1)
-            return out[..., :2 * self.width], out[..., 2 * self.width:]
+            return out[..., : 2 * self.width], out[..., 2 * self.width :]
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("onnx") / "tiny-simcc.onnx"
-    torch.onnx.export(TinySimCC().eval(), torch.zeros(1, 3, 64, 48), str(path), input_names=["input"],
-                      output_names=["simcc_x", "simcc_y"], dynamic_axes={"input": {0: "batch"}}, dynamo=False)
+    torch.onnx.export(
+        TinySimCC().eval(),
+        torch.zeros(1, 3, 64, 48),
+        str(path),
+        input_names=["input"],
+        output_names=["simcc_x", "simcc_y"],
+        dynamic_axes={"input": {0: "batch"}},
+        dynamo=False,
+    )
     return path
 
 
@@ -165,7 +175,8 @@ def test_openpose_files_go_through_the_importer(tmp_path):
             if name in coco.joints:
                 values[j] = (*pose[coco.index(name)] + f, 0.7)
         (tmp_path / f"clip_{f:012d}_keypoints.json").write_text(
-            json.dumps({"people": [{"pose_keypoints_2d": values.ravel().tolist()}]}))
+            json.dumps({"people": [{"pose_keypoints_2d": values.ravel().tolist()}]})
+        )
     expert = build_expert(parse_expert(f"openpose:{tmp_path}"))
     expert.start(Video("clip", tmp_path / "clip.mp4"), (320, 240))
     [found] = expert.predict([None], np.array([2]))

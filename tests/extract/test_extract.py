@@ -1,5 +1,6 @@
 """`posekit extract` end to end on small synthetic videos, with precomputed-pose experts (no model to run): the
 proposals store contract, ids of crossing persons across frames and experts, failing and empty videos, resume."""
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -42,8 +43,12 @@ def test_store_follows_the_proposals_contract(videos, tmp_path):
     assert not work_folder(output).exists()
     with SkeletonStore(output) as store:
         assert store.layout.name == "unik-17" and store.coordinates == "pixel" and store.coord_dims == 2
-        assert list(store.ids) == ["cross@mmpose-json", "cross@alphapose", "sub/still@mmpose-json",
-                                   "sub/still@alphapose"]
+        assert list(store.ids) == [
+            "cross@mmpose-json",
+            "cross@alphapose",
+            "sub/still@mmpose-json",
+            "sub/still@alphapose",
+        ]
         step = store.provenance[-1]
         assert step["step"] == "extract" and step["experts"] == ["mmpose-json", "alphapose"]
         assert step["layout"] == "unik-17" and step["max_persons"] == 2
@@ -154,8 +159,9 @@ def test_a_second_extract_into_the_same_output_stops_before_any_work(videos, tmp
     assert result.exit_code == 2
     assert result.output == f"posekit: error: another posekit extract (pid {first.pid}) is writing {output}\n"
     assert not started and not output.exists()
-    assert [p.name for p in work.iterdir()] == ["settings.json"] and (work / "settings.json").read_text() == \
-        "the first run's"
+    assert [p.name for p in work.iterdir()] == ["settings.json"] and (
+        work / "settings.json"
+    ).read_text() == "the first run's"
 
 
 def test_the_next_run_clears_what_a_killed_run_was_writing(videos, tmp_path, monkeypatch):
@@ -168,6 +174,7 @@ def test_the_next_run_clears_what_a_killed_run_was_writing(videos, tmp_path, mon
             if video.id == name:
                 raise KeyboardInterrupt
             return real(video, *args, **kwargs)
+
         return extract_video
 
     monkeypatch.setattr(runner, "extract_video", interrupt_on("sub/still"))
@@ -180,8 +187,9 @@ def test_the_next_run_clears_what_a_killed_run_was_writing(videos, tmp_path, mon
     (tmp_path / ".p.h5.abcd1234.tmp").write_bytes(b"half a store")
     with pytest.raises(KeyboardInterrupt):  # a resumed run that is interrupted again keeps only finished parts
         extract([folder], output, experts=experts, progress=False)
-    assert sorted(p.name for p in work_folder(output).iterdir()) == sorted([part_path(
-        work_folder(output), Video("cross", folder / "cross.mp4")).name, "settings.json"])
+    assert sorted(p.name for p in work_folder(output).iterdir()) == sorted(
+        [part_path(work_folder(output), Video("cross", folder / "cross.mp4")).name, "settings.json"]
+    )
 
     monkeypatch.setattr(runner, "extract_video", real)
     result = CliRunner().invoke(main, ["extract", str(folder), "-o", str(output), "--experts", ",".join(experts)])
@@ -220,11 +228,14 @@ def test_video_ids_are_relative_paths_and_must_be_unique(tmp_path):
 def test_cli_writes_reports_and_refuses(videos, tmp_path):
     folder, experts, _ = videos
     output = tmp_path / "p.h5"
-    result = CliRunner().invoke(main, ["extract", str(folder), "-o", str(output), "--experts", ",".join(experts),
-                                       "--max-persons", "1"])
+    result = CliRunner().invoke(
+        main, ["extract", str(folder), "-o", str(output), "--experts", ",".join(experts), "--max-persons", "1"]
+    )
     assert result.exit_code == 0, result.output
-    assert f"extracted 2 videos x 2 experts (mmpose-json, alphapose) = 4 clips, layout unik-17 -> {output}" \
+    assert (
+        f"extracted 2 videos x 2 experts (mmpose-json, alphapose) = 4 clips, layout unik-17 -> {output}"
         in result.output
+    )
     with SkeletonStore(output) as store:
         assert store.max_persons == 1
     again = CliRunner().invoke(main, ["extract", str(folder), "-o", str(output), "--experts", experts[0]])

@@ -35,15 +35,15 @@ def test_blazepose_and_its_flipped_run_agree_on_a_real_video(blazepose_experts):
     height = np.nanmax(a[..., 1]) - np.nanmin(a[..., 1])
     assert np.nanmedian(np.linalg.norm(a - b, axis=-1)) < 0.1 * height  # flipped back, left and right swapped back
     left, right = layout.index("left_wrist"), layout.index("right_wrist")
-    assert np.nanmedian(np.linalg.norm(a[:, left] - b[:, left], axis=-1)) < \
-        np.nanmedian(np.linalg.norm(a[:, left] - b[:, right], axis=-1))
+    assert np.nanmedian(np.linalg.norm(a[:, left] - b[:, left], axis=-1)) < np.nanmedian(
+        np.linalg.norm(a[:, left] - b[:, right], axis=-1)
+    )
     assert np.isfinite(plain.scores[seen, 0]).all() and (plain.scores[seen, 0] <= 1).all()
 
 
 def test_blazepose_on_a_video_with_nobody_gives_empty_clips(tmp_path):
     blank_video(tmp_path / "nobody.mp4", frames=4)
-    extract([tmp_path / "nobody.mp4"], tmp_path / "p.h5", experts=["blazepose", "blazepose+scale0.75"],
-            progress=False)
+    extract([tmp_path / "nobody.mp4"], tmp_path / "p.h5", experts=["blazepose", "blazepose+scale0.75"], progress=False)
     with SkeletonStore(tmp_path / "p.h5") as store:
         assert list(store.ids) == ["nobody@blazepose", "nobody@blazepose+scale0.75"]
         assert all(clip.num_frames == 4 and clip.num_persons == 0 for clip in store)

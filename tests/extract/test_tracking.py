@@ -1,5 +1,6 @@
 """Tracking: stable ids for crossing, occluded and re-entering persons, one track per person across experts,
 and the choice of the main persons; the cost terms against hand-computed values."""
+
 import numpy as np
 import pytest
 
@@ -14,8 +15,10 @@ def _boxes(keypoints):
 
 def _run(tracker, frames_of_persons):
     """Track ids per frame for one expert, given per frame a (P, V, 2) array."""
-    return [tracker.update(f, [(kp, _boxes(kp) if len(kp) else np.zeros((0, 4)))])[0].tolist()
-            for f, kp in enumerate(frames_of_persons)]
+    return [
+        tracker.update(f, [(kp, _boxes(kp) if len(kp) else np.zeros((0, 4)))])[0].tolist()
+        for f, kp in enumerate(frames_of_persons)
+    ]
 
 
 def test_box_iou_and_keypoint_distance_by_hand():
@@ -58,7 +61,7 @@ def test_experts_share_tracks_and_a_person_one_expert_misses_is_not_duplicated()
         if f in (3, 4):
             a = a[:1]  # expert A misses person 1 for two frames
         ids_a, ids_b = tracker.update(f, [(a, _boxes(a)), (b, _boxes(b))])
-        assert ids_b[::-1][:len(ids_a)].tolist() == ids_a.tolist()
+        assert ids_b[::-1][: len(ids_a)].tolist() == ids_a.tolist()
     assert len(tracker.tracks) == 2
 
 

@@ -1,4 +1,5 @@
 """The extraction side of videos: frame batches as the experts take them."""
+
 import cv2
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
 """Bring-your-own-arrays readers: .npz and long/wide CSV, hand-made and built from a real DLC file."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,8 +27,16 @@ def write_store(path, dataset):
 # -- npz ------------------------------------------------------------------------------------------------------
 def test_npz_one_clip_of_one_person(tmp_path):
     keypoints = np.arange(4 * 3 * 2, dtype=np.float32).reshape(4, 3, 2)
-    np.savez(tmp_path / "walk.npz", keypoints=keypoints, scores=np.full((4, 3), 0.5), joint_names=["a", "b", "c"],
-             label=1, classes=["run", "walk"], fps=30.0, frame_index=[10, 11, 12, 14])
+    np.savez(
+        tmp_path / "walk.npz",
+        keypoints=keypoints,
+        scores=np.full((4, 3), 0.5),
+        joint_names=["a", "b", "c"],
+        label=1,
+        classes=["run", "walk"],
+        fps=30.0,
+        frame_index=[10, 11, 12, 14],
+    )
     dataset = read_npz([tmp_path / "walk.npz"])
     (clip,) = dataset.clips
     assert dataset.layout.joints == ("a", "b", "c") and dataset.classes == ["run", "walk"]
@@ -138,15 +147,18 @@ def layout_file(tmp_path, joints):
     return path
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("time,part,u,v\n0,nose,1,2\n", r"header is neither long .* nor wide"),
-    ("frame,joint,x,y,confidence\n0,nose,1,2,0.5\n", r"unknown columns confidence"),
-    ("frame,joint,x\n0,nose,1\n", r"missing y"),
-    ("frame,nose_x,nose_y,tail_x\n0,1,2,3\n", r"joint 'tail' lacks column\(s\) tail_y"),
-    ("frame,joint,x,y\n0,nose,1,2\n1,nose,3", r"line 3 has 3 of 4 fields \(truncated file\?\)"),
-    ("frame,joint,x,y\n0,nose,1,2\n0,nose,3,4\n", r"the same \(clip, frame, person, joint\)"),
-    ("clip,frame,joint,x,y,label\na,0,nose,1,2,sit\na,1,nose,1,2,run\n", r"clip 'a' has several labels"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("time,part,u,v\n0,nose,1,2\n", r"header is neither long .* nor wide"),
+        ("frame,joint,x,y,confidence\n0,nose,1,2,0.5\n", r"unknown columns confidence"),
+        ("frame,joint,x\n0,nose,1\n", r"missing y"),
+        ("frame,nose_x,nose_y,tail_x\n0,1,2,3\n", r"joint 'tail' lacks column\(s\) tail_y"),
+        ("frame,joint,x,y\n0,nose,1,2\n1,nose,3", r"line 3 has 3 of 4 fields \(truncated file\?\)"),
+        ("frame,joint,x,y\n0,nose,1,2\n0,nose,3,4\n", r"the same \(clip, frame, person, joint\)"),
+        ("clip,frame,joint,x,y,label\na,0,nose,1,2,sit\na,1,nose,1,2,run\n", r"clip 'a' has several labels"),
+    ],
+)
 def test_malformed_csv_names_the_file(tmp_path, text, problem):
     (tmp_path / "bad.csv").write_text(text)
     with pytest.raises(InputError, match=r"bad\.csv: .*" + problem):
@@ -167,8 +179,9 @@ def test_splits_from_npz_and_csv(tmp_path):
     np.savez(tmp_path / "b.npz", keypoints=kp + 1, split="test")
     clips = list(read_npz([tmp_path / "a.npz", tmp_path / "b.npz"]).clips)
     assert [c.splits for c in clips] == [("train", "xview_train"), ("test",)]
-    (tmp_path / "t.csv").write_text("clip,frame,joint,x,y,split\n"
-                                    "a,0,nose,1,2,train\na,1,nose,3,4,train\nb,0,nose,5,6,test\n")
+    (tmp_path / "t.csv").write_text(
+        "clip,frame,joint,x,y,split\na,0,nose,1,2,train\na,1,nose,3,4,train\nb,0,nose,5,6,test\n"
+    )
     clips = list(read_csv([tmp_path / "t.csv"]).clips)
     assert [(c.id, c.splits) for c in clips] == [("a", ("train",)), ("b", ("test",))]
     (tmp_path / "bad.csv").write_text("clip,frame,joint,x,y,split\na,0,nose,1,2,train\na,1,nose,3,4,test\n")
@@ -197,9 +210,12 @@ def head_first_npz(tmp_path):
 
 def test_unnamed_joints_in_another_order_are_refused_not_guessed(tmp_path):
     folder, _ = head_first_npz(tmp_path)
-    with pytest.raises(InputError, match=r"a01_\w+\.npz: 20 joints without names, whose order posekit cannot "
-                                         r"guess: add a joint_names array .* -O joint_names=FILE .* "
-                                         r"-O joint_order=layout if they are in kinect-v1-20's order"):
+    with pytest.raises(
+        InputError,
+        match=r"a01_\w+\.npz: 20 joints without names, whose order posekit cannot "
+        r"guess: add a joint_names array .* -O joint_names=FILE .* "
+        r"-O joint_order=layout if they are in kinect-v1-20's order",
+    ):
         convert("npz", [folder], tmp_path / "lab.h5", layout="kinect-v1-20", progress=False)
     assert not (tmp_path / "lab.h5").exists()
 
@@ -207,8 +223,15 @@ def test_unnamed_joints_in_another_order_are_refused_not_guessed(tmp_path):
 def test_a_joint_names_file_puts_the_joints_in_layout_order(tmp_path):
     folder, sequences = head_first_npz(tmp_path)
     (tmp_path / "joints.txt").write_text("\n".join(HEAD_FIRST) + "\n")
-    summary = convert("npz", [folder], tmp_path / "lab.h5", layout="kinect-v1-20", progress=False,
-                      joint_names=str(tmp_path / "joints.txt"), coordinates="metric")
+    summary = convert(
+        "npz",
+        [folder],
+        tmp_path / "lab.h5",
+        layout="kinect-v1-20",
+        progress=False,
+        joint_names=str(tmp_path / "joints.txt"),
+        coordinates="metric",
+    )
     store = SkeletonStore(tmp_path / "lab.h5")
     assert summary["warnings"] == [] and len(store) == len(sequences) and store.coordinates == "metric"
     for stored, path in zip(store, sequences):
@@ -217,8 +240,15 @@ def test_a_joint_names_file_puts_the_joints_in_layout_order(tmp_path):
 
 def test_a_wrongly_confirmed_order_converts_with_a_warning_naming_the_joints(tmp_path):
     folder, _ = head_first_npz(tmp_path)
-    summary = convert("npz", [folder], tmp_path / "lab.h5", layout="kinect-v1-20", progress=False,
-                      joint_order="layout", coordinates="metric")
+    summary = convert(
+        "npz",
+        [folder],
+        tmp_path / "lab.h5",
+        layout="kinect-v1-20",
+        progress=False,
+        joint_order="layout",
+        coordinates="metric",
+    )
     assert summary["clips"] > 0
     [warning] = summary["warnings"]
     assert "the head (head) is below the centre (spine) in 100% of upright frames (up is +y)" in warning
@@ -235,16 +265,23 @@ def test_a_misspelt_joint_name_is_refused_with_the_closest_layout_name(tmp_path)
     names[names.index("left_shoulder")] = "left_shouldr"
     keypoints = read_nucla_clip(real_file(f"{NUCLA}/a01_s01_e00_v01.json")).keypoints[:, 0]
     np.savez(tmp_path / "typo.npz", keypoints=keypoints, joint_names=names)
-    with pytest.raises(InputError, match=r"typo\.npz: joint names not in layout 'kinect-v1-20': left_shouldr "
-                                         r"\(did you mean left_shoulder\?\); rename them as the layout does "
-                                         r"\(`posekit layouts kinect-v1-20` lists its joints\)"):
+    with pytest.raises(
+        InputError,
+        match=r"typo\.npz: joint names not in layout 'kinect-v1-20': left_shouldr "
+        r"\(did you mean left_shoulder\?\); rename them as the layout does "
+        r"\(`posekit layouts kinect-v1-20` lists its joints\)",
+    ):
         convert("npz", [tmp_path / "typo.npz"], tmp_path / "typo.h5", layout="kinect-v1-20", progress=False)
-    wide = pd.DataFrame({f"{name}_{axis}": keypoints[:, j, k] for j, name in enumerate(names)
-                         for k, axis in enumerate("xyz")})
+    wide = pd.DataFrame(
+        {f"{name}_{axis}": keypoints[:, j, k] for j, name in enumerate(names) for k, axis in enumerate("xyz")}
+    )
     wide.insert(0, "frame", np.arange(len(wide)))
     wide.to_csv(tmp_path / "typo.csv", index=False)
-    with pytest.raises(InputError, match=r"typo\.csv: joint names not in layout 'kinect-v1-20': left_shouldr "
-                                         r"\(did you mean left_shoulder\?\)"):
+    with pytest.raises(
+        InputError,
+        match=r"typo\.csv: joint names not in layout 'kinect-v1-20': left_shouldr "
+        r"\(did you mean left_shoulder\?\)",
+    ):
         read_csv([tmp_path / "typo.csv"], layout="kinect-v1-20")
 
 
@@ -264,13 +301,19 @@ def test_joint_names_files_and_orders_that_cannot_be_used_are_one_line_errors(tm
 
 def test_unknown_options_are_refused_with_the_readers_own_list(tmp_path):
     np.savez(tmp_path / "a.npz", keypoints=np.ones((2, 3, 2)))
-    with pytest.raises(InputError, match=r"^npz has no option bogus; its options: max_persons, fps, joint_names, "
-                                         r"joint_order, coordinates$"):
+    with pytest.raises(
+        InputError,
+        match=r"^npz has no option bogus; its options: max_persons, fps, joint_names, "
+        r"joint_order, coordinates$",
+    ):
         convert("npz", [tmp_path / "a.npz"], tmp_path / "a.h5", progress=False, bogus="1")
     with pytest.raises(InputError, match=r"^ntu has no option coordinates; its options: max_persons, space$"):
         convert("ntu", [tmp_path], tmp_path / "a.h5", progress=False, coordinates="metric")
-    with pytest.raises(InputError, match=r"-O coordinates=normalized: coordinates are one of pixel, normalised, "
-                                         r"metric \(did you mean normalised\?\)"):
+    with pytest.raises(
+        InputError,
+        match=r"-O coordinates=normalized: coordinates are one of pixel, normalised, "
+        r"metric \(did you mean normalised\?\)",
+    ):
         read_csv([tmp_path], coordinates="normalized")
     assert not (tmp_path / "a.h5").exists()
 

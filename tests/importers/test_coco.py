@@ -1,4 +1,5 @@
 """COCO keypoint JSON reader: one clip per image, PoseTrack videos grouped by track, custom categories."""
+
 import json
 
 import numpy as np
@@ -8,11 +9,31 @@ from posekit.errors import InputError
 from posekit.importers.coco import read_coco
 from tests.conftest import real_file
 
-CATEGORY = {"id": 1, "name": "person", "supercategory": "person",
-            "keypoints": ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-                          "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-                          "left_knee", "right_knee", "left_ankle", "right_ankle"],
-            "skeleton": [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7]]}
+CATEGORY = {
+    "id": 1,
+    "name": "person",
+    "supercategory": "person",
+    "keypoints": [
+        "nose",
+        "left_eye",
+        "right_eye",
+        "left_ear",
+        "right_ear",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+    ],
+    "skeleton": [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7]],
+}
 
 
 def _keypoints(offset: float, hidden=(), unlabelled=()):
@@ -24,14 +45,24 @@ def _keypoints(offset: float, hidden=(), unlabelled=()):
 
 
 def test_images_are_one_frame_clips(tmp_path):
-    data = {"images": [{"id": 7, "file_name": "000000000007.jpg", "width": 640, "height": 480},
-                       {"id": 8, "file_name": "000000000008.jpg", "width": 320, "height": 200}],
-            "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [10, 20, 30, 40],
-                             "keypoints": _keypoints(100, hidden=(2,), unlabelled=(5,))},
-                            {"id": 2, "image_id": 7, "category_id": 1, "bbox": [1, 2, 3, 4],
-                             "keypoints": _keypoints(300)},
-                            {"id": 3, "image_id": 8, "category_id": 1, "iscrowd": 1, "keypoints": []}],
-            "categories": [CATEGORY]}
+    data = {
+        "images": [
+            {"id": 7, "file_name": "000000000007.jpg", "width": 640, "height": 480},
+            {"id": 8, "file_name": "000000000008.jpg", "width": 320, "height": 200},
+        ],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 7,
+                "category_id": 1,
+                "bbox": [10, 20, 30, 40],
+                "keypoints": _keypoints(100, hidden=(2,), unlabelled=(5,)),
+            },
+            {"id": 2, "image_id": 7, "category_id": 1, "bbox": [1, 2, 3, 4], "keypoints": _keypoints(300)},
+            {"id": 3, "image_id": 8, "category_id": 1, "iscrowd": 1, "keypoints": []},
+        ],
+        "categories": [CATEGORY],
+    }
     (tmp_path / "person_keypoints.json").write_text(json.dumps(data))
     dataset = read_coco([tmp_path / "person_keypoints.json"])
     [clip] = list(dataset.clips)  # image 8 holds only a crowd region without keypoints
@@ -45,15 +76,30 @@ def test_images_are_one_frame_clips(tmp_path):
 
 
 def test_posetrack_videos_are_grouped_by_track(tmp_path):
-    category = {**CATEGORY, "skeleton": [[1, 2], [2, 3]],
-                "keypoints": ["nose", "head_bottom", "head_top"] + CATEGORY["keypoints"][3:]}
-    images = [{"id": 10 + f, "file_name": f"images/val/000342_mpii/{f:06d}.jpg", "vid_id": "000342",
-               "frame_id": 10003420000 + f, "width": 1280, "height": 720} for f in (2, 0, 1)]
-    annotations = [{"image_id": 10, "category_id": 1, "track_id": 4, "keypoints": _keypoints(40)},
-                   {"image_id": 12, "category_id": 1, "track_id": 9, "keypoints": _keypoints(90)},
-                   {"image_id": 12, "category_id": 1, "track_id": 4, "keypoints": _keypoints(42)}]
-    (tmp_path / "val.json").write_text(json.dumps({"images": images, "annotations": annotations,
-                                                   "categories": [category]}))
+    category = {
+        **CATEGORY,
+        "skeleton": [[1, 2], [2, 3]],
+        "keypoints": ["nose", "head_bottom", "head_top"] + CATEGORY["keypoints"][3:],
+    }
+    images = [
+        {
+            "id": 10 + f,
+            "file_name": f"images/val/000342_mpii/{f:06d}.jpg",
+            "vid_id": "000342",
+            "frame_id": 10003420000 + f,
+            "width": 1280,
+            "height": 720,
+        }
+        for f in (2, 0, 1)
+    ]
+    annotations = [
+        {"image_id": 10, "category_id": 1, "track_id": 4, "keypoints": _keypoints(40)},
+        {"image_id": 12, "category_id": 1, "track_id": 9, "keypoints": _keypoints(90)},
+        {"image_id": 12, "category_id": 1, "track_id": 4, "keypoints": _keypoints(42)},
+    ]
+    (tmp_path / "val.json").write_text(
+        json.dumps({"images": images, "annotations": annotations, "categories": [category]})
+    )
     dataset = read_coco([tmp_path / "val.json"])
     [clip] = list(dataset.clips)
     assert dataset.layout.joints[:3] == ("nose", "head_bottom", "head_top")
@@ -81,9 +127,14 @@ def test_real_predictions_written_by_sleap_io(tmp_path):
             np.testing.assert_array_equal(clip.keypoints[0, slot], instance.numpy().astype(np.float32))
 
 
-@pytest.mark.parametrize("text", ['{"images": [', '{"images": [], "annotations": []}',
-                                  '{"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1}],'
-                                  ' "annotations": []}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"images": [',
+        '{"images": [], "annotations": []}',
+        '{"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1}], "annotations": []}',
+    ],
+)
 def test_malformed_json_names_the_file(tmp_path, text):
     (tmp_path / "ann.json").write_text(text)
     with pytest.raises(InputError, match="ann.json"):
@@ -91,16 +142,22 @@ def test_malformed_json_names_the_file(tmp_path, text):
 
 
 def test_wrong_keypoint_count_names_the_file(tmp_path):
-    data = {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [CATEGORY],
-            "annotations": [{"image_id": 1, "category_id": 1, "keypoints": [1, 2, 2] * 5}]}
+    data = {
+        "images": [{"id": 1, "file_name": "a.jpg"}],
+        "categories": [CATEGORY],
+        "annotations": [{"image_id": 1, "category_id": 1, "keypoints": [1, 2, 2] * 5}],
+    }
     (tmp_path / "ann.json").write_text(json.dumps(data))
     with pytest.raises(InputError, match="ann.json.*clip 'a'"):
         list(read_coco([tmp_path / "ann.json"]).clips)
 
 
 def test_malformed_entries_name_the_file(tmp_path):
-    data = {"images": [{"file_name": "a.jpg", "vid_id": 1, "frame_id": 1}], "categories": [CATEGORY],
-            "annotations": [["not", "an", "object"]]}
+    data = {
+        "images": [{"file_name": "a.jpg", "vid_id": 1, "frame_id": 1}],
+        "categories": [CATEGORY],
+        "annotations": [["not", "an", "object"]],
+    }
     (tmp_path / "ann.json").write_text(json.dumps(data))
     with pytest.raises(InputError, match="ann.json.*not a COCO keypoint file"):
         read_coco([tmp_path / "ann.json"])

@@ -1,4 +1,5 @@
 """DeepLabCut reader: real prediction and labelled-data files, header variants, layouts, malformed files."""
+
 import json
 import pickle
 import subprocess
@@ -34,8 +35,11 @@ def test_predictions_h5_match_pandas_and_the_csv_twin():
     frame = pd.read_hdf(h5)
     scorer = frame.columns.get_level_values(0)[0]
     parts = list(dict.fromkeys(frame.columns.get_level_values("bodyparts")))
-    assert from_h5.layout.joints == tuple(parts) == ("Snout", "Front Paw R", "Front Paw L", "Hind Paw R",
-                                                     "Hind Paw L", "Butt/Proximal Tail")
+    assert (
+        from_h5.layout.joints
+        == tuple(parts)
+        == ("Snout", "Front Paw R", "Front Paw L", "Hind Paw R", "Hind Paw L", "Butt/Proximal Tail")
+    )
     assert from_h5.provenance == {"source_format": "dlc", "scorer": scorer}
     assert a.keypoints.shape == (7200, 1, 6, 2) and a.id == h5.stem
     for j, part in enumerate(parts):
@@ -59,8 +63,14 @@ def test_mangled_scorer_row_is_not_trusted():
     clip = only_clip(dataset)
     frame = pd.read_csv(path, header=[0, 1, 2], index_col=0)  # level 0 holds "...350000.1", ".2", ...
     assert dataset.provenance["scorer"] == "DeepCut_resnet50_VAME-FinalNov7shuffle1_350000"
-    assert dataset.layout.joints == ("Nose", "Forehand-Left", "Forehand-Right", "Hindhand-Left",
-                                     "Hindhand-Right", "Tailroot")
+    assert dataset.layout.joints == (
+        "Nose",
+        "Forehand-Left",
+        "Forehand-Right",
+        "Hindhand-Left",
+        "Hindhand-Right",
+        "Tailroot",
+    )
     assert clip.keypoints.shape == (750, 1, 6, 2) and clip.fps == 25
     values = frame.to_numpy(np.float32).reshape(750, 6, 3)
     np.testing.assert_array_equal(clip.keypoints[:, 0], values[..., :2])
@@ -196,6 +206,7 @@ def _pandas_readers_forbidden(monkeypatch):
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a user's .h5 was opened with pandas / PyTables")
+
     for owner, name in ((pd, "read_hdf"), (pd, "HDFStore"), (tables, "open_file")):
         monkeypatch.setattr(owner, name, forbidden)
 
@@ -217,8 +228,10 @@ def test_both_pandas_layouts_are_read_without_pandas(tmp_path, monkeypatch, layo
     if layout == "table" and rows == "image path levels":
         pytest.skip("pandas cannot write row and column MultiIndexes in the table layout")
     parts = [(animal, part) for animal in ("m1", "m2") for part in ("nose", "tail")] + [(UNIQUE, "corner")]
-    columns = pd.MultiIndex.from_tuples([("S", animal, part, coord) for animal, part in parts for coord in "xy"],
-                                        names=["scorer", "individuals", "bodyparts", "coords"])
+    columns = pd.MultiIndex.from_tuples(
+        [("S", animal, part, coord) for animal, part in parts for coord in "xy"],
+        names=["scorer", "individuals", "bodyparts", "coords"],
+    )
     frame = pd.DataFrame(np.arange(2 * 10, dtype=np.float64).reshape(2, 10), columns=columns)
     frame[("S", "m2", "tail", "y")] = frame[("S", "m2", "tail", "y")].astype(np.int64)  # a second block
     frame.iloc[1, 0] = np.nan
@@ -246,6 +259,7 @@ def _convert(*args):
     from click.testing import CliRunner
 
     from posekit.cli import main
+
     return CliRunner().invoke(main, ["convert", "dlc", *map(str, args)])
 
 
@@ -275,14 +289,30 @@ def test_a_truncated_h5_is_one_line_without_an_hdf5_back_trace(tmp_path):
     whole = tmp_path / "whole.h5"
     dlc_frame(rows=2000).to_hdf(whole, key="df_with_missing", format="table", mode="w")
     cut = tmp_path / "cut.h5"
-    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     # a child process: HDF5's C library would print its diagnostics on file descriptor 2, past CliRunner
-    child = subprocess.run([sys.executable, "-c", "from posekit.cli import main; main()", "convert", "dlc", str(cut),
-                            "-o", str(tmp_path / "out.h5")], capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from posekit.cli import main; main()",
+            "convert",
+            "dlc",
+            str(cut),
+            "-o",
+            str(tmp_path / "out.h5"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode == 2
     lines = child.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"posekit: error: {cut}: damaged HDF5 file (") and \
-        "truncated file" in lines[0], child.stderr
+    assert (
+        len(lines) == 1
+        and lines[0].startswith(f"posekit: error: {cut}: damaged HDF5 file (")
+        and "truncated file" in lines[0]
+    ), child.stderr
     assert "HDF5-DIAG" not in child.stderr + child.stdout
 
 
@@ -305,8 +335,9 @@ def labelled_project(tmp_path):
     from posekit.video import VideoReader
 
     parts = ("snout", "leftear", "rightear", "tailbase")
-    columns = pd.MultiIndex.from_tuples([("Pranav", part, coord) for part in parts for coord in ("x", "y")],
-                                        names=["scorer", "bodyparts", "coords"])
+    columns = pd.MultiIndex.from_tuples(
+        [("Pranav", part, coord) for part in parts for coord in ("x", "y")], names=["scorer", "bodyparts", "coords"]
+    )
     labelled = tmp_path / "openfield-Pranav-2018-10-30" / "labeled-data"
     with VideoReader(real_file(OPENFIELD + "videos/m3v1mp4.mp4")) as video:
         frames = dict(video.read([12, 140, 905]))
@@ -326,8 +357,9 @@ def labelled_project(tmp_path):
 
 def test_a_projects_labelled_data_gives_one_clip_per_video_folder_with_its_image_size(tmp_path):
     labelled = labelled_project(tmp_path)
-    summary = convert("dlc", [labelled], tmp_path / "labelled.h5", layout=str(real_file(OPENFIELD + "config.yaml")),
-                      progress=False)
+    summary = convert(
+        "dlc", [labelled], tmp_path / "labelled.h5", layout=str(real_file(OPENFIELD + "config.yaml")), progress=False
+    )
     store = SkeletonStore(tmp_path / "labelled.h5")
     assert summary["clips"] == 2 and list(store.ids) == ["m3v1mp4", "m4s1"]
     assert [store[i].image_size for i in range(2)] == [(640, 480), (320, 240)]  # from the PNG headers

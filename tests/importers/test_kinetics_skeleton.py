@@ -1,4 +1,5 @@
 """Kinetics-skeleton (ST-GCN JSON) reader on a folder laid out as the released data set."""
+
 import json
 
 import numpy as np
@@ -18,8 +19,11 @@ def _person(offset: float, score: float, missing=()):
 
 
 def _video(folder, name, frames, label="abseiling", index=0):
-    data = {"data": [{"frame_index": i, "skeleton": people} for i, people in frames], "label": label,
-            "label_index": index}
+    data = {
+        "data": [{"frame_index": i, "skeleton": people} for i, people in frames],
+        "label": label,
+        "label_index": index,
+    }
     (folder / f"{name}.json").write_text(json.dumps(data))
 
 
@@ -29,18 +33,36 @@ def released(tmp_path):
     train, val = tmp_path / "kinetics_train", tmp_path / "kinetics_val"
     train.mkdir(), val.mkdir()
     # frame 2 has three people; the weakest (score 0.2) is dropped with max_persons 2; frame 3 has no file entry
-    _video(train, "vidA", [(1, [_person(0.1, 0.5, missing=(4,))]),
-                           (2, [_person(0.2, 0.2), _person(0.3, 0.9), _person(0.4, 0.6)]),
-                           (4, [_person(0.5, 0.7)])], label="air drumming", index=2)
+    _video(
+        train,
+        "vidA",
+        [
+            (1, [_person(0.1, 0.5, missing=(4,))]),
+            (2, [_person(0.2, 0.2), _person(0.3, 0.9), _person(0.4, 0.6)]),
+            (4, [_person(0.5, 0.7)]),
+        ],
+        label="air drumming",
+        index=2,
+    )
     _video(train, "vidB", [(1, [_person(0.1, 0.5)])], label="abseiling", index=0)
     _video(val, "vidC", [(1, [_person(0.1, 0.5)])], label="air drumming", index=2)
     _video(val, "vidD", [], label="abseiling", index=0)
-    (tmp_path / "kinetics_train_label.json").write_text(json.dumps({
-        "vidA": {"has_skeleton": True, "label": "air drumming", "label_index": 2},
-        "vidB": {"has_skeleton": False, "label": "abseiling", "label_index": 0}}))
-    (tmp_path / "kinetics_val_label.json").write_text(json.dumps({
-        "vidC": {"has_skeleton": True, "label": "air drumming", "label_index": 2},
-        "vidD": {"has_skeleton": True, "label": "abseiling", "label_index": 0}}))
+    (tmp_path / "kinetics_train_label.json").write_text(
+        json.dumps(
+            {
+                "vidA": {"has_skeleton": True, "label": "air drumming", "label_index": 2},
+                "vidB": {"has_skeleton": False, "label": "abseiling", "label_index": 0},
+            }
+        )
+    )
+    (tmp_path / "kinetics_val_label.json").write_text(
+        json.dumps(
+            {
+                "vidC": {"has_skeleton": True, "label": "air drumming", "label_index": 2},
+                "vidD": {"has_skeleton": True, "label": "abseiling", "label_index": 0},
+            }
+        )
+    )
     return tmp_path
 
 
@@ -77,9 +99,14 @@ def test_label_names_file(tmp_path):
     assert read_kinetics_skeleton([tmp_path]).classes == ["abseiling", "air drumming"]  # found in the folder
 
 
-@pytest.mark.parametrize("text", ['{"data": [{"frame_index": 1, "skeleton": [{"pose": [0.1, 0.2]', "",
-                                  '{"data": [{"frame_index": 1, "skeleton": [{"pose": [0.1, 0.2], "score": [1]}]}],'
-                                  ' "label_index": 0}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"data": [{"frame_index": 1, "skeleton": [{"pose": [0.1, 0.2]',
+        "",
+        '{"data": [{"frame_index": 1, "skeleton": [{"pose": [0.1, 0.2], "score": [1]}]}], "label_index": 0}',
+    ],
+)
 def test_malformed_video_names_the_file(tmp_path, text):
     (tmp_path / "broken.json").write_text(text)
     with pytest.raises(InputError, match="broken.json"):

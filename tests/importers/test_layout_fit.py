@@ -1,5 +1,6 @@
 """LayoutFit: real skeletons in their layout's order raise no warning; the same skeletons in another order do,
 naming the joints it suspects."""
+
 from posekit.importers.layout_fit import LayoutFit
 from posekit.importers.nw_ucla import read_clip as read_nucla_clip
 from posekit.importers.penn_action import read_penn_action
@@ -10,8 +11,9 @@ KINECT = get_layout("kinect-v1-20")
 
 
 def nucla_clips(every=40):
-    return [read_nucla_clip(path).keypoints for path in sorted(real_file("actions/nw_ucla/all_sqe").glob("*.json"))
-            [::every]]
+    return [
+        read_nucla_clip(path).keypoints for path in sorted(real_file("actions/nw_ucla/all_sqe").glob("*.json"))[::every]
+    ]
 
 
 def fit_warnings(clips, layout=KINECT, coordinates="metric", order=None):
@@ -45,12 +47,17 @@ def test_joints_that_change_places_within_clips_show_as_bones_changing_length():
     for keypoints in nucla_clips():
         swapped = keypoints.copy()
         half = len(keypoints) // 2  # a recorder that swapped a hand and a foot from the middle of each clip on
-        swapped[half:, :, [KINECT.index("left_hand"), KINECT.index("right_foot")]] = \
-            keypoints[half:, :, [KINECT.index("right_foot"), KINECT.index("left_hand")]]
+        swapped[half:, :, [KINECT.index("left_hand"), KINECT.index("right_foot")]] = keypoints[
+            half:, :, [KINECT.index("right_foot"), KINECT.index("left_hand")]
+        ]
         clips.append(swapped)
     warnings = fit_warnings(clips)
-    assert any(w.startswith("layout 'kinect-v1-20' may not fit the data: bones change length over time (")
-               and "left_hand-left_wrist" in w and "right_foot-right_ankle" in w for w in warnings), warnings
+    assert any(
+        w.startswith("layout 'kinect-v1-20' may not fit the data: bones change length over time (")
+        and "left_hand-left_wrist" in w
+        and "right_foot-right_ankle" in w
+        for w in warnings
+    ), warnings
 
 
 def test_the_head_check_needs_metric_coordinates_and_a_layout_that_says_which_way_is_up():

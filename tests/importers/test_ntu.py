@@ -1,4 +1,5 @@
 """NTU RGB+D .skeleton reader on files written here in the dataset's exact text layout."""
+
 import numpy as np
 import pytest
 
@@ -7,8 +8,9 @@ from posekit.importers.ntu import NTU_CLASSES, read_ntu
 
 # The first body line and first joint line of S001C001P001R001A001.skeleton, as the dataset's README shows them.
 REAL_BODY = "72057594037931101 0 1 1 1 1 0 0.02764709 0.05745083 2"
-REAL_JOINT = ("0.2181153 0.1725972 3.785547 277.419 191.8218 1036.233 519.1677 "
-              "-0.2059419 0.05349901 0.9692109 -0.1239193 2")
+REAL_JOINT = (
+    "0.2181153 0.1725972 3.785547 277.419 191.8218 1036.233 519.1677 -0.2059419 0.05349901 0.9692109 -0.1239193 2"
+)
 
 
 def joint_values(body: int, frame: int, joint: int, motion: float) -> list[float]:

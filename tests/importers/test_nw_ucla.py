@@ -1,4 +1,5 @@
 """N-UCLA JSON reader: values against the JSON, cross-view counts over the real folder, malformed files."""
+
 import json
 import pickle
 
@@ -59,15 +60,20 @@ def test_label_must_match_the_action_code(tmp_path):
 
 def test_val_label_pickle_disagreement_is_reported(tmp_path):
     _write(tmp_path, "a01_s01_e00_v03", [[[1.0, 2.0, 3.0]] * 20] * 4, label=1)
-    (tmp_path / "val_label.pkl").write_bytes(pickle.dumps([{"file_name": "a01_s01_e00_v03", "length": 5,
-                                                            "label": 1}]))
+    (tmp_path / "val_label.pkl").write_bytes(pickle.dumps([{"file_name": "a01_s01_e00_v03", "length": 5, "label": 1}]))
     with pytest.raises(InputError, match="val_label.pkl"):
         list(read_nw_ucla([tmp_path]).clips)
 
 
-@pytest.mark.parametrize("text", ['{"file_name": "a01_s01_e00_v01", "skeletons": [[[1, 2, 3]]', "",
-                                  '{"file_name": "a01_s01_e00_v01", "skeletons": [[[1, 2]]], "label": 1}',
-                                  '{"file_name": "a01_s01_e00_v01", "label": 1}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"file_name": "a01_s01_e00_v01", "skeletons": [[[1, 2, 3]]',
+        "",
+        '{"file_name": "a01_s01_e00_v01", "skeletons": [[[1, 2]]], "label": 1}',
+        '{"file_name": "a01_s01_e00_v01", "label": 1}',
+    ],
+)
 def test_malformed_file_names_the_file(tmp_path, text):
     path = tmp_path / "a01_s01_e00_v01.json"
     path.write_text(text)

@@ -1,4 +1,5 @@
 """NWB (ndx-pose) reader: the VAME sample against its DLC CSV twin, a synthetic ndx-pose 0.2+ file, bad files."""
+
 import datetime
 import warnings
 
@@ -57,17 +58,26 @@ def write_two_animals(path):
 
     nwb = pynwb.NWBFile("two mice", "id", datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc))
     behavior = nwb.create_processing_module("behavior", "poses")
-    skeleton = Skeleton(name="mouse", nodes=["m_tail", "m_nose", "m_ear"],
-                        edges=np.array([[0, 1], [1, 2]], dtype="uint8"))
+    skeleton = Skeleton(
+        name="mouse", nodes=["m_tail", "m_nose", "m_ear"], edges=np.array([[0, 1], [1, 2]], dtype="uint8")
+    )
     behavior.add(Skeletons(skeletons=[skeleton]))
     for name, offset in (("animal_a", 0), ("animal_b", 100)):
         timing = dict(rate=10.0) if name == "animal_a" else dict(timestamps=np.array([0.0, 0.1, 0.3, 0.4]))
-        series = [PoseEstimationSeries(name=node, data=np.arange(8.0).reshape(4, 2) + offset + 10 * k,
-                                       confidence=np.full(4, 0.5 + k / 10), unit="pixels",
-                                       reference_frame="top left", **timing)
-                  for k, node in enumerate(["m_tail", "m_nose", "m_ear"])]
-        behavior.add(PoseEstimation(name=name, pose_estimation_series=series, skeleton=skeleton,
-                                    source_software="SLEAP"))
+        series = [
+            PoseEstimationSeries(
+                name=node,
+                data=np.arange(8.0).reshape(4, 2) + offset + 10 * k,
+                confidence=np.full(4, 0.5 + k / 10),
+                unit="pixels",
+                reference_frame="top left",
+                **timing,
+            )
+            for k, node in enumerate(["m_tail", "m_nose", "m_ear"])
+        ]
+        behavior.add(
+            PoseEstimation(name=name, pose_estimation_series=series, skeleton=skeleton, source_software="SLEAP")
+        )
     with warnings.catch_warnings(), pynwb.NWBHDF5IO(str(path), "w") as io:
         warnings.simplefilter("ignore")
         io.write(nwb)

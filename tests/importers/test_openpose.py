@@ -1,4 +1,5 @@
 """OpenPose --write_json reader: one clip per video prefix, frame numbers, layout from the keypoint count."""
+
 import json
 
 import numpy as np
@@ -12,8 +13,15 @@ def _person(num_joints: int, offset: float, confidence: float, missing=()):
     values = []
     for j in range(num_joints):
         values += [0.0, 0.0, 0.0] if j in missing else [offset + j, offset + 100 + j, confidence]
-    return {"person_id": [-1], "pose_keypoints_2d": values, "face_keypoints_2d": [], "hand_left_keypoints_2d": [],
-            "hand_right_keypoints_2d": [], "pose_keypoints_3d": [], "face_keypoints_3d": []}
+    return {
+        "person_id": [-1],
+        "pose_keypoints_2d": values,
+        "face_keypoints_2d": [],
+        "hand_left_keypoints_2d": [],
+        "hand_right_keypoints_2d": [],
+        "pose_keypoints_3d": [],
+        "face_keypoints_3d": [],
+    }
 
 
 def _frame(folder, video: str, number: int, people):

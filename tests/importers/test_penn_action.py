@@ -1,4 +1,5 @@
 """Penn Action .mat reader: values against scipy.io.loadmat, the whole folder's split counts, malformed files."""
+
 import numpy as np
 import pytest
 import scipy.io
@@ -53,8 +54,9 @@ def test_whole_folder_into_a_store(tmp_path):
     folder = real_file(LABELS)
     dataset = read_penn_action([folder])
     out = tmp_path / "penn.h5"
-    with StoreWriter(out, dataset.layout, coord_dims=dataset.coord_dims, classes=dataset.classes,
-                     provenance=dataset.provenance) as writer:
+    with StoreWriter(
+        out, dataset.layout, coord_dims=dataset.coord_dims, classes=dataset.classes, provenance=dataset.provenance
+    ) as writer:
         for clip in dataset.clips:
             writer.add(clip)
     with SkeletonStore(out) as store:
@@ -82,7 +84,17 @@ def test_truncated_real_file_names_the_file(tmp_path):
 
 def test_wrong_fields_name_the_file(tmp_path):
     bad = tmp_path / "9999.mat"
-    scipy.io.savemat(bad, {"x": np.zeros((3, 13)), "y": np.zeros((3, 12)), "visibility": np.ones((3, 13)),
-                           "bbox": np.zeros((3, 4)), "action": "squat", "train": 1, "dimensions": [10, 10, 3]})
+    scipy.io.savemat(
+        bad,
+        {
+            "x": np.zeros((3, 13)),
+            "y": np.zeros((3, 12)),
+            "visibility": np.ones((3, 13)),
+            "bbox": np.zeros((3, 4)),
+            "action": "squat",
+            "train": 1,
+            "dimensions": [10, 10, 3],
+        },
+    )
     with pytest.raises(InputError, match=r"9999.mat.*\(frames, 13\)"):
         list(read_penn_action([bad]).clips)

@@ -1,4 +1,5 @@
 """pyskl / mmaction2 pickles: import, export, store -> pickle -> store round trip, unsafe and broken pickles."""
+
 import os
 import pickle
 
@@ -36,8 +37,11 @@ def _import(pickle_path, out, **options):
 
 def test_store_pickle_store_round_trip(tmp_path):
     rng = np.random.default_rng(0)
-    clips = [_random_clip(rng, "a", 5, 2, 0, ("train",)), _random_clip(rng, "b", 3, 1, 2, ("test",)),
-             _random_clip(rng, "c", 7, 2, 1, ("train", "extra"))]
+    clips = [
+        _random_clip(rng, "a", 5, 2, 0, ("train",)),
+        _random_clip(rng, "b", 3, 1, 2, ("test",)),
+        _random_clip(rng, "c", 7, 2, 1, ("train", "extra")),
+    ]
     source = _store(tmp_path / "src.h5", clips)
     export_pyskl(source, tmp_path / "out.pkl")
     with SkeletonStore(source) as before, _import(tmp_path / "out.pkl", tmp_path / "back.h5") as after:
@@ -56,8 +60,19 @@ def test_exported_structure_is_what_pyskl_reads(tmp_path):
     keypoints = np.full((2, 2, 17, 2), np.nan, np.float32)
     keypoints[:, 0] = np.arange(2 * 17 * 2).reshape(2, 17, 2)  # only person 0 exists
     keypoints[1, 0, 3] = np.nan
-    source = _store(tmp_path / "s.h5", [Clip(id="v1", keypoints=keypoints, scores=np.ones((2, 2, 17)), label=1,
-                                             image_size=(320, 240), splits=("xsub_train",))])
+    source = _store(
+        tmp_path / "s.h5",
+        [
+            Clip(
+                id="v1",
+                keypoints=keypoints,
+                scores=np.ones((2, 2, 17)),
+                label=1,
+                image_size=(320, 240),
+                splits=("xsub_train",),
+            )
+        ],
+    )
     export_pyskl(source, tmp_path / "p.pkl", split_names=["xsub_train"])
     data = pickle.loads((tmp_path / "p.pkl").read_bytes())
     assert data["split"] == {"xsub_train": ["v1"]}
@@ -80,9 +95,19 @@ def test_unknown_split_is_an_error(tmp_path):
 def test_imports_a_plain_pyskl_pickle(tmp_path):
     keypoint = np.zeros((2, 3, 25, 3), np.float32)  # NTU 3D: no scores, absent second person all zero
     keypoint[0] = np.arange(3 * 25 * 3).reshape(3, 25, 3) + 1
-    data = {"split": {"xsub_train": ["S001C001P001R001A001"]},
-            "annotations": [{"frame_dir": "S001C001P001R001A001", "total_frames": 3, "label": 4,
-                             "img_shape": (1080, 1920), "original_shape": (1080, 1920), "keypoint": keypoint}]}
+    data = {
+        "split": {"xsub_train": ["S001C001P001R001A001"]},
+        "annotations": [
+            {
+                "frame_dir": "S001C001P001R001A001",
+                "total_frames": 3,
+                "label": 4,
+                "img_shape": (1080, 1920),
+                "original_shape": (1080, 1920),
+                "keypoint": keypoint,
+            }
+        ],
+    }
     (tmp_path / "ntu.pkl").write_bytes(pickle.dumps(data))
     dataset = read_pyskl([tmp_path / "ntu.pkl"])
     [clip] = list(dataset.clips)
@@ -120,8 +145,9 @@ def test_cli_export_then_convert_back(tmp_path):
     from posekit.cli import main
 
     rng = np.random.default_rng(2)
-    source = _store(tmp_path / "s.h5", [_random_clip(rng, "a", 4, 2, 1, ("train",)),
-                                        _random_clip(rng, "b", 2, 1, 0, ("test",))])
+    source = _store(
+        tmp_path / "s.h5", [_random_clip(rng, "a", 4, 2, 1, ("train",)), _random_clip(rng, "b", 2, 1, 0, ("test",))]
+    )
     runner = CliRunner()
     result = runner.invoke(main, ["store", "export", str(source), "-o", str(tmp_path / "s.pkl")])
     assert result.exit_code == 0 and "exported 2 clips" in result.output

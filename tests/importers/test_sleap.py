@@ -1,4 +1,5 @@
 """SLEAP reader: .slp labels and analysis HDF5 checked against a raw h5py read, synthetic edge cases, bad files."""
+
 import h5py
 import numpy as np
 import pytest
@@ -25,8 +26,8 @@ def raw_instances(path):
         tables = {USER: f["points"][()], PREDICTED: f["pred_points"][()]}
     out = []
     for frame in frames:
-        for inst in instances[frame["instance_id_start"]:frame["instance_id_end"]]:
-            points = tables[inst["instance_type"]][inst["point_id_start"]:inst["point_id_end"]]
+        for inst in instances[frame["instance_id_start"] : frame["instance_id_end"]]:
+            points = tables[inst["instance_type"]][inst["point_id_start"] : inst["point_id_end"]]
             xy = np.stack([points["x"], points["y"]], axis=1)
             xy[~points["visible"]] = np.nan
             scores = points["score"] if inst["instance_type"] == PREDICTED else np.ones(len(points))
@@ -101,13 +102,18 @@ def synthetic_labels(path):
     video = sio.Video(filename="clip.mp4", open_backend=False)
 
     def predicted(x, track=None):
-        return sio.PredictedInstance.from_numpy(np.array([[x, x + 1], [x + 2, x + 3]], float), skeleton,
-                                                point_scores=np.array([0.5, 0.25]), track=track)
+        return sio.PredictedInstance.from_numpy(
+            np.array([[x, x + 1], [x + 2, x + 3]], float), skeleton, point_scores=np.array([0.5, 0.25]), track=track
+        )
+
     corrected_from = predicted(20, track)
-    corrected = sio.Instance.from_numpy(np.array([[99.0, 98.0], [np.nan, np.nan]]), skeleton, track=track,
-                                        from_predicted=corrected_from)
-    frames = [sio.LabeledFrame(video, 5, [predicted(10, track), predicted(30)]),
-              sio.LabeledFrame(video, 8, [corrected_from, corrected, predicted(40)])]
+    corrected = sio.Instance.from_numpy(
+        np.array([[99.0, 98.0], [np.nan, np.nan]]), skeleton, track=track, from_predicted=corrected_from
+    )
+    frames = [
+        sio.LabeledFrame(video, 5, [predicted(10, track), predicted(30)]),
+        sio.LabeledFrame(video, 8, [corrected_from, corrected, predicted(40)]),
+    ]
     sio.save_slp(sio.Labels(frames, videos=[video], skeletons=[skeleton], tracks=[track]), str(path))
     return path
 

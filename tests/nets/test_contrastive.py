@@ -1,4 +1,5 @@
 """The contrastive module of LAC / ViA (thesis eq. 4.6-4.8): projection head, queues, momentum encoder, losses."""
+
 import math
 
 import pytest
@@ -59,8 +60,10 @@ def test_frame_infonce_by_hand_sums_similarities_over_aligned_frames():
 def test_frame_infonce_of_one_frame_is_the_sequence_loss():
     torch.manual_seed(0)
     query, positives, negatives = torch.randn(3, 8), torch.randn(3, 4, 8), torch.randn(10, 8)
-    torch.testing.assert_close(frame_infonce(query[:, None], positives[:, :, None], negatives[:, None]),
-                               sequence_infonce(query, positives, negatives))
+    torch.testing.assert_close(
+        frame_infonce(query[:, None], positives[:, :, None], negatives[:, None]),
+        sequence_infonce(query, positives, negatives),
+    )
 
 
 def test_queue_is_fifo_and_wraps_around():
@@ -86,7 +89,7 @@ def test_frame_queue_holds_one_unit_vector_per_frame():
     assert queue.keys.shape == (4, 3, 2)
     torch.testing.assert_close(queue.keys.norm(dim=-1), torch.ones(4, 3))  # random unit vectors to start with
     queue.enqueue(torch.full((2, 3, 2), 5.0))
-    torch.testing.assert_close(queue.keys[:2], torch.full((2, 3, 2), 0.5 ** 0.5))
+    torch.testing.assert_close(queue.keys[:2], torch.full((2, 3, 2), 0.5**0.5))
     assert {"keys", "pointer"} <= set(queue.state_dict())  # saved with the model, resumed with it
 
 
@@ -111,7 +114,7 @@ def test_key_momentum_rises_from_m_base_to_one_on_a_half_cosine():
     assert key.key_momentum(0) == pytest.approx(0.994)
     assert key.key_momentum(50) == pytest.approx(0.997)
     assert key.key_momentum(100) == key.key_momentum(150) == pytest.approx(1.0)
-    assert KeyEncoder(query, momentum=0.999).key_momentum(10 ** 6) == 0.999  # the authors' constant momentum
+    assert KeyEncoder(query, momentum=0.999).key_momentum(10**6) == 0.999  # the authors' constant momentum
     key = KeyEncoder(query, momentum=0.9, total_steps=2)
     key.update_parameters(query)  # step 0: copy
     before = key.module.weight.clone()
@@ -140,8 +143,9 @@ def test_one_moco_step_with_unik_trains_the_query_encoder_only():
         key_sequence, key_frames = embed(keys["backbone"].feature_map(x_keys.flatten(0, 1)), keys["head"])
     key_sequence, key_frames = key_sequence.unflatten(0, (2, 3)), key_frames.unflatten(0, (2, 3))
     assert key_frames.shape == (2, 3, frames_out, 16)
-    loss = (sequence_infonce(query_sequence, key_sequence, sequence_queue.keys)
-            + frame_infonce(query_frames, key_frames, frame_queue.keys))
+    loss = sequence_infonce(query_sequence, key_sequence, sequence_queue.keys) + frame_infonce(
+        query_frames, key_frames, frame_queue.keys
+    )
     loss.backward()
     assert head.mlp[0].weight.grad is not None and backbone.blocks[0].temporal.conv.weight.grad is not None
     assert all(p.grad is None for p in key_encoder.parameters())

@@ -1,4 +1,5 @@
 """DMSD: shapes, the temporal shift, and its two feature losses against hand-computed values."""
+
 import math
 
 import torch

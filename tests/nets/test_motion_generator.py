@@ -1,4 +1,5 @@
 """The motion generator (thesis Table 4.1, eq. 4.1-4.5): features, shapes, the dictionary, retarget and compose."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """Query and positive keys of LAC / ViA (thesis sec. 4.3.2, 4.4): shapes, agreement with the motion generator's own
 retarget and compose, the frozen generator, randomness, missing joints and the augmentations."""
+
 import pytest
 import torch
 
@@ -22,7 +23,7 @@ def _joints(n=4, t=16, seed=1) -> torch.Tensor:
 
 
 def _self_reconstruction(net: MotionGenerator, joints: torch.Tensor) -> torch.Tensor:
-    return net.to_joints(net(net.to_features(joints))) + joints[:, :1, ROOT:ROOT + 1]
+    return net.to_joints(net(net.to_features(joints))) + joints[:, :1, ROOT : ROOT + 1]
 
 
 def _own(n: int) -> torch.Tensor:
@@ -221,7 +222,13 @@ def test_statics_take_indexes_magnitudes_and_origins_together():
 
 
 def test_built_from_a_config_with_a_frozen_generator():
-    views = MODELS.build(dict(type="PositiveViews", mode="retarget", num_positives=2,
-                              generator=dict(type="MotionGenerator", num_joints=5, root=ROOT)))
+    views = MODELS.build(
+        dict(
+            type="PositiveViews",
+            mode="retarget",
+            num_positives=2,
+            generator=dict(type="MotionGenerator", num_joints=5, root=ROOT),
+        )
+    )
     assert isinstance(views.generator, MotionGenerator) and not views.generator.training
     assert not any(p.requires_grad for p in views.parameters())

@@ -1,4 +1,5 @@
 """ST-GCN baseline: spatial-configuration partitions by hand, normalisation, graph convolution, model wiring."""
+
 import numpy as np
 import pytest
 import torch
@@ -28,6 +29,7 @@ def chain(centre):
 
 
 # (h) partitions by hand: joint i takes the mean over its neighbourhood {i} + neighbours; degrees (1+1, 1+2, 1+1).
+
 
 def test_partitions_of_a_chain_centred_in_the_middle():
     a = spatial_partitions(chain("b"))
@@ -74,6 +76,7 @@ def test_a_model_whose_layout_disagrees_with_the_data_is_refused():
 
 # graph convolution --------------------------------------------------------------------------------------------
 
+
 def test_graph_convolution_on_the_chain_by_hand():
     unit = GraphConv(1, 1, torch.from_numpy(spatial_partitions(chain("b")))).eval()
     with torch.no_grad():
@@ -99,14 +102,28 @@ def test_edge_importance_is_one_learnable_mask_per_block():
 
 # the model ----------------------------------------------------------------------------------------------------
 
+
 def test_relabelling_the_layout_and_the_input_leaves_logits_unchanged():
     """The graph is built by joint name, so reordering the layout's joints only reorders the computation."""
-    layout = chain_layout("toy", ["hip", "spine", "head", "l_hand", "r_hand", "l_foot", "r_foot"],
-                          [("hip", "spine"), ("spine", "head"), ("spine", "l_hand"), ("spine", "r_hand"),
-                           ("hip", "l_foot"), ("hip", "r_foot")])
+    layout = chain_layout(
+        "toy",
+        ["hip", "spine", "head", "l_hand", "r_hand", "l_foot", "r_foot"],
+        [
+            ("hip", "spine"),
+            ("spine", "head"),
+            ("spine", "l_hand"),
+            ("spine", "r_hand"),
+            ("hip", "l_foot"),
+            ("hip", "r_foot"),
+        ],
+    )
     perm = torch.tensor([3, 0, 6, 1, 5, 2, 4])
-    relabelled = Layout(name="toy-relabelled", joints=tuple(layout.joints[i] for i in perm),
-                        parents=layout.parents, centre=layout.centre)
+    relabelled = Layout(
+        name="toy-relabelled",
+        joints=tuple(layout.joints[i] for i in perm),
+        parents=layout.parents,
+        centre=layout.centre,
+    )
     model = STGCN(layout, in_channels=3, num_persons=1, num_classes=4).eval()
     twin = STGCN(relabelled, in_channels=3, num_persons=1, num_classes=4).eval()
     twin.load_state_dict(model.state_dict())
@@ -120,8 +137,9 @@ def test_relabelling_the_layout_and_the_input_leaves_logits_unchanged():
 
 
 def test_heads_and_registry():
-    model = MODELS.build(dict(type="STGCN", layout="ntu-25", in_channels=3, num_persons=2, num_classes=60,
-                              head="frame"))
+    model = MODELS.build(
+        dict(type="STGCN", layout="ntu-25", in_channels=3, num_persons=2, num_classes=60, head="frame")
+    )
     x = torch.randn(N, 3, T, 25, 2)
     assert model(x).shape == (N, 60, T // 4)
     assert model.features(x).shape == (N, 256)

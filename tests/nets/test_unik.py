@@ -1,4 +1,5 @@
 """UNIK against its equations (thesis eqs. 3.9-3.12): init, attention, batched heads, topology freedom, heads."""
+
 import math
 
 import numpy as np
@@ -44,6 +45,7 @@ def randomise_batchnorms(model):
 
 # (a) eq. 3.10 -------------------------------------------------------------------------------------------------
 
+
 def test_kaiming_bound_with_a_sqrt5_is_one_over_sqrt_fan_in():
     for fan_in in (17, 25, 51):
         assert math.sqrt(6 / ((1 + 5) * fan_in)) == pytest.approx(1 / math.sqrt(fan_in))
@@ -67,6 +69,7 @@ def test_dependency_matrices_are_uniform_within_one_over_sqrt_nodes(joints, wind
 
 # (b) eq. 3.11 -------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("window", [1, 3])
 def test_attention_is_column_stochastic(window):
     unit = SpatialDependencyUnit(6, 16, 17, num_heads=4, window=window)
@@ -79,6 +82,7 @@ def test_attention_is_column_stochastic(window):
 
 
 # (e) batched heads == the per-head loop of eq. 3.9 ------------------------------------------------------------
+
 
 def reference_loop(unit, x):
     """sum_i E_i (x (W_i + A_i)) head by head, written as in the authors' code (tau = 1)."""
@@ -93,7 +97,7 @@ def reference_loop(unit, x):
         a2 = F.conv2d(x, w_embed[phi_rows], b_embed[phi_rows]).reshape(n, ce * t, v)
         attention = torch.softmax(a1 @ a2 / (ce * t), dim=-2)
         y = (x.reshape(n, c * t, v) @ (unit.dependency[i] + attention)).view(n, c, t, v)
-        out = out + F.conv2d(y, unit.mix.weight[:, i * c:(i + 1) * c])
+        out = out + F.conv2d(y, unit.mix.weight[:, i * c : (i + 1) * c])
     return out
 
 
@@ -106,6 +110,7 @@ def test_heads_computed_together_equal_the_loop_over_heads(heads, c_in, c_out):
 
 
 # (f) sliding window tau ---------------------------------------------------------------------------------------
+
 
 def test_unfold_window_gathers_neighbouring_frames_with_zero_padding():
     x = torch.arange(1.0, 1 + 5 * 2).view(1, 1, 5, 2)  # T=5, V=2; value = 1 + 2t + v
@@ -132,6 +137,7 @@ def test_windowed_model_keeps_the_frame_count_of_the_plain_model():
 
 
 # (c) no built-in topology -------------------------------------------------------------------------------------
+
 
 def permute_joints(model, perm, window):
     """Relabel joints: W_i rows/cols (inside every window frame) and the data_bn (M, V, C) channels."""
@@ -163,6 +169,7 @@ def test_permuting_joints_with_the_dependency_matrices_leaves_logits_unchanged(w
 
 
 # (d) heads and features ---------------------------------------------------------------------------------------
+
 
 def test_frame_head_mean_over_time_is_the_clip_classifier_with_shared_weights():
     model = randomise_batchnorms(UNIK(num_classes=6, head="frame"))
@@ -209,6 +216,7 @@ def test_wrong_input_shape_is_a_one_line_input_error():
 
 # (g) parameter count ------------------------------------------------------------------------------------------
 
+
 def expected_parameters(c, v, m, heads, classes, window=1):
     """Parameters from the equations, block by block."""
     total = 2 * m * v * c  # data_bn
@@ -242,6 +250,7 @@ def test_parameter_count_is_the_published_3_5_million():
 
 
 # build from a config ------------------------------------------------------------------------------------------
+
 
 def test_registry_builds_unik_from_a_config_dict():
     model = MODELS.build(dict(type="UNIK", in_channels=3, num_joints=25, num_classes=60, dilations=(1,) * 10))

@@ -1,5 +1,6 @@
 """posekit depends on pose_refine, never the reverse: every pose_refine module imports with posekit blocked, and
 none names posekit in an import, not even one inside a function."""
+
 import ast
 import pkgutil
 import subprocess
@@ -22,6 +23,11 @@ def test_pose_refine_imports_without_posekit():
 def test_no_pose_refine_function_imports_posekit_when_called():
     for path in Path(pose_refine.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not [name for name in names if name.split(".")[0] == "posekit"], f"{path}:{node.lineno}"

@@ -1,5 +1,6 @@
 """Pseudo ground truth on arrays: hand-computed boxes and normalisation, anchors recovered from obvious clusters,
 the confident person-frames selected."""
+
 import numpy as np
 import pytest
 
@@ -56,11 +57,11 @@ def test_too_few_poses_for_the_anchors_is_a_refine_error():
 
 def test_selected_person_frames_are_confident_with_a_box_of_positive_size():
     pose = np.array([[10.0, 20.0], [30.0, 60.0]])
-    keypoints = np.stack([np.stack([pose, pose]), np.stack([pose, np.full_like(pose, NAN)]),
-                          np.stack([pose, [[5.0, 5.0], [5.0, 9.0]]])])  # (3 frames, 2 persons, 2 joints, 2)
+    keypoints = np.stack(
+        [np.stack([pose, pose]), np.stack([pose, np.full_like(pose, NAN)]), np.stack([pose, [[5.0, 5.0], [5.0, 9.0]]])]
+    )  # (3 frames, 2 persons, 2 joints, 2)
     confidence = np.array([[0.9, 0.1], [0.5, NAN], [0.18, 0.7]])  # frame 2, person 1: a box of width 0
-    frames, persons, kept, boxes = select_confident(keypoints, np.repeat(confidence[..., None], 2, axis=-1),
-                                                    gamma=0.18)
+    frames, persons, kept, boxes = select_confident(keypoints, np.repeat(confidence[..., None], 2, axis=-1), gamma=0.18)
     assert list(zip(frames, persons)) == [(0, 0), (1, 0), (2, 0)]
     np.testing.assert_array_equal(kept, [0.9, 0.5, 0.18])
     np.testing.assert_allclose(boxes, np.tile(pseudo_box(pose), (3, 1)))

@@ -1,4 +1,5 @@
 """Each simulated error kind does what it says, and nothing else."""
+
 import numpy as np
 import pytest
 
@@ -104,11 +105,14 @@ def test_seeded_and_independent_per_expert(truth):
     assert not np.array_equal(first, simulate_experts(truth, experts, seed=8))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"errors": ExpertErrors(swap_rate=0.1)}, "needs the joint names"),
-    ({"errors": ExpertErrors(swap_rate=0.1), "joints": get_layout("coco-17").joints}, "17 joint names"),
-    ({"errors": ExpertErrors(border="nan")}, "needs image_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"errors": ExpertErrors(swap_rate=0.1)}, "needs the joint names"),
+        ({"errors": ExpertErrors(swap_rate=0.1), "joints": get_layout("coco-17").joints}, "17 joint names"),
+        ({"errors": ExpertErrors(border="nan")}, "needs image_size"),
+    ],
+)
 def test_missing_context_raises_refine_error(truth, kwargs, message):
     with pytest.raises(RefineError, match=message):
         simulate_expert(truth, **kwargs)

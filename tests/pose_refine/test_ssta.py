@@ -1,4 +1,5 @@
 """SST-A against hand-computed eq. 3.1-3.4 values and a plain per-frame, per-joint loop of the same equations."""
+
 import math
 
 import numpy as np
@@ -52,11 +53,14 @@ def reference_sst(poses, head, neck, gamma=0.18):
 
 def toy():
     """2 frames, joints (head, neck), 3 experts: poses[expert][frame][joint]."""
-    return np.array([
-        [[(0, 0), (0, 8)], [(2, 0), (6, 13)]],   # expert 0
-        [[(3, 4), (6, 8)], [(0, 1), (NAN, NAN)]],  # expert 1: misses the neck at frame 1
-        [[(0, 1), (6, 9)], [(5, 5), (6, 7)]],    # expert 2
-    ], dtype=float)
+    return np.array(
+        [
+            [[(0, 0), (0, 8)], [(2, 0), (6, 13)]],  # expert 0
+            [[(3, 4), (6, 8)], [(0, 1), (NAN, NAN)]],  # expert 1: misses the neck at frame 1
+            [[(0, 1), (6, 9)], [(5, 5), (6, 7)]],  # expert 2
+        ],
+        dtype=float,
+    )
 
 
 def test_toy_by_hand():
@@ -210,13 +214,16 @@ def test_float32_input_is_aggregated_in_float32_with_the_same_picks():
     assert sst_aggregate(integers, head=0, neck=1)[0].dtype == np.float64
 
 
-@pytest.mark.parametrize("shape, head, neck, message", [
-    ((1, 4, 3, 2), 0, 1, "at least 2 experts"),
-    ((3, 4, 3), 0, 1, "must be"),
-    ((3, 4, 3, 3), 0, 1, "must be"),
-    ((3, 4, 3, 2), 0, 3, "neck index 3"),
-    ((3, 4, 3, 2), 1, 1, "different joints"),
-])
+@pytest.mark.parametrize(
+    "shape, head, neck, message",
+    [
+        ((1, 4, 3, 2), 0, 1, "at least 2 experts"),
+        ((3, 4, 3), 0, 1, "must be"),
+        ((3, 4, 3, 3), 0, 1, "must be"),
+        ((3, 4, 3, 2), 0, 3, "neck index 3"),
+        ((3, 4, 3, 2), 1, 1, "different joints"),
+    ],
+)
 def test_bad_input_raises_one_line_refine_error(shape, head, neck, message):
     with pytest.raises(RefineError, match=message):
         sst_aggregate(np.zeros(shape), head=head, neck=neck)

@@ -1,5 +1,6 @@
 """Pseudo-label files of a refined store: the COCO export read back, frame-exact frames from a synthetic video,
 and nothing left behind on failure."""
+
 import json
 
 import cv2
@@ -38,13 +39,20 @@ def refined_store(tmp_path, video, n_frames=10):
     rng = np.random.default_rng(1)
     standing = np.linspace([30.0, 4.0], [32.0, 44.0], 13)
     lying = np.linspace([4.0, 30.0], [60.0, 32.0], 13)
-    keypoints = np.stack([standing + rng.normal(0, 0.5, (n_frames, 13, 2)),
-                          lying + rng.normal(0, 0.5, (n_frames, 13, 2))], axis=1)
+    keypoints = np.stack(
+        [standing + rng.normal(0, 0.5, (n_frames, 13, 2)), lying + rng.normal(0, 0.5, (n_frames, 13, 2))], axis=1
+    )
     keypoints[4, 1, 5] = NAN  # one missing joint
     confidence = np.stack([np.full(n_frames, 0.9), np.where(np.arange(n_frames) % 2, 0.1, 0.5)], axis=1)
-    clip = Clip(id="clip-a", keypoints=keypoints, scores=np.repeat(confidence[..., None], 13, axis=-1),
-                track_id=np.array([[3, 7]] * n_frames), frame_index=np.arange(n_frames) + 2, image_size=(64, 48),
-                source=str(video))
+    clip = Clip(
+        id="clip-a",
+        keypoints=keypoints,
+        scores=np.repeat(confidence[..., None], 13, axis=-1),
+        track_id=np.array([[3, 7]] * n_frames),
+        frame_index=np.arange(n_frames) + 2,
+        image_size=(64, 48),
+        source=str(video),
+    )
     path = tmp_path / "refined.h5"
     with StoreWriter(path, layout=LAYOUT, coord_dims=2) as writer:
         writer.add(clip)

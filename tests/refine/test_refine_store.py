@@ -1,4 +1,5 @@
 """posekit refine's library side: tracks matched by id, SST-A per track, the refined store and its report."""
+
 import json
 import subprocess
 import sys
@@ -20,13 +21,22 @@ EXPERTS = ["a", "b", "c"]
 
 def write_proposals(path, videos, experts=EXPERTS, image_size=(640, 480)):
     """videos: {video: {expert: (keypoints (T, M, V, 2), track_id (T, M))}} -> a proposals store."""
-    with StoreWriter(path, UNIK, coord_dims=2, allow_empty=True,
-                     provenance={"step": "extract", "experts": list(experts)}) as writer:
+    with StoreWriter(
+        path, UNIK, coord_dims=2, allow_empty=True, provenance={"step": "extract", "experts": list(experts)}
+    ) as writer:
         for video, clips in videos.items():
             for expert, (keypoints, track_id) in clips.items():
-                writer.add(Clip(id=f"{video}@{expert}", keypoints=keypoints, track_id=track_id,
-                                frame_index=np.arange(len(keypoints)) * 2 + 5, fps=25.0, image_size=image_size,
-                                source=f"videos/{video}.mp4"))
+                writer.add(
+                    Clip(
+                        id=f"{video}@{expert}",
+                        keypoints=keypoints,
+                        track_id=track_id,
+                        frame_index=np.arange(len(keypoints)) * 2 + 5,
+                        fps=25.0,
+                        image_size=image_size,
+                        source=f"videos/{video}.mp4",
+                    )
+                )
     return path
 
 
@@ -42,8 +52,12 @@ def proposals(tmp_path):
     """v1: tracks 3 and 7 (in other slots for expert b; 7 only from frame 2); v2: track 9 lacks expert b;
     empty: nobody. Returns the path and, per (video, track), the (E, T, V, 2) estimates SST-A should see."""
     rng = np.random.default_rng(0)
-    truth = {("v1", 3): track_poses(rng, 6), ("v1", 7): track_poses(rng, 6),
-             ("v2", 3): track_poses(rng, 5), ("v2", 9): track_poses(rng, 5)}
+    truth = {
+        ("v1", 3): track_poses(rng, 6),
+        ("v1", 7): track_poses(rng, 6),
+        ("v2", 3): track_poses(rng, 5),
+        ("v2", 9): track_poses(rng, 5),
+    }
     estimates = {key: truth[key] + rng.normal(0, 3, (3,) + truth[key].shape) for key in truth}
     estimates[("v1", 7)][:, :2] = np.nan  # track 7 appears at frame 2
     estimates[("v1", 3)][2, 4, 5] = np.nan  # expert c misses a joint
@@ -87,8 +101,9 @@ def test_refined_tracks_are_sst_a_of_the_experts_matched_by_track_id(proposals, 
         np.testing.assert_array_equal(clip.keypoints[:, slot], fused)
         present = ~np.isnan(fused).all(axis=(1, 2))
         np.testing.assert_array_equal(clip.track_id[:, slot], np.where(present, track, -1))
-        np.testing.assert_allclose(clip.scores[present, slot], np.broadcast_to(confidence[present, None], (
-            present.sum(), V)), rtol=1e-6)  # C broadcast over the joints
+        np.testing.assert_allclose(
+            clip.scores[present, slot], np.broadcast_to(confidence[present, None], (present.sum(), V)), rtol=1e-6
+        )  # C broadcast over the joints
         box = clip.box[present, slot]
         np.testing.assert_allclose(box[:, :2], fused[present].min(axis=1), rtol=1e-6)
         np.testing.assert_allclose(box[:, 2:], fused[present].max(axis=1), rtol=1e-6)
@@ -117,8 +132,9 @@ def agreeing(tmp_path):
     """One track; experts a and b agree exactly, c is 5 px off (3, 4) on every joint; head length 10 px."""
     pose = track_poses(np.random.default_rng(1), 4)[:, None]
     ids = np.zeros((4, 1), int)
-    return write_proposals(tmp_path / "agree.h5", {"v": {"a": (pose, ids), "b": (pose.copy(), ids),
-                                                         "c": (pose + (3, 4), ids)}})
+    return write_proposals(
+        tmp_path / "agree.h5", {"v": {"a": (pose, ids), "b": (pose.copy(), ids), "c": (pose + (3, 4), ids)}}
+    )
 
 
 def test_report_numbers_by_hand(agreeing, tmp_path):
@@ -170,8 +186,11 @@ def test_frames_without_fused_head_are_unscored_and_videos_without_frames_pass(t
     pose[:, :, HEAD] = np.nan  # no expert gives the head: C is undefined (eq. 3.4 needs D_normal)
     ids = np.zeros((5, 1), int)
     no_frames = (np.zeros((0, 0, V, 2)), np.zeros((0, 0), int))
-    path = write_proposals(tmp_path / "p.h5", {"headless": {"a": (pose, ids), "b": (pose + 1, ids)},
-                                                "no_frames": {"a": no_frames, "b": no_frames}}, experts=["a", "b"])
+    path = write_proposals(
+        tmp_path / "p.h5",
+        {"headless": {"a": (pose, ids), "b": (pose + 1, ids)}, "no_frames": {"a": no_frames, "b": no_frames}},
+        experts=["a", "b"],
+    )
     summary = refine_store(path, tmp_path / "r.h5", progress=False)
     report = summary["report"]
     assert (report["person_frames"], report["kept"], report["discarded"], report["unscored"]) == (5, 0, 0, 5)
@@ -186,7 +205,9 @@ def test_frames_without_fused_head_are_unscored_and_videos_without_frames_pass(t
 
 def test_cli_reads_gamma_without_importing_numpy():
     # the --gamma default comes from pose_refine.GAMMA; SST-A (and numpy) load only when used
-    code = ("import sys, posekit.cli, pose_refine; assert 'numpy' not in sys.modules; "
-            "pose_refine.sst_aggregate; assert 'numpy' in sys.modules; print(pose_refine.GAMMA)")
+    code = (
+        "import sys, posekit.cli, pose_refine; assert 'numpy' not in sys.modules; "
+        "pose_refine.sst_aggregate; assert 'numpy' in sys.modules; print(pose_refine.GAMMA)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "0.18"

@@ -1,4 +1,5 @@
 """The synthetic arena: deterministic by seed, RatPose metadata and splits, animals where the frames show them."""
+
 import h5py
 import numpy as np
 import pytest
@@ -10,8 +11,19 @@ from posekit.store.validate import validate
 
 
 def small(path, seed=0):
-    return generate(path, scenarios=SCENARIOS[1:3], individuals=INDIVIDUALS[:2], sessions=2, seconds=6, fps=10,
-                    size=40, seed=seed, test_scenarios=("labsim",), test_individuals=("B",), progress=False)
+    return generate(
+        path,
+        scenarios=SCENARIOS[1:3],
+        individuals=INDIVIDUALS[:2],
+        sessions=2,
+        seconds=6,
+        fps=10,
+        size=40,
+        seed=seed,
+        test_scenarios=("labsim",),
+        test_individuals=("B",),
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +35,10 @@ def arena(tmp_path_factory):
 
 def read(path):
     with SkeletonStore(path) as s, h5py.File(frames_path(path)) as f:
-        return ({cid: s[i].keypoints for i, cid in enumerate(s.ids)},
-                {cid: f["videos"][cid][()] for cid in f["videos"]})
+        return (
+            {cid: s[i].keypoints for i, cid in enumerate(s.ids)},
+            {cid: f["videos"][cid][()] for cid in f["videos"]},
+        )
 
 
 def test_same_seed_same_arena_other_seed_other(arena, tmp_path):
@@ -43,8 +57,9 @@ def test_metadata_splits_and_shapes(arena):
     with SkeletonStore(arena) as s:
         assert len(s) == 2 * 2 * 2 and s.layout.joints == ("body_centre",)
         metas = [clip_meta(t) for t in s.column("text")]
-        assert {(m["scenario"], m["individual"], m["session"]) for m in metas} == \
-            {(sc, ind, se) for sc in ("maze", "labsim") for ind in ("A", "B") for se in ("s1", "s2")}
+        assert {(m["scenario"], m["individual"], m["session"]) for m in metas} == {
+            (sc, ind, se) for sc in ("maze", "labsim") for ind in ("A", "B") for se in ("s1", "s2")
+        }
         assert {m["difficulty"] for m in metas} == {"medium"}
         for name, key, held in (("scenario", "scenario", "labsim"), ("individual", "individual", "B")):
             test = set(s.split(f"test_{name}").tolist())
@@ -96,8 +111,10 @@ def test_arena_refuses_an_existing_frames_file_unless_forced(tmp_path):
     args = ["rodent", "arena", "-o", str(tmp_path / "a.h5"), "--sessions", "1", "--seconds", "1", "--size", "24"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
-    assert result.output == f"posekit: error: {tmp_path / 'a_frames.h5'}: exists; use --force to replace it or " \
-                            "choose another -o\n"
+    assert (
+        result.output == f"posekit: error: {tmp_path / 'a_frames.h5'}: exists; use --force to replace it or "
+        "choose another -o\n"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_frames.h5"]
     assert (tmp_path / "a_frames.h5").read_text() == "an earlier video file"
     forced = CliRunner().invoke(main, args + ["--force"])

@@ -1,5 +1,6 @@
 """posekit rodent detect on a synthetic arena video: a textured ellipse walks a circle, stands still, leaves;
 one frame flickers. Motion finds it while it moves, the bootstrapped FCN also while it stands still."""
+
 import cv2
 import numpy as np
 import pytest
@@ -31,8 +32,16 @@ def arena_video(path, animal=True):
             angle = 2 * np.pi * min(t, MOVING - 1) / MOVING
             centre = (SIZE / 2 + 0.28 * SIZE * np.cos(angle), SIZE / 2 + 0.28 * SIZE * np.sin(angle))
             body = np.zeros((SIZE, SIZE), np.uint8)
-            cv2.ellipse(body, (round(centre[0]), round(centre[1])), (SIZE // 9, SIZE // 18),
-                        np.degrees(angle) + 90, 0, 360, 1, -1)
+            cv2.ellipse(
+                body,
+                (round(centre[0]), round(centre[1])),
+                (SIZE // 9, SIZE // 18),
+                np.degrees(angle) + 90,
+                0,
+                360,
+                1,
+                -1,
+            )
             frame[body > 0] = texture[body > 0]
             centre = np.round(centre)  # the ellipse is drawn at whole pixels
         if t == FLICKER:
@@ -59,8 +68,7 @@ def tracked(tmp_path_factory):
     folder = tmp_path_factory.mktemp("arena")
     video = folder / "arena.avi"
     truth = arena_video(video)
-    result = invoke("rodent", "detect", video, "-o", folder / "tracks.h5", "--size", SIZE, "--iters", 50,
-                    "--rounds", 1)
+    result = invoke("rodent", "detect", video, "-o", folder / "tracks.h5", "--size", SIZE, "--iters", 50, "--rounds", 1)
     assert result.exit_code == 0, result.output
     return folder, video, truth, result.output
 
@@ -92,7 +100,7 @@ def test_store_has_tracked_still_animal_and_empty_stretch(tracked):
     present = np.array([c is not None for c in truth])
     found = clip.track_id[:, 0] >= 0
     assert not found[~present].any()  # empty arena: no detection at all
-    assert found[MOVING:MOVING + STILL].all()  # standing still: the appearance model keeps it
+    assert found[MOVING : MOVING + STILL].all()  # standing still: the appearance model keeps it
     assert found[present].mean() >= 0.9
     error = np.array([np.linalg.norm(clip.keypoints[t, 0, 0] - truth[t]) for t in np.flatnonzero(found)])
     assert np.median(error) < 2.0 and error.max() < 5.0
@@ -100,8 +108,12 @@ def test_store_has_tracked_still_animal_and_empty_stretch(tracked):
     assert max(np.linalg.norm(clip.keypoints[t, 0, 0] - truth[t]) for t in still) < 3.0
     boxes = clip.box[found, 0]
     centres = clip.keypoints[found, 0, 0]
-    assert ((boxes[:, 0] < centres[:, 0]) & (centres[:, 0] < boxes[:, 2])
-            & (boxes[:, 1] < centres[:, 1]) & (centres[:, 1] < boxes[:, 3])).all()
+    assert (
+        (boxes[:, 0] < centres[:, 0])
+        & (centres[:, 0] < boxes[:, 2])
+        & (boxes[:, 1] < centres[:, 1])
+        & (centres[:, 1] < boxes[:, 3])
+    ).all()
     assert set(np.unique(clip.track_id)) == {-1, 0}
     assert (clip.scores[found, 0] >= 0.3).all()
 
@@ -129,13 +141,14 @@ def test_saved_detector_runs_on_a_folder_of_stills(tracked, tmp_path):
         if t >= MOVING - 6:  # the last steps and the still stretch, as separate images
             cv2.imwrite(str(stills / f"img_{t:03d}.png"), frame)
     capture.release()
-    result = invoke("rodent", "detect", "--model", detector_path(folder / "tracks.h5"), stills, "-o",
-                    tmp_path / "stills.h5")
+    result = invoke(
+        "rodent", "detect", "--model", detector_path(folder / "tracks.h5"), stills, "-o", tmp_path / "stills.h5"
+    )
     assert result.exit_code == 0, result.output
     clip = SkeletonStore(tmp_path / "stills.h5")[0]
     assert clip.id == "stills" and clip.num_frames == STILL + 6
     assert (clip.track_id[:, 0] == 0).all()
-    error = np.linalg.norm(clip.keypoints[:, 0, 0] - np.array(truth[MOVING - 6:MOVING + STILL]), axis=1)
+    error = np.linalg.norm(clip.keypoints[:, 0, 0] - np.array(truth[MOVING - 6 : MOVING + STILL]), axis=1)
     assert error.max() < 3.0
 
 
@@ -145,24 +158,39 @@ def test_a_folder_of_videos_gives_one_clip_per_video(tracked, tmp_path):
     (videos / "day2").mkdir(parents=True)
     arena_video(videos / "day1.avi")
     arena_video(videos / "day2" / "empty.avi", animal=False)  # found recursively
-    result = invoke("rodent", "detect", "--model", detector_path(folder / "tracks.h5"), videos, "-o",
-                    tmp_path / "days.h5")
+    result = invoke(
+        "rodent", "detect", "--model", detector_path(folder / "tracks.h5"), videos, "-o", tmp_path / "days.h5"
+    )
     assert result.exit_code == 0, result.output
     store = SkeletonStore(tmp_path / "days.h5")
     assert sorted(store.ids) == ["day1", "empty"]
     assert f"{videos / 'day2' / 'empty.avi'}: animal found in 0 of 64 frames" in result.output
     assert (store[store.index_of("day1")].track_id[:MOVING, 0] == 0).mean() > 0.9
     (tmp_path / "nothing").mkdir()
-    result = invoke("rodent", "detect", "--model", detector_path(folder / "tracks.h5"), tmp_path / "nothing",
-                    "-o", tmp_path / "none.h5")
+    result = invoke(
+        "rodent",
+        "detect",
+        "--model",
+        detector_path(folder / "tracks.h5"),
+        tmp_path / "nothing",
+        "-o",
+        tmp_path / "none.h5",
+    )
     assert result.exit_code == 2 and "holds no images" in last_line(result.output)
 
 
 def test_empty_arena_gives_no_detections(tracked, tmp_path):
     folder = tracked[0]
     arena_video(tmp_path / "empty.avi", animal=False)
-    result = invoke("rodent", "detect", "--model", detector_path(folder / "tracks.h5"), tmp_path / "empty.avi",
-                    "-o", tmp_path / "empty.h5")
+    result = invoke(
+        "rodent",
+        "detect",
+        "--model",
+        detector_path(folder / "tracks.h5"),
+        tmp_path / "empty.avi",
+        "-o",
+        tmp_path / "empty.h5",
+    )
     assert result.exit_code == 0, result.output
     assert "found in 0 of 64 frames" in result.output
     clip = SkeletonStore(tmp_path / "empty.h5")[0]
@@ -212,8 +240,9 @@ def test_first_100_frames_of_a_real_open_field_video(tmp_path):
         writer.write(frame)
     capture.release()
     writer.release()
-    result = invoke("rodent", "detect", clip_path, "-o", tmp_path / "m3v1.h5", "--size", 128, "--iters", 40,
-                    "--rounds", 0)
+    result = invoke(
+        "rodent", "detect", clip_path, "-o", tmp_path / "m3v1.h5", "--size", 128, "--iters", 40, "--rounds", 0
+    )
     assert result.exit_code == 0, result.output
     clip = SkeletonStore(tmp_path / "m3v1.h5")[0]
     found = clip.track_id[:, 0] >= 0

@@ -1,4 +1,5 @@
 """The pieces of posekit rodent detect against hand-computed values: targets, decoding, tracking, heading."""
+
 import numpy as np
 import torch
 
@@ -11,9 +12,13 @@ from posekit.rodent.detection.training import targets
 
 
 def blob(x, y, score=0.9, side=8.0):
-    return Blob(np.array([x, y], np.float32), np.array([x - side / 2, y - side / 2, x + side / 2, y + side / 2],
-                                                       np.float32), np.array([1.0, 0.0], np.float32), side,
-                score=score)
+    return Blob(
+        np.array([x, y], np.float32),
+        np.array([x - side / 2, y - side / 2, x + side / 2, y + side / 2], np.float32),
+        np.array([1.0, 0.0], np.float32),
+        side,
+        score=score,
+    )
 
 
 def test_targets_put_the_peak_and_size_at_the_centre_cell():

@@ -1,4 +1,5 @@
 """Training DMSD on a labelled arena store: windows, metrics by hand, the alternating updates, the command."""
+
 import json
 import math
 
@@ -29,8 +30,17 @@ model = dict(net=dict(widths=(4, 8, 8), removal_hidden=4))
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dmsd")
-    generate(folder / "arena.h5", scenarios=SCENARIOS[:2], individuals=INDIVIDUALS[:2], sessions=2, seconds=8,
-             size=32, test_scenarios=("maze",), test_individuals=("B",), progress=False)
+    generate(
+        folder / "arena.h5",
+        scenarios=SCENARIOS[:2],
+        individuals=INDIVIDUALS[:2],
+        sessions=2,
+        seconds=8,
+        size=32,
+        test_scenarios=("maze",),
+        test_individuals=("B",),
+        progress=False,
+    )
     label_store(folder / "arena.h5", folder / "labelled.h5", horizon=1.0)
     return folder / "labelled.h5"
 
@@ -53,7 +63,7 @@ def test_windows_read_every_stride_th_frame_and_group_by_scenario_and_session(la
     clip_id, end = sample["id"].split("@")
     with h5py.File(frames_path(labelled.with_name("arena.h5"))) as f:
         video = f["videos"][clip_id][()]
-    expected = video[int(end) - 6:int(end) + 1:2] / 255
+    expected = video[int(end) - 6 : int(end) + 1 : 2] / 255
     assert sample["frames"].shape == (4, 1, 32, 32)
     assert torch.allclose(sample["frames"][:, 0], torch.from_numpy(expected).float())
     with SkeletonStore(labelled) as s:
@@ -74,8 +84,14 @@ class RecordingWrapper(OptimWrapper):
         self.steps = []
 
     def step(self, **kwargs):
-        self.steps.append({".".join(self.names[id(p)].split(".")[:2]) for group in self.optimizer.param_groups
-                           for p in group["params"] if p.grad is not None})
+        self.steps.append(
+            {
+                ".".join(self.names[id(p)].split(".")[:2])
+                for group in self.optimizer.param_groups
+                for p in group["params"]
+                if p.grad is not None
+            }
+        )
         super().step(**kwargs)
 
 
@@ -83,8 +99,12 @@ def test_one_iteration_alternates_feature_and_classification_updates():
     torch.manual_seed(0)
     model = PositionPredictor(net=dict(type="DMSD", segments=4, widths=(4, 8, 8), removal_hidden=4))
     wrapper = RecordingWrapper(model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
-    batch = {"frames": torch.rand(4, 4, 1, 32, 32), "label": torch.tensor([0, 1, 4, 4]),
-             "group": torch.tensor([0, 0, 1, 1]), "id": list("abcd")}
+    batch = {
+        "frames": torch.rand(4, 4, 1, 32, 32),
+        "label": torch.tensor([0, 1, 4, 4]),
+        "group": torch.tensor([0, 0, 1, 1]),
+        "id": list("abcd"),
+    }
     log = model.train_step(batch, wrapper)
     feature_step, cls_step = wrapper.steps
     assert "clustering.centres" in feature_step and not any(n.startswith("net.head") for n in feature_step)
@@ -97,8 +117,23 @@ def test_one_iteration_alternates_feature_and_classification_updates():
 def test_train_dmsd_command_writes_metrics(labelled, tmp_path):
     config = tmp_path / "tiny.py"
     config.write_text(TINY.format(base=str(models_dir() / "dmsd" / "dmsd_1xb16_arena.py")))
-    result = CliRunner().invoke(main, ["train", "dmsd", "--store", str(labelled), "--work-dir", str(tmp_path / "run"),
-                                       "--config", str(config), "--epochs", "1", "--seed", "1"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "dmsd",
+            "--store",
+            str(labelled),
+            "--work-dir",
+            str(tmp_path / "run"),
+            "--config",
+            str(config),
+            "--epochs",
+            "1",
+            "--seed",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["model"] == "DMSD" and metrics["test_split"] == "test_scenario" and metrics["epochs"] == 1
@@ -112,6 +147,7 @@ def test_train_dmsd_command_writes_metrics(labelled, tmp_path):
 
 def test_train_dmsd_refuses_an_unlabelled_store(labelled, tmp_path):
     # --data: the option's old name still reads the store
-    result = CliRunner().invoke(main, ["train", "dmsd", "--data", str(labelled.with_name("arena.h5")),
-                                       "--work-dir", str(tmp_path / "run")])
+    result = CliRunner().invoke(
+        main, ["train", "dmsd", "--data", str(labelled.with_name("arena.h5")), "--work-dir", str(tmp_path / "run")]
+    )
     assert result.exit_code == 2 and "no future-position labels; run posekit rodent label" in result.output

@@ -38,13 +38,13 @@ def test_gaps_are_filled_per_series():
 
 def test_savgol_reproduces_a_quadratic_exactly_including_the_edges():
     t = np.arange(30, dtype=np.float64)
-    quadratic = 0.5 * t ** 2 - 3 * t + 7
+    quadratic = 0.5 * t**2 - 3 * t + 7
     np.testing.assert_allclose(smooth(quadratic, "savgol", window=7, polyorder=2), quadratic, rtol=1e-5, atol=1e-4)
 
 
 def test_smoothing_never_crosses_a_gap_and_short_runs_get_a_shorter_window():
     t = np.arange(20, dtype=np.float64)
-    x = np.where(t < 10, t ** 2, 1000 - t ** 2)  # two parabolas; a window across the gap would mix them
+    x = np.where(t < 10, t**2, 1000 - t**2)  # two parabolas; a window across the gap would mix them
     x[10] = np.nan
     x[15] = np.nan
     out = smooth(x, "savgol", window=9, polyorder=2)

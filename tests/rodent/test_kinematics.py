@@ -84,8 +84,22 @@ def _store(path, fps=float("nan")):
 
 def test_command_writes_a_cleaned_store_tables_and_a_figure(tmp_path):
     store = _store(tmp_path / "in.h5", fps=25)
-    result = CliRunner().invoke(main, ["rodent", "kinematics", str(store), "-o", str(tmp_path / "out"),
-                                       "--min-confidence", "0.5", "--max-gap", "2", "--smooth", "savgol"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "rodent",
+            "kinematics",
+            str(store),
+            "-o",
+            str(tmp_path / "out"),
+            "--min-confidence",
+            "0.5",
+            "--max-gap",
+            "2",
+            "--smooth",
+            "savgol",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "heading snout <- tailbase" in result.output and "2 below confidence" not in result.output
     cleaned = SkeletonStore(tmp_path / "out.h5")
@@ -103,8 +117,9 @@ def test_command_names_the_missing_option_and_leaves_nothing(tmp_path):
     store = _store(tmp_path / "in.h5")
     result = CliRunner().invoke(main, ["rodent", "kinematics", str(store), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "--fps" in result.output
-    result = CliRunner().invoke(main, ["rodent", "kinematics", str(store), "-o", str(tmp_path / "out"),
-                                       "--fps", "25", "--head", "nose"])
+    result = CliRunner().invoke(
+        main, ["rodent", "kinematics", str(store), "-o", str(tmp_path / "out"), "--fps", "25", "--head", "nose"]
+    )
     assert result.exit_code == 2 and "--head 'nose'" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5"]
 
@@ -112,9 +127,26 @@ def test_command_names_the_missing_option_and_leaves_nothing(tmp_path):
 @pytest.mark.parametrize("relative, fps", [(BSOID, 60), (VAME, 25)])
 def test_real_dlc_files(tmp_path, relative, fps):
     source = real_file(relative)
-    result = CliRunner().invoke(main, ["rodent", "kinematics", str(source), "--format", "dlc", "-o",
-                                       str(tmp_path / "k"), "--fps", str(fps), "--min-confidence", "0.6",
-                                       "--max-gap", "5", "--table-format", "hdf5"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "rodent",
+            "kinematics",
+            str(source),
+            "--format",
+            "dlc",
+            "-o",
+            str(tmp_path / "k"),
+            "--fps",
+            str(fps),
+            "--min-confidence",
+            "0.6",
+            "--max-gap",
+            "5",
+            "--table-format",
+            "hdf5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_hdf(tmp_path / "k_kinematics.h5", "kinematics")
     raw = pd.read_hdf(source) if source.suffix == ".h5" else pd.read_csv(source, header=[0, 1, 2], index_col=0)
@@ -132,16 +164,18 @@ def test_tables_name_the_animals_as_the_sleap_file_does(tmp_path):
     from tests.importers.test_sleap import female_and_male
 
     flies = female_and_male(tmp_path / "flies.slp")
-    result = CliRunner().invoke(main, ["rodent", "kinematics", str(flies), "--format", "sleap", "-o",
-                                       str(tmp_path / "k"), "--fps", "15"])
+    result = CliRunner().invoke(
+        main, ["rodent", "kinematics", str(flies), "--format", "sleap", "-o", str(tmp_path / "k"), "--fps", "15"]
+    )
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "k_summary.csv")["track"].tolist() == ["female", "male"]
 
 
 def test_a_file_with_no_usable_joint_writes_nothing(tmp_path):
     store = _store(tmp_path / "in.h5", fps=25)
-    result = CliRunner().invoke(main, ["rodent", "kinematics", str(store), "-o", str(tmp_path / "out"),
-                                       "--min-confidence", "1.5"])  # every joint scores below 1.5
+    result = CliRunner().invoke(
+        main, ["rodent", "kinematics", str(store), "-o", str(tmp_path / "out"), "--min-confidence", "1.5"]
+    )  # every joint scores below 1.5
     assert result.exit_code == 2 and "no animal has a body centre" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.h5"]
 
@@ -149,8 +183,9 @@ def test_a_file_with_no_usable_joint_writes_nothing(tmp_path):
 def test_a_hostile_dlc_h5_is_refused_without_running_its_code(tmp_path):
     marker = tmp_path / "ran"
     evil = hostile_dlc_h5(tmp_path / "evil.h5", marker)
-    result = CliRunner().invoke(main, ["rodent", "kinematics", str(evil), "--format", "dlc", "--fps", "30",
-                                       "-o", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main, ["rodent", "kinematics", str(evil), "--format", "dlc", "--fps", "30", "-o", str(tmp_path / "out")]
+    )
     assert_one_line_error(result)
     assert "evil.h5: object column" in result.output
     assert not marker.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["evil.h5"]
@@ -159,8 +194,9 @@ def test_a_hostile_dlc_h5_is_refused_without_running_its_code(tmp_path):
 def test_a_one_row_dlc_csv_gives_a_track_without_speed(tmp_path):
     source = tmp_path / "one.csv"
     dlc_frame(rows=1).to_csv(source)  # snout (0, 1) and tailbase (3, 4), likelihoods 2 and 5
-    result = CliRunner().invoke(main, ["rodent", "kinematics", str(source), "--format", "dlc", "--fps", "30",
-                                       "-o", str(tmp_path / "k")])
+    result = CliRunner().invoke(
+        main, ["rodent", "kinematics", str(source), "--format", "dlc", "--fps", "30", "-o", str(tmp_path / "k")]
+    )
     assert result.exit_code == 0, result.output
     assert "no speed (no two successive frames with a position)" in result.output and "nan" not in result.output
     table = pd.read_csv(tmp_path / "k_kinematics.csv")
@@ -168,8 +204,21 @@ def test_a_one_row_dlc_csv_gives_a_track_without_speed(tmp_path):
     totals = pd.read_csv(tmp_path / "k_summary.csv").iloc[0]
     assert totals["path_length"] == 0 and totals["unknown_s"] == pytest.approx(1 / 30)
     assert (tmp_path / "k.png").stat().st_size > 0
-    every_point_doubtful = CliRunner().invoke(main, ["rodent", "kinematics", str(source), "--format", "dlc",
-                                                     "--fps", "30", "--min-confidence", "6",
-                                                     "-o", str(tmp_path / "d")])
+    every_point_doubtful = CliRunner().invoke(
+        main,
+        [
+            "rodent",
+            "kinematics",
+            str(source),
+            "--format",
+            "dlc",
+            "--fps",
+            "30",
+            "--min-confidence",
+            "6",
+            "-o",
+            str(tmp_path / "d"),
+        ],
+    )
     assert_one_line_error(every_point_doubtful)
     assert "no animal has a body centre" in every_point_doubtful.output

@@ -1,4 +1,5 @@
 """Future-position labels of seed 000 on hand-computed cases, and the labelled store they produce."""
+
 import json
 
 import h5py
@@ -33,8 +34,14 @@ def names(vectors, radius=5.0, convention=SCREEN):
 
 def test_each_sector_in_pixel_coordinates():
     # pixels: y grows downwards, so (0, -10) moves towards the top of the image
-    assert names([(10, 0), (0, -10), (-10, 0), (0, 10), (10, -3), (-2, 9)]) == \
-        ["right", "up", "left", "down", "right", "down"]
+    assert names([(10, 0), (0, -10), (-10, 0), (0, 10), (10, -3), (-2, 9)]) == [
+        "right",
+        "up",
+        "left",
+        "down",
+        "right",
+        "down",
+    ]
 
 
 def test_sector_boundaries_go_counterclockwise():
@@ -69,8 +76,10 @@ def test_future_frame_by_video_index_with_gap_and_clip_end():
 def test_constant_velocity_extrapolates_the_window():
     positions = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [3, 0], [3, 0]], float)
     # window of 2 frames ending at 3: 1 px/frame right, 10 frames ahead -> 10 px > 5: right; at 5: still
-    assert constant_velocity_classes(positions, np.array([3, 5]), 2, 10, 5.0, SCREEN).tolist() == \
-        [CLASSES.index("right"), CLASSES.index("middle")]
+    assert constant_velocity_classes(positions, np.array([3, 5]), 2, 10, 5.0, SCREEN).tolist() == [
+        CLASSES.index("right"),
+        CLASSES.index("middle"),
+    ]
 
 
 def test_body_centre_without_a_centre_joint_is_the_mean_of_valid_joints():
@@ -80,8 +89,12 @@ def test_body_centre_without_a_centre_joint_is_the_mean_of_valid_joints():
 
 
 def test_clip_meta_round_trip_and_error():
-    assert clip_meta(clip_text("maze", "s1", "C", "medium")) == \
-        {"scenario": "maze", "session": "s1", "individual": "C", "difficulty": "medium"}
+    assert clip_meta(clip_text("maze", "s1", "C", "medium")) == {
+        "scenario": "maze",
+        "session": "s1",
+        "individual": "C",
+        "difficulty": "medium",
+    }
     with pytest.raises(StoreError, match="x.h5: clip 'a'.*scenario, session, individual, difficulty"):
         clip_meta('{"scenario": "maze"}', "x.h5: clip 'a'")
 
@@ -91,8 +104,16 @@ def write_store(path, fps=2.0, image_size=(100, 50)):
     x = np.array([0, 0, 30, 30, 30, 45], np.float32)
     y = np.array([20, 20, 20, 5, 20, 20], np.float32)
     with StoreWriter(path, layout=CENTRE_LAYOUT, coord_dims=2) as w:
-        w.add(Clip(id="a", keypoints=np.stack([x, y], 1)[:, None, None], fps=fps, image_size=image_size,
-                   text=clip_text("open_field", "s1", "A", "easy"), splits=("train",)))
+        w.add(
+            Clip(
+                id="a",
+                keypoints=np.stack([x, y], 1)[:, None, None],
+                fps=fps,
+                image_size=image_size,
+                text=clip_text("open_field", "s1", "A", "easy"),
+                splits=("train",),
+            )
+        )
 
 
 def test_label_store_writes_one_hot_labels(tmp_path):
@@ -116,8 +137,20 @@ def test_label_store_writes_one_hot_labels(tmp_path):
 def test_label_command_and_its_errors(tmp_path):
     write_store(tmp_path / "s.h5")
     runner = CliRunner()
-    result = runner.invoke(main, ["rodent", "label", str(tmp_path / "s.h5"), "-o", str(tmp_path / "l.h5"),
-                                  "--horizon", "1", "--convention", "paper"])
+    result = runner.invoke(
+        main,
+        [
+            "rodent",
+            "label",
+            str(tmp_path / "s.h5"),
+            "-o",
+            str(tmp_path / "l.h5"),
+            "--horizon",
+            "1",
+            "--convention",
+            "paper",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "right 0" in result.output and "down 3" in result.output and str(tmp_path / "l.h5") in result.output
     again = runner.invoke(main, ["rodent", "label", str(tmp_path / "s.h5"), "-o", str(tmp_path / "l.h5")])
@@ -140,8 +173,9 @@ def test_label_a_real_deeplabcut_file(tmp_path):
     runner = CliRunner()
     converted = runner.invoke(main, ["convert", "dlc", str(source), "-o", str(tmp_path / "dlc.h5"), "--fps", "30"])
     assert converted.exit_code == 0, converted.output
-    result = runner.invoke(main, ["rodent", "label", str(tmp_path / "dlc.h5"), "-o", str(tmp_path / "l.h5"),
-                                  "--image-size", "1280", "720"])
+    result = runner.invoke(
+        main, ["rodent", "label", str(tmp_path / "dlc.h5"), "-o", str(tmp_path / "l.h5"), "--image-size", "1280", "720"]
+    )
     assert result.exit_code == 0, result.output
     with open(source) as f:
         rows = [list(map(float, row[1:])) for row in list(csv.reader(f))[3:]]

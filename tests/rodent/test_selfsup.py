@@ -38,8 +38,16 @@ def write_video(path, frames):
 def write_tracks(path, video, frame_index, boxes):
     kp = np.stack([boxes[:, :2], boxes[:, 2:]], axis=1)[:, None].astype(np.float32)
     with StoreWriter(path, LAYOUT, coord_dims=2, provenance={"step": "test"}) as w:
-        w.add(Clip(id="clip", keypoints=kp, box=boxes[:, None].astype(np.float32), frame_index=frame_index,
-                   source=str(video), fps=25.0))
+        w.add(
+            Clip(
+                id="clip",
+                keypoints=kp,
+                box=boxes[:, None].astype(np.float32),
+                frame_index=frame_index,
+                source=str(video),
+                fps=25.0,
+            )
+        )
     return path
 
 
@@ -126,7 +134,7 @@ def test_crops_are_frame_exact(tmp_path):
 def test_crops_follow_the_tracks_store_boxes(tmp_path):
     frames = np.zeros((10, 60, 80), np.uint8)
     for k in range(10):
-        frames[k, 20:30, 5 * k:5 * k + 10] = 200  # a bright square moving 5 px per frame
+        frames[k, 20:30, 5 * k : 5 * k + 10] = 200  # a bright square moving 5 px per frame
     video = write_video(tmp_path / "v.avi", frames)
     boxes = np.array([[5 * k, 20, 5 * k + 10, 30] for k in range(10)], np.float64)
     store = write_tracks(tmp_path / "tracks.h5", video.name, np.arange(10), boxes)  # source relative to the store
@@ -146,12 +154,34 @@ def test_one_epoch_of_training_writes_a_checkpoint_and_embeddings(tmp_path):
     boxes[12] = np.nan  # a lost detection: no sequence crosses it
     store = write_tracks(tmp_path / "tracks.h5", video, t, boxes)
     config = tmp_path / "tiny.py"
-    config.write_text(f"_base_ = [{str(config_path('lstm-selfsup', None))!r}]\ncrop_size = 16\n"
-                      "model = dict(net=dict(channels=(4, 8), grid=2, posture_dim=8))\n")
+    config.write_text(
+        f"_base_ = [{str(config_path('lstm-selfsup', None))!r}]\ncrop_size = 16\n"
+        "model = dict(net=dict(channels=(4, 8), grid=2, posture_dim=8))\n"
+    )
     work = tmp_path / "work"
-    result = CliRunner().invoke(main, ["train", "lstm-selfsup", "--store", str(store), "--work-dir", str(work),
-                                       "--config", str(config), "--epochs", "1", "--seq-len", "4", "--stride", "1",
-                                       "--batch-pairs", "3", "--hidden", "6"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "lstm-selfsup",
+            "--store",
+            str(store),
+            "--work-dir",
+            str(work),
+            "--config",
+            str(config),
+            "--epochs",
+            "1",
+            "--seq-len",
+            "4",
+            "--stride",
+            "1",
+            "--batch-pairs",
+            "3",
+            "--hidden",
+            "6",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "embedded 23 frames and 17 sequences" in result.output  # runs of 12 and 11 frames: 9 + 8 windows of 4
     state = checkpoints.load(work / "model.pth", map_location="cpu")

@@ -2,6 +2,7 @@
 
 Crafted stores are copies of a good store edited with h5py; damaged ones have one bit flipped inside a keypoint
 chunk, found with h5py's low-level chunk index."""
+
 import shutil
 import struct
 import subprocess
@@ -29,8 +30,15 @@ def build(path, **kw):
     rng = np.random.default_rng(0)
     with StoreWriter(path, "coco-17", coord_dims=2, classes=["a", "b"], chunk_frames=CHUNK, **kw) as w:
         for i in range(8):
-            w.add(Clip(id=f"c{i}", keypoints=rng.uniform(0, 100, size=(20, 1, 17, 2)), label=i % 2,
-                       image_size=(100, 100), splits=("train" if i < 6 else "test",)))
+            w.add(
+                Clip(
+                    id=f"c{i}",
+                    keypoints=rng.uniform(0, 100, size=(20, 1, 17, 2)),
+                    label=i % 2,
+                    image_size=(100, 100),
+                    splits=("train" if i < 6 else "test",),
+                )
+            )
     return path
 
 
@@ -52,8 +60,25 @@ def other(tmp_path_factory):
 def checkpoint(good, tmp_path_factory):
     """A model trained one epoch on the good store, for predict and eval."""
     work = tmp_path_factory.mktemp("run")
-    result = CliRunner().invoke(main, ["train", "unik", "--store", str(good), "--work-dir", str(work), "--epochs",
-                                       "1", "--workers", "0", "--batch-size", "4", "--holdout", "0"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "unik",
+            "--store",
+            str(good),
+            "--work-dir",
+            str(work),
+            "--epochs",
+            "1",
+            "--workers",
+            "0",
+            "--batch-size",
+            "4",
+            "--holdout",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return work / "best.pth"
 
@@ -85,8 +110,11 @@ def run(*args):
 def test_every_numeric_dataset_carries_checksums_and_a_flipped_bit_fails_its_read(good, tmp_path):
     with h5py.File(good) as f:
         numeric = []
-        f.visititems(lambda name, ds: numeric.append(ds) if isinstance(ds, h5py.Dataset)
-                     and not h5py.check_string_dtype(ds.dtype) else None)
+        f.visititems(
+            lambda name, ds: (
+                numeric.append(ds) if isinstance(ds, h5py.Dataset) and not h5py.check_string_dtype(ds.dtype) else None
+            )
+        )
         assert numeric and all(ds.fletcher32 for ds in numeric), [ds.name for ds in numeric if not ds.fletcher32]
     path = damaged(good, tmp_path)
     store = SkeletonStore(path)  # the clip table is intact: opening works
@@ -110,8 +138,9 @@ def test_a_damaged_clip_table_is_refused_on_opening_naming_the_dataset(good, tmp
 
 def test_a_damaged_chunk_stays_one_line_across_dataloader_workers(good, tmp_path):
     """torch re-raises a worker's StoreError with the worker's traceback as its message; it must stay one line."""
-    loader = torch.utils.data.DataLoader(StoreDataset(damaged(good, tmp_path)), batch_size=2, num_workers=1,
-                                         collate_fn=collate_clips)
+    loader = torch.utils.data.DataLoader(
+        StoreDataset(damaged(good, tmp_path)), batch_size=2, num_workers=1, collate_fn=collate_clips
+    )
     with pytest.raises(StoreError) as error:
         list(loader)
     assert "\n" not in str(error.value) and str(error.value).startswith(str(tmp_path / "damaged.h5"))
@@ -130,8 +159,9 @@ class Failing(torch.utils.data.Dataset):
         raise self.error
 
 
-@pytest.mark.parametrize("error", [InputError("rows.csv: row 3 has 2 columns, expected 4"),
-                                   PosekitError("--window must be at least 1")])
+@pytest.mark.parametrize(
+    "error", [InputError("rows.csv: row 3 has 2 columns, expected 4"), PosekitError("--window must be at least 1")]
+)
 def test_any_posekit_error_stays_one_line_across_dataloader_workers(error):
     with pytest.raises(type(error)) as raised:
         next(iter(torch.utils.data.DataLoader(Failing(error), num_workers=1)))
@@ -166,9 +196,28 @@ def test_predict_and_merge_on_a_damaged_store_end_with_one_line(good, checkpoint
 def test_training_on_a_damaged_store_ends_with_one_line(good, tmp_path):
     """A real process with a DataLoader worker: the error crosses the worker boundary."""
     path = damaged(good, tmp_path)
-    done = subprocess.run([sys.executable, "-m", "posekit.cli", "train", "unik", "--store", str(path), "--work-dir",
-                           str(tmp_path / "run"), "--epochs", "1", "--workers", "1", "--batch-size", "4"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "posekit.cli",
+            "train",
+            "unik",
+            "--store",
+            str(path),
+            "--work-dir",
+            str(tmp_path / "run"),
+            "--epochs",
+            "1",
+            "--workers",
+            "1",
+            "--batch-size",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout
     lines = done.stderr.strip().splitlines()
@@ -185,8 +234,16 @@ def without_checksums(source, target):
             if isinstance(obj, h5py.Group):
                 dst.require_group(name)
                 return
-            dst.create_dataset(name, data=obj[()], dtype=obj.dtype, chunks=obj.chunks, maxshape=obj.maxshape,
-                               compression=obj.compression, fillvalue=obj.fillvalue)
+            dst.create_dataset(
+                name,
+                data=obj[()],
+                dtype=obj.dtype,
+                chunks=obj.chunks,
+                maxshape=obj.maxshape,
+                compression=obj.compression,
+                fillvalue=obj.fillvalue,
+            )
+
         src.visititems(copy)
     return target
 
@@ -210,8 +267,9 @@ def test_merge_output_carries_checksums(good, tmp_path):
 
 
 # -- what the writer refuses -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("value, problem", [(np.inf, "infinite coordinates"),
-                                            (np.nan, "no person has a single valid joint")])
+@pytest.mark.parametrize(
+    "value, problem", [(np.inf, "infinite coordinates"), (np.nan, "no person has a single valid joint")]
+)
 def test_validate_refuses_stored_clips_the_writer_refuses(good, tmp_path, value, problem):
     path = shutil.copyfile(good, tmp_path / "s.h5")
     with h5py.File(path, "r+") as f:
@@ -293,12 +351,14 @@ def test_info_reports_each_defect_instead_of_refusing(invalid):
 
 def test_reading_commands_refuse_each_defect_in_one_line(invalid, other, checkpoint, tmp_path):
     path, _ = invalid
-    for args in (["predict", checkpoint, path],
-                 ["eval", checkpoint, "--store", path, "--work-dir", tmp_path / "eval"],
-                 ["train", "unik", "--store", path, "--work-dir", tmp_path / "run", "--epochs", "1", "--workers", "0"],
-                 ["store", "export", path, "-o", tmp_path / "x.pkl"],
-                 ["store", "merge", path, other, "-o", tmp_path / "m1.h5"],
-                 ["store", "merge", other, path, "-o", tmp_path / "m2.h5"]):
+    for args in (
+        ["predict", checkpoint, path],
+        ["eval", checkpoint, "--store", path, "--work-dir", tmp_path / "eval"],
+        ["train", "unik", "--store", path, "--work-dir", tmp_path / "run", "--epochs", "1", "--workers", "0"],
+        ["store", "export", path, "-o", tmp_path / "x.pkl"],
+        ["store", "merge", path, other, "-o", tmp_path / "m1.h5"],
+        ["store", "merge", other, path, "-o", tmp_path / "m2.h5"],
+    ):
         result = run(*args)
         assert_one_line_error(result)
         assert "invalid.h5" in result.output, (args, result.output)
@@ -311,8 +371,10 @@ def test_info_on_a_store_with_a_wrong_label_still_summarises_it(good, tmp_path):
     result = run("store", "info", path)
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1 and "8 clips, 160 frames" in lines[0]
-    assert lines[-1] == (f"problems: 1 clip labels outside the 2 classes (e.g. clip 'c4' has 99) "
-                         f"(posekit store validate {path} lists all)")
+    assert lines[-1] == (
+        f"problems: 1 clip labels outside the 2 classes (e.g. clip 'c4' has 99) "
+        f"(posekit store validate {path} lists all)"
+    )
     with pytest.raises(StoreError, match="invalid store: 1 clip labels outside .*`posekit store validate"):
         SkeletonStore(path)
 

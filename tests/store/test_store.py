@@ -28,13 +28,25 @@ def test_round_trip_keeps_every_field(tmp_path, compression):
     clips = []
     for i in range(7):
         t, m = 3 + i, 1 + i % 3
-        clips.append(Clip(
-            id=f"c{i}", keypoints=rng.normal(size=(t, m, 13, 2)), scores=rng.uniform(size=(t, m, 13)),
-            track_id=np.tile(np.arange(m) + 10 * i, (t, 1)), frame_index=np.arange(t) * 2 + i,
-            box=rng.normal(size=(t, m, 4)) if i % 2 else None, keypoints_3d=rng.normal(size=(t, m, 13, 3)),
-            labels=rng.uniform(size=(t, 2)) > 0.5, label=i % 2, fps=25.0, image_size=(640, 480),
-            source=f"v{i}.mp4", text=f"person {i} runs", splits=("train",) if i < 4 else ("test",),
-            features={"video": rng.normal(size=8)}))
+        clips.append(
+            Clip(
+                id=f"c{i}",
+                keypoints=rng.normal(size=(t, m, 13, 2)),
+                scores=rng.uniform(size=(t, m, 13)),
+                track_id=np.tile(np.arange(m) + 10 * i, (t, 1)),
+                frame_index=np.arange(t) * 2 + i,
+                box=rng.normal(size=(t, m, 4)) if i % 2 else None,
+                keypoints_3d=rng.normal(size=(t, m, 13, 3)),
+                labels=rng.uniform(size=(t, 2)) > 0.5,
+                label=i % 2,
+                fps=25.0,
+                image_size=(640, 480),
+                source=f"v{i}.mp4",
+                text=f"person {i} runs",
+                splits=("train",) if i < 4 else ("test",),
+                features={"video": rng.normal(size=8)},
+            )
+        )
     # A small flush size makes the clips span several flushes, with fields appearing and disappearing.
     write(tmp_path / "s.h5", clips, flush_frames=7, compression=compression, chunk_frames=4)
     with h5py.File(tmp_path / "s.h5") as f:
@@ -57,8 +69,14 @@ def test_round_trip_keeps_every_field(tmp_path, compression):
         else:
             np.testing.assert_allclose(got.box[:, :m], original.box, rtol=1e-6)
         np.testing.assert_allclose(got.features["video"], original.features["video"], rtol=1e-6)
-        assert (got.label, got.fps, got.image_size, got.source, got.text, got.splits) == \
-            (original.label, 25.0, (640, 480), original.source, original.text, original.splits)
+        assert (got.label, got.fps, got.image_size, got.source, got.text, got.splits) == (
+            original.label,
+            25.0,
+            (640, 480),
+            original.source,
+            original.text,
+            original.splits,
+        )
     assert validate(tmp_path / "s.h5") == []
 
 
@@ -114,16 +132,21 @@ def test_failed_write_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("bad, message", [
-    (lambda c: setattr(c, "keypoints", c.keypoints[:0]), "zero frames"),
-    (lambda c: setattr(c, "keypoints", np.full_like(c.keypoints, np.nan)), "no person has a single valid joint"),
-    (lambda c: setattr(c, "keypoints", c.keypoints[:, :, :5]), "5 joints but layout 'penn-13' has 13"),
-    (lambda c: setattr(c, "keypoints", np.concatenate([c.keypoints, c.keypoints[..., :1]], -1)),
-     "3D keypoints in a 2D"),
-    (lambda c: c.keypoints.__setitem__((0, 0, 0, 0), np.inf), "infinite coordinates"),
-    (lambda c: setattr(c, "label", 5), "label 5 outside the 2 classes"),
-    (lambda c: setattr(c, "scores", c.scores[:, :1]), "scores must have shape"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda c: setattr(c, "keypoints", c.keypoints[:0]), "zero frames"),
+        (lambda c: setattr(c, "keypoints", np.full_like(c.keypoints, np.nan)), "no person has a single valid joint"),
+        (lambda c: setattr(c, "keypoints", c.keypoints[:, :, :5]), "5 joints but layout 'penn-13' has 13"),
+        (
+            lambda c: setattr(c, "keypoints", np.concatenate([c.keypoints, c.keypoints[..., :1]], -1)),
+            "3D keypoints in a 2D",
+        ),
+        (lambda c: c.keypoints.__setitem__((0, 0, 0, 0), np.inf), "infinite coordinates"),
+        (lambda c: setattr(c, "label", 5), "label 5 outside the 2 classes"),
+        (lambda c: setattr(c, "scores", c.scores[:, :1]), "scores must have shape"),
+    ],
+)
 def test_bad_clips_are_refused_with_a_clear_message(tmp_path, bad, message):
     clip = make_clip(0)
     bad(clip)
@@ -236,8 +259,12 @@ def test_track_names_round_trip_and_are_written_only_once_a_clip_has_them(tmp_pa
     with StoreWriter(unnamed, mode="a") as w:  # appended to a store without the column
         w.add(make_clip(3, track_names=("rat 1",)))
     assert [clip.track_names for clip in SkeletonStore(unnamed)] == [(), ("rat 1",)]
-    merge(unnamed, write(tmp_path / "b.h5", [make_clip(9, track_names=("mouse",))]), tmp_path / "merged.h5",
-          progress=False)
+    merge(
+        unnamed,
+        write(tmp_path / "b.h5", [make_clip(9, track_names=("mouse",))]),
+        tmp_path / "merged.h5",
+        progress=False,
+    )
     assert [clip.track_names for clip in SkeletonStore(tmp_path / "merged.h5")] == [(), ("rat 1",), ("mouse",)]
 
 
@@ -246,8 +273,7 @@ def test_track_names_that_do_not_decode_are_named_by_validate_and_the_reader(tmp
     with h5py.File(path, "r+") as f:
         f["clips/track_names"][1] = "female, male"
     [problem] = validate(path)
-    assert problem == (f"{path}: clips/track_names: 1 clips whose track names are not a JSON list of strings: "
-                       "clip1")
+    assert problem == (f"{path}: clips/track_names: 1 clips whose track names are not a JSON list of strings: clip1")
     store = SkeletonStore(path)
     assert store[0].track_names == ("a",)
     with pytest.raises(StoreError, match=r"clips/track_names of clip 'clip1' is not a JSON list of strings"):

@@ -1,5 +1,6 @@
 """The cross-view config (thesis Table 4.14, Mixamo-style): training sees yaw -90, -30, 30 and 90 only, validation
 and test yaw -60, 0 and 60 only, every body in both."""
+
 import numpy as np
 from mmengine.config import Config
 
@@ -15,8 +16,7 @@ CONFIG = models_dir() / "motion_generator/motion-generator_1xb64_nw-ucla-crossvi
 
 def test_crossview_holds_out_views_not_bodies(tmp_path):
     write_tiny_store(tmp_path / "tiny.h5", motions=3, frames=40)
-    synth_views(tmp_path / "tiny.h5", tmp_path / "views.h5", bodies=2, yaws=THESIS_YAWS, split="train",
-                progress=False)
+    synth_views(tmp_path / "tiny.h5", tmp_path / "views.h5", bodies=2, yaws=THESIS_YAWS, split="train", progress=False)
     with SkeletonStore(tmp_path / "views.h5") as store:
         yaw_of = dict(zip(store.feature("view_id")[:, 0].astype(int).tolist(), store.feature("view_angles")[:, 0]))
     cfg = Config.fromfile(CONFIG)

@@ -1,5 +1,6 @@
 """posekit synth untrimmed: a hand-built two-clip sequence, frames and labels traced back to their source clips,
 splits kept apart, determinism, 3D stores, the command line."""
+
 import json
 
 import numpy as np
@@ -44,8 +45,9 @@ def test_two_clips_by_hand(tmp_path):
     with StoreWriter(tmp_path / "two.h5", CHAIN, coord_dims=2, classes=["first", "second"]) as writer:
         writer.add(Clip(id="a", keypoints=a, label=0, splits=("train",)))
         writer.add(Clip(id="b", keypoints=b, label=1, splits=("train",)))
-    summary = synth_untrimmed(tmp_path / "two.h5", tmp_path / "seq.h5", clips_per_sequence=2, transition=3,
-                              progress=False)
+    summary = synth_untrimmed(
+        tmp_path / "two.h5", tmp_path / "seq.h5", clips_per_sequence=2, transition=3, progress=False
+    )
     assert summary["sequences"] == {"train": 1} and summary["frames"] == 3 + 3 + 2
     assert summary["background_frames"] == 3
     sequence = SkeletonStore(tmp_path / "seq.h5")[0]
@@ -55,14 +57,18 @@ def test_two_clips_by_hand(tmp_path):
         joint_ab = [0, 1, 2, 4, 6, 8, 10, 11]
         joint_c = [0, 1, np.nan, np.nan, np.nan, np.nan, 10, 11]  # a transition from a missing joint is missing
         labels = [[1, 0]] * 3 + [[0, 0]] * 3 + [[0, 1]] * 2
-        assert records(sequence) == [{"id": "a", "frames": [0, 3], "at": 0, "label": 0},
-                                     {"id": "b", "frames": [0, 2], "at": 6, "label": 1}]
+        assert records(sequence) == [
+            {"id": "a", "frames": [0, 3], "at": 0, "label": 0},
+            {"id": "b", "frames": [0, 2], "at": 6, "label": 1},
+        ]
     else:  # 10 11, then 11 -> 0 in quarters, then 0 1 2
         joint_ab = [10, 11, 8.25, 5.5, 2.75, 0, 1, 2]
         joint_c = [10, 11, 8.25, 5.5, 2.75, 0, 1, np.nan]
         labels = [[0, 1]] * 2 + [[0, 0]] * 3 + [[1, 0]] * 3
-        assert records(sequence) == [{"id": "b", "frames": [0, 2], "at": 0, "label": 1},
-                                     {"id": "a", "frames": [0, 3], "at": 5, "label": 0}]
+        assert records(sequence) == [
+            {"id": "b", "frames": [0, 2], "at": 0, "label": 1},
+            {"id": "a", "frames": [0, 3], "at": 5, "label": 0},
+        ]
     for joint, expected in ((0, joint_ab), (1, joint_ab), (2, joint_c)):
         np.testing.assert_allclose(sequence.keypoints[:, 0, joint, 0], expected)
     np.testing.assert_array_equal(sequence.labels, np.array(labels, bool))
@@ -117,8 +123,22 @@ def test_a_seed_gives_the_same_sequences_and_one_split_alone_the_same_as_among_a
 
 def test_a_3d_store_stays_3d_and_validates_and_the_command_says_what_it_wrote(tmp_path):
     write_tiny_store(tmp_path / "tiny.h5", motions=5, frames=10)
-    result = CliRunner().invoke(main, ["synth", "untrimmed", str(tmp_path / "tiny.h5"), "-o", str(tmp_path / "u.h5"),
-                                       "--clips-per-sequence", "2", "--transition", "4", "--split", "train"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "synth",
+            "untrimmed",
+            str(tmp_path / "tiny.h5"),
+            "-o",
+            str(tmp_path / "u.h5"),
+            "--clips-per-sequence",
+            "2",
+            "--transition",
+            "4",
+            "--split",
+            "train",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "chained 4 clips" in result.output and "2 train" in result.output and str(tmp_path / "u.h5") in result.output
     assert validate(tmp_path / "u.h5") == []

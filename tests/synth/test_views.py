@@ -1,4 +1,5 @@
 """posekit synth views: bone scaling along the tree, the camera by hand, the rendered store, determinism, N-UCLA."""
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -50,16 +51,25 @@ def test_projection_by_hand():
     # yaw 90 about the vertical axis: depth becomes x (x' = cos*x + sin*z), the old x goes to depth
     np.testing.assert_allclose(project(points, 90), [[3, -2], [1, 0], [0, -1]], atol=1e-12)
     # pitch 90 (seen from above): a point nearer the camera (z = -1) drops in the image, up goes into depth
-    np.testing.assert_allclose(project(np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]), 0, 90), [[0, 1], [0, 0]],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        project(np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]), 0, 90), [[0, 1], [0, 0]], atol=1e-12
+    )
     np.testing.assert_allclose(project(points, 0, pivot=[1, 2, 3])[0], [0, 0])
     assert np.allclose(rotation(37, 12) @ rotation(37, 12).T, np.eye(3))
 
 
 def test_rendered_store_records_motion_body_and_view(tmp_path):
     write_tiny_store(tmp_path / "tiny.h5", motions=3, frames=20)
-    summary = synth_views(tmp_path / "tiny.h5", tmp_path / "views.h5", bodies=2, yaws=(0, 90), pitches=(0,),
-                          scale_range=(1.0, 1.0), seed=1, progress=False)
+    summary = synth_views(
+        tmp_path / "tiny.h5",
+        tmp_path / "views.h5",
+        bodies=2,
+        yaws=(0, 90),
+        pitches=(0,),
+        scale_range=(1.0, 1.0),
+        seed=1,
+        progress=False,
+    )
     assert summary == {"motions": 3, "bodies": 2, "views": 2, "clips": 12, "output": str(tmp_path / "views.h5")}
     with SkeletonStore(tmp_path / "views.h5") as store, SkeletonStore(tmp_path / "tiny.h5") as source:
         assert store.coord_dims == 2 and store.layout.joints == source.layout.joints
@@ -77,8 +87,15 @@ def test_rendered_store_records_motion_body_and_view(tmp_path):
 
 def test_bodies_have_their_scales_whoever_performs(tmp_path):
     write_tiny_store(tmp_path / "tiny.h5", motions=2, frames=20)
-    synth_views(tmp_path / "tiny.h5", tmp_path / "views.h5", bodies=2, yaws=(90,), scale_range=(0.5, 1.5), seed=4,
-                progress=False)
+    synth_views(
+        tmp_path / "tiny.h5",
+        tmp_path / "views.h5",
+        bodies=2,
+        yaws=(90,),
+        scale_range=(0.5, 1.5),
+        seed=4,
+        progress=False,
+    )
     with SkeletonStore(tmp_path / "views.h5") as store:
         scales = store.feature("body_scales")
         np.testing.assert_array_equal(scales[store.index_of("m0_b1_v0")], scales[store.index_of("m1_b1_v0")])
@@ -97,8 +114,24 @@ def test_command_is_deterministic_with_a_seed_and_refuses_an_existing_output(tmp
     write_tiny_store(tmp_path / "tiny.h5", motions=2, frames=16)
     outputs = {}
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
-        result = _run(["views", str(tmp_path / "tiny.h5"), "-o", str(tmp_path / f"{name}.h5"), "--bodies", "2",
-                       "--views", "-30,30", "--pitch", "0,20", "--seed", str(seed), "--split", "train"])
+        result = _run(
+            [
+                "views",
+                str(tmp_path / "tiny.h5"),
+                "-o",
+                str(tmp_path / f"{name}.h5"),
+                "--bodies",
+                "2",
+                "--views",
+                "-30,30",
+                "--pitch",
+                "0,20",
+                "--seed",
+                str(seed),
+                "--split",
+                "train",
+            ]
+        )
         assert result.exit_code == 0, result.output
         with SkeletonStore(tmp_path / f"{name}.h5") as store:
             outputs[name] = (store.file["frames/keypoints"][()], store.feature("body_scales"))
@@ -120,15 +153,30 @@ def test_a_2d_store_is_refused(tmp_path):
 
 
 def test_nw_ucla_clips_render_out_of_the_box(tmp_path):
-    files = [real_file(f"actions/nw_ucla/all_sqe/{name}.json")
-             for name in ("a01_s01_e00_v01", "a04_s01_e01_v01", "a06_s02_e00_v03")]
+    files = [
+        real_file(f"actions/nw_ucla/all_sqe/{name}.json")
+        for name in ("a01_s01_e00_v01", "a04_s01_e01_v01", "a06_s02_e00_v03")
+    ]
     dataset = read_nw_ucla(files)
-    with StoreWriter(tmp_path / "ucla.h5", dataset.layout, coord_dims=3, classes=dataset.classes,
-                     coordinates="metric") as writer:
+    with StoreWriter(
+        tmp_path / "ucla.h5", dataset.layout, coord_dims=3, classes=dataset.classes, coordinates="metric"
+    ) as writer:
         for clip in dataset.clips:
             writer.add(clip)
-    result = _run(["views", str(tmp_path / "ucla.h5"), "-o", str(tmp_path / "views.h5"), "--bodies", "2",
-                   "--views", "0,90", "--split", "train"])
+    result = _run(
+        [
+            "views",
+            str(tmp_path / "ucla.h5"),
+            "-o",
+            str(tmp_path / "views.h5"),
+            "--bodies",
+            "2",
+            "--views",
+            "0,90",
+            "--split",
+            "train",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with SkeletonStore(tmp_path / "views.h5") as store:
         assert len(store) == 2 * 2 * 2 and store.split("train").tolist() == list(range(8))

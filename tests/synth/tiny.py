@@ -1,4 +1,5 @@
 """A tiny 3D store for the synth and motion-generator tests: Kinect-v1 stick figures swinging their arms."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,12 +9,30 @@ from posekit.store import Clip, StoreWriter
 
 LAYOUT = get_layout("kinect-v1-20")
 # A standing figure in metres, y up, facing the camera 3 m away (Kinect v1 joint order).
-STANDING = np.array([
-    [0, 0, 3], [0, 0.2, 3], [0, 0.5, 3], [0, 0.7, 3],  # hip centre, spine, shoulder centre, head
-    [-0.2, 0.45, 3], [-0.2, 0.2, 3], [-0.2, 0.0, 3], [-0.2, -0.05, 3],  # left arm
-    [0.2, 0.45, 3], [0.2, 0.2, 3], [0.2, 0.0, 3], [0.2, -0.05, 3],  # right arm
-    [-0.1, -0.05, 3], [-0.1, -0.45, 3], [-0.1, -0.85, 3], [-0.1, -0.9, 2.9],  # left leg
-    [0.1, -0.05, 3], [0.1, -0.45, 3], [0.1, -0.85, 3], [0.1, -0.9, 2.9]])  # right leg
+STANDING = np.array(
+    [
+        [0, 0, 3],
+        [0, 0.2, 3],
+        [0, 0.5, 3],
+        [0, 0.7, 3],  # hip centre, spine, shoulder centre, head
+        [-0.2, 0.45, 3],
+        [-0.2, 0.2, 3],
+        [-0.2, 0.0, 3],
+        [-0.2, -0.05, 3],  # left arm
+        [0.2, 0.45, 3],
+        [0.2, 0.2, 3],
+        [0.2, 0.0, 3],
+        [0.2, -0.05, 3],  # right arm
+        [-0.1, -0.05, 3],
+        [-0.1, -0.45, 3],
+        [-0.1, -0.85, 3],
+        [-0.1, -0.9, 2.9],  # left leg
+        [0.1, -0.05, 3],
+        [0.1, -0.45, 3],
+        [0.1, -0.85, 3],
+        [0.1, -0.9, 2.9],
+    ]
+)  # right leg
 ARMS = {4: (5, 6, 7), 8: (9, 10, 11)}  # shoulder: the joints that swing about it
 
 
@@ -38,5 +57,11 @@ def write_tiny_store(path, motions: int = 4, frames: int = 40) -> None:
     with StoreWriter(path, LAYOUT, coord_dims=3, classes=["swing", "walk"], coordinates="metric") as writer:
         for k in range(motions):
             joints = swinging(frames, amplitude=0.4 + 0.2 * k, speed=0.2 + 0.1 * k, walk=0.01 * k)
-            writer.add(Clip(id=f"m{k}", keypoints=joints[:, None].astype(np.float32), label=k % 2,
-                            splits=("test",) if k == motions - 1 else ("train",)))
+            writer.add(
+                Clip(
+                    id=f"m{k}",
+                    keypoints=joints[:, None].astype(np.float32),
+                    label=k % 2,
+                    splits=("test",) if k == motions - 1 else ("train",),
+                )
+            )

@@ -1,4 +1,5 @@
 """The small store the training tests train on."""
+
 import pytest
 
 from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
@@ -11,6 +12,15 @@ def sample_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("store") / "sample.h5"
     with StoreWriter(path, "coco-17", coord_dims=2, classes=list(ACTIONS)) as w:
         for clip_id, label, kp, sc in make_sample(6):
-            w.add(Clip(id=clip_id, keypoints=kp[:24], scores=sc[:24], label=label, fps=30.0, image_size=IMAGE_SIZE,
-                       splits=(sample_split(clip_id),)))
+            w.add(
+                Clip(
+                    id=clip_id,
+                    keypoints=kp[:24],
+                    scores=sc[:24],
+                    label=label,
+                    fps=30.0,
+                    image_size=IMAGE_SIZE,
+                    splits=(sample_split(clip_id),),
+                )
+            )
     return path

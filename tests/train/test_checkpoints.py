@@ -1,6 +1,7 @@
 """Checkpoints never run code: crafted pickles and config text are refused by every command that loads one,
 posekit's own checkpoints load weights-only (even under TORCH_FORCE_WEIGHTS_ONLY_LOAD=1), --trust-checkpoint
 opens older ones with a warning, and --init refuses to fill less than the backbone."""
+
 import fractions
 import json
 import pickle
@@ -24,8 +25,20 @@ def trained(sample_store, tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "1")
-        run("train", "unik", "--store", sample_store, "--work-dir", root / "run", "--config", tiny_config(root),
-            "--epochs", "1", "--holdout", "0")
+        run(
+            "train",
+            "unik",
+            "--store",
+            sample_store,
+            "--work-dir",
+            root / "run",
+            "--config",
+            tiny_config(root),
+            "--epochs",
+            "1",
+            "--holdout",
+            "0",
+        )
     return root / "run"
 
 
@@ -56,10 +69,12 @@ def _commands(path, store, tmp_path) -> dict:
     shutil.copyfile(path, resume_dir / "epoch_1.pth")
     (resume_dir / "last_checkpoint").write_text(str(resume_dir / "epoch_1.pth"))
     train = ["train", "unik", "--store", store, "--config", config, "--epochs", "2", "--holdout", "0"]
-    return {"predict": (["predict", path, store], path),
-            "eval": (["eval", path, "--store", store, "--work-dir", tmp_path / "eval"], path),
-            "init": (train + ["--work-dir", tmp_path / "init", "--init", path], path),
-            "resume": (train + ["--work-dir", resume_dir, "--resume"], resume_dir / "epoch_1.pth")}
+    return {
+        "predict": (["predict", path, store], path),
+        "eval": (["eval", path, "--store", store, "--work-dir", tmp_path / "eval"], path),
+        "init": (train + ["--work-dir", tmp_path / "init", "--init", path], path),
+        "resume": (train + ["--work-dir", resume_dir, "--resume"], resume_dir / "epoch_1.pth"),
+    }
 
 
 def _fails_in_one_line(args, *expected):
@@ -96,8 +111,9 @@ def test_posekit_checkpoints_hold_their_config_as_json_and_load_weights_only(tra
         torch.load(trained / "best.pth", weights_only=True)
 
 
-def test_own_checkpoints_eval_predict_init_resume_with_weights_only_forced(trained, sample_store, tmp_path,
-                                                                           monkeypatch):
+def test_own_checkpoints_eval_predict_init_resume_with_weights_only_forced(
+    trained, sample_store, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "1")
     best = trained / "best.pth"
     run("eval", best, "--store", sample_store, "--work-dir", tmp_path / "eval")
@@ -107,15 +123,42 @@ def test_own_checkpoints_eval_predict_init_resume_with_weights_only_forced(train
     out = run("predict", best, sample_store, "-o", tmp_path / "p.json")
     assert len(json.loads((tmp_path / "p.json").read_text())) == 24 and "24 predictions" in out
     config = tiny_config(tmp_path)
-    out = run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "init", "--config", config,
-              "--epochs", "1", "--holdout", "0", "--init", best)
+    out = run(
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--work-dir",
+        tmp_path / "init",
+        "--config",
+        config,
+        "--epochs",
+        "1",
+        "--holdout",
+        "0",
+        "--init",
+        best,
+    )
     expected = len([k for k in _clean(trained)["state_dict"] if not k.startswith("net.head.")])
     assert f"initialised from {best}: {expected} of {expected} backbone tensors loaded" in out
     resumed = tmp_path / "resumed"
     shutil.copytree(trained, resumed)
     (resumed / "last_checkpoint").write_text(str(resumed / "epoch_1.pth"))
-    run("train", "unik", "--store", sample_store, "--work-dir", resumed, "--config", config, "--epochs", "2",
-        "--holdout", "0", "--resume")
+    run(
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--work-dir",
+        resumed,
+        "--config",
+        config,
+        "--epochs",
+        "2",
+        "--holdout",
+        "0",
+        "--resume",
+    )
     assert checkpoints.load(resumed / "best.pth")["meta"]["epoch"] == 2
 
 
@@ -145,8 +188,21 @@ def test_trust_checkpoint_resumes_from_an_older_checkpoint(trained, sample_store
     shutil.copytree(trained, resumed)
     _old_style(trained, resumed / "epoch_1.pth")
     (resumed / "last_checkpoint").write_text(str(resumed / "epoch_1.pth"))
-    args = ["train", "unik", "--store", sample_store, "--work-dir", resumed, "--config", tiny_config(tmp_path),
-            "--epochs", "2", "--holdout", "0", "--resume"]
+    args = [
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--work-dir",
+        resumed,
+        "--config",
+        tiny_config(tmp_path),
+        "--epochs",
+        "2",
+        "--holdout",
+        "0",
+        "--resume",
+    ]
     _fails_in_one_line(args, "epoch_1.pth", "Python text", "--trust-checkpoint")
     out = run(*args, "--trust-checkpoint")
     assert WARNING.format(resumed / "epoch_1.pth") in out
@@ -159,15 +215,33 @@ def test_init_that_matches_no_tensor_stops_unless_partial_init_is_allowed(traine
     checkpoint["state_dict"] = {f"other.{k}": v for k, v in checkpoint["state_dict"].items()}
     foreign = tmp_path / "foreign.pth"
     torch.save(checkpoint, foreign)
-    args = ["train", "unik", "--store", sample_store, "--config", tiny_config(tmp_path), "--epochs", "1",
-            "--holdout", "0", "--init", foreign]
-    error = _fails_in_one_line(args + ["--work-dir", tmp_path / "refused"],
-                               f"loaded 0 of {len(backbone)} backbone tensors", backbone[0], "--allow-partial-init")
+    args = [
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--config",
+        tiny_config(tmp_path),
+        "--epochs",
+        "1",
+        "--holdout",
+        "0",
+        "--init",
+        foreign,
+    ]
+    error = _fails_in_one_line(
+        args + ["--work-dir", tmp_path / "refused"],
+        f"loaded 0 of {len(backbone)} backbone tensors",
+        backbone[0],
+        "--allow-partial-init",
+    )
     assert error.endswith("from scratch") and not (tmp_path / "refused/metrics.json").exists()
     out = run(*args, "--work-dir", tmp_path / "partial", "--allow-partial-init")
     assert f"initialised from {foreign}: 0 of {len(backbone)} backbone tensors loaded" in out
     assert json.loads((tmp_path / "partial/metrics.json").read_text())["init_tensors"] == {
-        "loaded": 0, "expected": len(backbone)}
+        "loaded": 0,
+        "expected": len(backbone),
+    }
 
 
 def test_the_mmpose_expert_refuses_a_crafted_checkpoint(trained, tmp_path):

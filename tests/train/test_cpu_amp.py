@@ -1,4 +1,5 @@
 """``--amp`` without a GPU: the bfloat16 CPU optimiser wrapper and how ``--amp`` chooses it."""
+
 import pytest
 import torch
 from mmengine.config import Config

@@ -1,5 +1,6 @@
 """The shipped dataset configs on the real stores: their pipelines build, and samples have the shapes and the
 augmentations the config's comment promises (skipped without ../shared/data)."""
+
 import numpy as np
 from mmengine.config import Config
 
@@ -33,16 +34,18 @@ def test_nw_ucla_config_samples_52_frames_rotates_only_about_x_and_y_and_min_max
 
 
 def test_penn_action_config_crops_48_frames_and_mirrors_with_left_and_right_swapped(tmp_path):
-    cfg, train, test = _datasets("unik/unik_1xb16-joint_penn-action.py", "penn-action",
-                                 "actions/penn_action/labels", tmp_path)
+    cfg, train, test = _datasets(
+        "unik/unik_1xb16-joint_penn-action.py", "penn-action", "actions/penn_action/labels", tmp_path
+    )
     assert cfg.train_cfg.max_epochs == 60 and len(test) == 1068
     assert train[0]["keypoints"].shape == (2, 48, 13, 1)
     clip = test.store.lengths[test.indices[0]]
     assert test[0]["keypoints"].shape == (2, clip, 13, 1)  # every frame at test
     flip = next(t for t in train.transform.transforms if type(t).__name__ == "RandomFlip")
     joints = list(train.layout.joints)
-    assert joints[flip.order[joints.index("left_wrist")]] == "right_wrist" and flip.order[joints.index("head")] == \
+    assert joints[flip.order[joints.index("left_wrist")]] == "right_wrist" and flip.order[
         joints.index("head")
+    ] == joints.index("head")
 
 
 def test_nw_ucla_bone_stream_comes_after_the_sampling(tmp_path):

@@ -1,4 +1,5 @@
 """``posekit fuse`` on score files that are not what they claim: hostile pickles and wrong shapes."""
+
 import pickle
 
 import numpy as np
@@ -9,8 +10,13 @@ from tests.crafted import CreatesMarker, assert_one_line_error
 
 
 def _scores(path, **fields):
-    run = {"ids": ["x", "y"], "labels": np.array([0, 1]), "scores": np.array([[0.9, 0.1], [0.2, 0.8]]),
-           "classes": ["p", "q"], **fields}
+    run = {
+        "ids": ["x", "y"],
+        "labels": np.array([0, 1]),
+        "scores": np.array([[0.9, 0.1], [0.2, 0.8]]),
+        "classes": ["p", "q"],
+        **fields,
+    }
     path.write_bytes(pickle.dumps(run))
     return path
 

@@ -1,5 +1,6 @@
 """Training the motion generator: pairs and their ground truth, the losses, the dictionary under training, the
 command end to end on renders of a tiny 3D store."""
+
 import json
 
 import numpy as np
@@ -24,16 +25,21 @@ from tests.synth.tiny import write_tiny_store
 def views(tmp_path_factory):
     folder = tmp_path_factory.mktemp("motion_generator")
     write_tiny_store(folder / "tiny.h5", motions=4, frames=40)
-    synth_views(folder / "tiny.h5", folder / "views.h5", bodies=2, yaws=(-30, 0, 30), split="train", seed=0,
-                progress=False)
+    synth_views(
+        folder / "tiny.h5", folder / "views.h5", bodies=2, yaws=(-30, 0, 30), split="train", seed=0, progress=False
+    )
     return folder / "views.h5"
 
 
 def _ids(renders: dict, window: torch.Tensor) -> tuple[int, int, int]:
     """(motion, body, view) of the one render with ``window`` among its frames."""
     n = len(window)
-    hits = [ids for ids, kp in renders.items() for start in range(len(kp) - n + 1)
-            if np.array_equal(kp[start:start + n], window.numpy())]
+    hits = [
+        ids
+        for ids, kp in renders.items()
+        for start in range(len(kp) - n + 1)
+        if np.array_equal(kp[start : start + n], window.numpy())
+    ]
     assert len(hits) == 1
     return hits[0]
 
@@ -66,8 +72,9 @@ def test_the_losses_of_eq_4_4(views):
     data = RetargetPairs(str(views), part="val", window=16, stride=16)
     batch = {k: torch.stack([data[i][k] for i in range(3)]) for k in ("a", "b", "ab", "ba")}
     mean, std = feature_stats(data, root=1)
-    model = RetargetingModel(dict(type="MotionGenerator", num_joints=20, root=1, mean=mean, std=std),
-                             triplet_weight=0.5, velocity_weight=0.1).eval()
+    model = RetargetingModel(
+        dict(type="MotionGenerator", num_joints=20, root=1, mean=mean, std=std), triplet_weight=0.5, velocity_weight=0.1
+    ).eval()
     losses = model(**batch)
     net = model.net
     fa, fb, fab, fba = (net.to_features(batch[k]) for k in ("a", "b", "ab", "ba"))
@@ -92,8 +99,9 @@ def test_the_losses_of_eq_4_4(views):
         onto_b, onto_a = net.retarget(fa, fb)[0], net.retarget(fb, fa)[0]
         first = (((onto_b - fab[0]) ** 2).mean() + ((onto_a - fba[0]) ** 2).mean()) / 2
     assert len(rows) == 3 and rows[0]["retarget_mse"] == pytest.approx(float(first), rel=1e-5)
-    assert "loss_triplet" not in RetargetingModel(dict(type="MotionGenerator", num_joints=20, root=1),
-                                                  triplet_weight=0).eval()(**batch)
+    assert "loss_triplet" not in RetargetingModel(
+        dict(type="MotionGenerator", num_joints=20, root=1), triplet_weight=0
+    ).eval()(**batch)
 
 
 def test_the_dictionary_is_orthonormal_after_every_optimiser_step(views):
@@ -112,14 +120,32 @@ def test_the_dictionary_is_orthonormal_after_every_optimiser_step(views):
 
 def test_one_epoch_through_the_command_writes_a_checkpoint_and_metrics(views, tmp_path):
     config = tmp_path / "tiny.py"
-    config.write_text(f"_base_ = [{str(models_dir() / 'motion_generator/motion-generator_1xb64_nw-ucla-views.py')!r}]\n"
-                      "pairs = dict(window=16, stride=16)\n"
-                      "train_dataloader = dict(dataset=pairs)\nval_dataloader = dict(dataset=pairs)\n"
-                      "test_dataloader = dict(dataset=pairs)\n")
+    config.write_text(
+        f"_base_ = [{str(models_dir() / 'motion_generator/motion-generator_1xb64_nw-ucla-views.py')!r}]\n"
+        "pairs = dict(window=16, stride=16)\n"
+        "train_dataloader = dict(dataset=pairs)\nval_dataloader = dict(dataset=pairs)\n"
+        "test_dataloader = dict(dataset=pairs)\n"
+    )
     work_dir = tmp_path / "run"
-    result = CliRunner().invoke(motion_generator, ["--store", str(views), "--work-dir", str(work_dir),
-                                                   "--config", str(config), "--epochs", "1", "--batch-size", "4",
-                                                   "--workers", "0", "--seed", "3"])
+    result = CliRunner().invoke(
+        motion_generator,
+        [
+            "--store",
+            str(views),
+            "--work-dir",
+            str(work_dir),
+            "--config",
+            str(config),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--workers",
+            "0",
+            "--seed",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "retargeting MSE" in result.output
     assert (work_dir / "epoch_1.pth").is_file()

@@ -1,5 +1,6 @@
 """The one training path: the command line's shared choices applied to a config, the trainers' registry and their
 default configs, and the network that takes a layout getting it."""
+
 import pytest
 from mmengine.config import Config
 
@@ -12,13 +13,21 @@ from posekit.zoo import models_dir
 
 def _loaders() -> Config:
     loader = dict(batch_size=16, num_workers=2, persistent_workers=True, dataset=dict(type="StoreClips", store=None))
-    return Config(dict(train_dataloader=loader, val_dataloader=None, test_dataloader=dict(loader, batch_size=1),
-                       randomness=dict(seed=0), resume=False))
+    return Config(
+        dict(
+            train_dataloader=loader,
+            val_dataloader=None,
+            test_dataloader=dict(loader, batch_size=1),
+            randomness=dict(seed=0),
+            resume=False,
+        )
+    )
 
 
 def test_overrides_reach_every_loader_present_and_none_keeps_the_configs():
-    cfg = apply_overrides(_loaders(), "runs/a", dataset=dict(store="s.h5"), batch_size=4, workers=0, seed=7,
-                          resume=True)
+    cfg = apply_overrides(
+        _loaders(), "runs/a", dataset=dict(store="s.h5"), batch_size=4, workers=0, seed=7, resume=True
+    )
     assert cfg.work_dir == "runs/a" and cfg.randomness.seed == 7 and cfg.resume and cfg.val_dataloader is None
     for name, batch in (("train_dataloader", 4), ("test_dataloader", 1)):
         loader = cfg[name]

@@ -1,6 +1,7 @@
 """Contrastive pre-training of UNIK (posekit train pretrain): each kind of positives end to end through the command,
 the pre-trained backbone loaded whole by posekit train unik --init, the momentum hook's update, the queues restored
 on resume, and the user's mistakes as one line."""
+
 import json
 from types import SimpleNamespace
 
@@ -13,17 +14,29 @@ from mmengine.optim import OptimWrapper
 
 from posekit import checkpoints
 from posekit.cli import main
+from posekit.data.transforms import InterpolateGaps
 from posekit.layouts import Layout, get_layout
 from posekit.nets.motion_generator import MotionGenerator
 from posekit.store import Clip, StoreWriter
 from posekit.train.contrastive import ContrastivePretrainer, MomentumEncoderHook
-from posekit.train.pretrain import InterpolateGaps, prepare_config, queue_length
+from posekit.train.pretrain import prepare_config, queue_length
 from posekit.zoo import models_dir
 from tests.synth.tiny import LAYOUT, swinging
 
 WINDOW, BATCH = 16, 5  # the generator needs 4 other windows in a batch for P = 4 Statics
-SHORT = ["--project-2d", "--epochs", "1", "--batch-size", str(BATCH), "--workers", "0", "--window", str(WINDOW),
-         "--seed", "0"]
+SHORT = [
+    "--project-2d",
+    "--epochs",
+    "1",
+    "--batch-size",
+    str(BATCH),
+    "--workers",
+    "0",
+    "--window",
+    str(WINDOW),
+    "--seed",
+    "0",
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,8 +56,15 @@ def store(tmp_path_factory):
     with StoreWriter(path, LAYOUT, coord_dims=3, classes=["slow", "fast"], coordinates="metric") as writer:
         for k in range(16):
             joints = swinging(12 + 3 * k, amplitude=0.3 + 0.05 * k, speed=0.2 + 0.2 * (k % 2), walk=0.01 * (k % 3))
-            writer.add(Clip(id=f"c{k}", keypoints=joints[:, None].astype(np.float32), label=k % 2, fps=30.0,
-                            splits=("test",) if k % 4 == 3 else ("train",)))
+            writer.add(
+                Clip(
+                    id=f"c{k}",
+                    keypoints=joints[:, None].astype(np.float32),
+                    label=k % 2,
+                    fps=30.0,
+                    splits=("test",) if k % 4 == 3 else ("train",),
+                )
+            )
     return path
 
 
@@ -54,11 +74,20 @@ def save_generator(path, layout_name: str):
     root = layout.index(layout.centre) if layout.centre else 0
     torch.manual_seed(0)
     net = MotionGenerator(layout.num_joints, root=root)
-    cfg = {"model": {"type": "RetargetingModel",
-                     "net": {"type": "MotionGenerator", "num_joints": layout.num_joints, "root": root}},
-           "trained_on": {"store": "renders.h5", "layout": layout.to_json()}}
-    torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
-                "meta": {checkpoints.CONFIG_KEY: json.dumps(cfg)}}, path)
+    cfg = {
+        "model": {
+            "type": "RetargetingModel",
+            "net": {"type": "MotionGenerator", "num_joints": layout.num_joints, "root": root},
+        },
+        "trained_on": {"store": "renders.h5", "layout": layout.to_json()},
+    }
+    torch.save(
+        {
+            "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
+            "meta": {checkpoints.CONFIG_KEY: json.dumps(cfg)},
+        },
+        path,
+    )
     return path
 
 
@@ -68,8 +97,9 @@ def generator(tmp_path_factory):
 
 
 def pretrain(store, work_dir, *args):
-    return CliRunner().invoke(main, ["train", "pretrain", "--store", str(store), "--work-dir", str(work_dir),
-                                     *SHORT, *map(str, args)])
+    return CliRunner().invoke(
+        main, ["train", "pretrain", "--store", str(store), "--work-dir", str(work_dir), *SHORT, *map(str, args)]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +134,9 @@ def test_augment_positives_end_to_end(augment_run):
     assert metrics["positive_top1_chance"] == pytest.approx(40.0)
 
 
-@pytest.mark.parametrize("positives, layout", [("compose", LAYOUT.name),
-                                               ("retarget", "penn-13")])  # its joints all in the store's: mapped
+@pytest.mark.parametrize(
+    "positives, layout", [("compose", LAYOUT.name), ("retarget", "penn-13")]
+)  # its joints all in the store's: mapped
 def test_generated_positives_end_to_end(store, tmp_path, positives, layout):
     generator = save_generator(tmp_path / "generator.pth", layout)
     result = pretrain(store, tmp_path / "run", "--positives", positives, "--generator", generator)
@@ -120,9 +151,27 @@ def test_generated_positives_end_to_end(store, tmp_path, positives, layout):
 
 def test_unik_init_loads_the_whole_pretrained_backbone_and_trains(store, augment_run, tmp_path):
     work_dir, _ = augment_run
-    result = CliRunner().invoke(main, ["train", "unik", "--store", str(store), "--work-dir", str(tmp_path),
-                                       "--init", str(work_dir / "best.pth"), "--linear", "--project-2d",
-                                       "--epochs", "1", "--batch-size", "4", "--workers", "0"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "unik",
+            "--store",
+            str(store),
+            "--work-dir",
+            str(tmp_path),
+            "--init",
+            str(work_dir / "best.pth"),
+            "--linear",
+            "--project-2d",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--workers",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     counts = json.loads((tmp_path / "metrics.json").read_text())["init_tensors"]
     assert counts["loaded"] == counts["expected"] > 200
@@ -136,7 +185,10 @@ def test_the_momentum_hook_moves_the_key_encoder_by_the_ema_rule():
     torch.manual_seed(0)
     model = ContrastivePretrainer(
         net=dict(type="UNIK", in_channels=2, num_joints=5, num_persons=1, num_classes=1, num_heads=1),
-        views=dict(type="PositiveViews", mode="augment", num_positives=2), window=16, queue_size=8)
+        views=dict(type="PositiveViews", mode="augment", num_positives=2),
+        window=16,
+        queue_size=8,
+    )
     hook = MomentumEncoderHook()
     runner = SimpleNamespace(model=model, max_iters=10)
     hook.before_train(runner)
@@ -159,7 +211,11 @@ def test_the_momentum_hook_moves_the_key_encoder_by_the_ema_rule():
 def test_frame_weight_zero_drops_the_frame_term_and_its_queue():
     model = ContrastivePretrainer(
         net=dict(type="UNIK", in_channels=2, num_joints=5, num_persons=1, num_classes=1, num_heads=1),
-        views=dict(type="PositiveViews", mode="augment", num_positives=2), window=16, queue_size=8, frame_weight=0)
+        views=dict(type="PositiveViews", mode="augment", num_positives=2),
+        window=16,
+        queue_size=8,
+        frame_weight=0,
+    )
     losses = model(torch.randn(4, 2, 16, 5, 1))
     assert model.frame_queue is None and set(losses) == {"loss_sequence", "positive_top1"}
 
@@ -167,12 +223,26 @@ def test_frame_weight_zero_drops_the_frame_term_and_its_queue():
 def test_resume_restores_the_queues_and_the_key_encoder(store, augment_run):
     work_dir, _ = augment_run
     path = models_dir() / "pretrain/unik-pretrain_1xb32-augment_store.py"
-    cfg, _ = prepare_config(Config.fromfile(path), store, work_dir, project_2d=True, window=WINDOW, epochs=1,
-                            batch_size=BATCH, workers=0, resume=True)
+    cfg, _ = prepare_config(
+        Config.fromfile(path),
+        store,
+        work_dir,
+        project_2d=True,
+        window=WINDOW,
+        epochs=1,
+        batch_size=BATCH,
+        workers=0,
+        resume=True,
+    )
     runner = checkpoints.build_runner(cfg)
     saved = checkpoints.load(work_dir / "epoch_1.pth")["state_dict"]
-    names = ["sequence_queue.keys", "sequence_queue.pointer", "frame_queue.keys", "key_encoder.steps",
-             "key_encoder.module.net.blocks.0.spatial.mix.weight"]
+    names = [
+        "sequence_queue.keys",
+        "sequence_queue.pointer",
+        "frame_queue.keys",
+        "key_encoder.steps",
+        "key_encoder.module.net.blocks.0.spatial.mix.weight",
+    ]
     assert not torch.equal(runner.model.state_dict()["sequence_queue.keys"], saved["sequence_queue.keys"])
     with checkpoints.allowed_globals():
         runner.load_or_resume()
@@ -190,12 +260,15 @@ def test_a_generator_of_another_layout_is_one_line(store, tmp_path):
     assert not (tmp_path / "run" / "best.pth").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--positives", "retarget"], "--positives retarget needs --generator"),
-    (["--window", "20", "--positives", "compose", "--generator", "GEN"], "multiple of 8"),
-    (["--batch-size", "13"], "12 windows, fewer than a batch of 13"),
-    (["--generator", "GEN"], "--positives augment uses none"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--positives", "retarget"], "--positives retarget needs --generator"),
+        (["--window", "20", "--positives", "compose", "--generator", "GEN"], "multiple of 8"),
+        (["--batch-size", "13"], "12 windows, fewer than a batch of 13"),
+        (["--generator", "GEN"], "--positives augment uses none"),
+    ],
+)
 def test_mistakes_are_one_line(store, generator, tmp_path, args, message):
     result = pretrain(store, tmp_path, *[generator if a == "GEN" else a for a in args])
     assert result.exit_code == 2 and message in result.output and result.output.count("\n") == 1
@@ -203,8 +276,22 @@ def test_mistakes_are_one_line(store, generator, tmp_path, args, message):
 
 def test_3d_joints_need_the_2d_projection_for_the_generator(store, generator, tmp_path):
     args = [a for a in SHORT if a != "--project-2d"]
-    result = CliRunner().invoke(main, ["train", "pretrain", "--store", str(store), "--work-dir", str(tmp_path),
-                                       *args, "--positives", "retarget", "--generator", str(generator)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "pretrain",
+            "--store",
+            str(store),
+            "--work-dir",
+            str(tmp_path),
+            *args,
+            "--positives",
+            "retarget",
+            "--generator",
+            str(generator),
+        ],
+    )
     assert result.exit_code == 2 and "add --project-2d" in result.output
 
 
@@ -223,4 +310,3 @@ def test_the_queue_holds_at_most_half_the_training_windows():
     assert queue_length(8192, 1020, 32, "s.h5", "train") == 510
     assert queue_length(8192, 40_000, 32, "s.h5", "train") == 8192
     assert queue_length(8192, 40, 32, "s.h5", "train") == 32  # at least one batch of keys
-

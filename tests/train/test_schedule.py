@@ -1,14 +1,20 @@
 """--epochs stretches or shortens a config's schedule: milestones by the ratio, the warm-up never longer."""
+
 from mmengine.config import Config
 
 from posekit.train.overrides import set_epochs
 
 
 def _nw_ucla_schedule() -> Config:
-    return Config(dict(
-        train_cfg=dict(max_epochs=40, val_interval=4),
-        param_scheduler=[dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=4),
-                         dict(type="MultiStepLR", by_epoch=True, milestones=[30, 36], gamma=0.1)]))
+    return Config(
+        dict(
+            train_cfg=dict(max_epochs=40, val_interval=4),
+            param_scheduler=[
+                dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=4),
+                dict(type="MultiStepLR", by_epoch=True, milestones=[30, 36], gamma=0.1),
+            ],
+        )
+    )
 
 
 def test_stretched_schedule_scales_milestones_and_keeps_the_warm_up():
@@ -27,10 +33,15 @@ def test_shortened_schedule_shrinks_the_warm_up_and_the_validation_interval():
 
 def test_an_annealing_spans_the_run_an_iteration_warm_up_stays_and_no_validation_stays_none():
     # the student's schedule: a warm-up of 200 iterations, a cosine over the epochs, validation past the end
-    cfg = Config(dict(
-        train_cfg=dict(max_epochs=10, val_interval=11),
-        param_scheduler=[dict(type="LinearLR", by_epoch=False, begin=0, end=200),
-                         dict(type="CosineAnnealingLR", by_epoch=True, begin=0, end=10, T_max=10)]))
+    cfg = Config(
+        dict(
+            train_cfg=dict(max_epochs=10, val_interval=11),
+            param_scheduler=[
+                dict(type="LinearLR", by_epoch=False, begin=0, end=200),
+                dict(type="CosineAnnealingLR", by_epoch=True, begin=0, end=10, T_max=10),
+            ],
+        )
+    )
     set_epochs(cfg, 3)
     warm_up, cosine = cfg.param_scheduler
     assert warm_up.end == 200 and cosine.T_max == cosine.end == 3 and cfg.train_cfg.val_interval == 4

@@ -1,5 +1,6 @@
 """posekit train segment: windows, upsampling, overlap averaging and AP by hand; training through the command line
 on a tiny untrimmed store, from scratch and from a UNIK checkpoint."""
+
 import json
 
 import numpy as np
@@ -39,22 +40,24 @@ def tiny_configs(folder):
     unik, segment = folder / "unik_tiny.py", folder / "segment_tiny.py"
     unik.write_text(
         f'_base_ = ["{models_dir()}/unik/unik_1xb16-joint_store.py"]\n'
-        'model = dict(net=dict(num_persons=1))\n'
-        'train_cfg = dict(max_epochs=1, val_interval=1)\n'
+        "model = dict(net=dict(num_persons=1))\n"
+        "train_cfg = dict(max_epochs=1, val_interval=1)\n"
         'param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[1], gamma=0.1)]\n'
-        f'train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=['
+        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=["
         f'{one_person}, dict(type="RandomTemporalCrop", length=16), dict(type="ReplayPad", length=16)]))\n'
-        f'val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(pipeline=[{one_person}]))\n'
-        'test_dataloader = val_dataloader\n')
-    windows = f'window={WINDOW}, stride={WINDOW // 2}, pipeline=[{one_person}]'
+        f"val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(pipeline=[{one_person}]))\n"
+        "test_dataloader = val_dataloader\n"
+    )
+    windows = f"window={WINDOW}, stride={WINDOW // 2}, pipeline=[{one_person}]"
     segment.write_text(
         f'_base_ = ["{models_dir()}/unik_segmentation/unik_1xb16-frame-bce-win64_untrimmed.py"]\n'
-        'model = dict(net=dict(num_persons=1))\n'
-        'train_cfg = dict(max_epochs=1, val_interval=1)\n'
+        "model = dict(net=dict(num_persons=1))\n"
+        "train_cfg = dict(max_epochs=1, val_interval=1)\n"
         'param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[1], gamma=0.1)]\n'
-        f'train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict({windows}))\n'
-        f'val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict({windows}))\n'
-        'test_dataloader = val_dataloader\n')
+        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict({windows}))\n"
+        f"val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict({windows}))\n"
+        "test_dataloader = val_dataloader\n"
+    )
     return unik, segment
 
 
@@ -85,8 +88,9 @@ def test_overlapping_windows_average_by_hand():
     second = np.array([[5.0], [6.0], [7.0], [8.0]])  # frames 2-5
     np.testing.assert_allclose(average_overlapping([(0, first), (2, second)], 6)[:, 0], [1, 2, 4, 5, 7, 8])
     first_labels, second_labels = np.array([[0], [0], [1], [1]], bool), np.ones((4, 1), bool)  # agree on 2-3
-    merged = merge_windows([("s", 2, second, second_labels), ("t", 0, first, first_labels),
-                            ("s", 0, first, first_labels)])
+    merged = merge_windows(
+        [("s", 2, second, second_labels), ("t", 0, first, first_labels), ("s", 0, first, first_labels)]
+    )
     assert list(merged) == ["s", "t"]
     np.testing.assert_allclose(merged["s"][0][:, 0], [1, 2, 4, 5, 7, 8])
     np.testing.assert_array_equal(merged["s"][1][:, 0], [0, 0, 1, 1, 1, 1])
@@ -103,20 +107,22 @@ def test_windows_cover_every_frame_and_scores_come_back_to_every_frame():
 
 def test_sequence_windows_read_frames_and_labels_of_each_window(stores):
     clips, untrimmed = stores
-    dataset = SequenceWindows(str(untrimmed), split="test", window=WINDOW, stride=WINDOW // 2,
-                              pipeline=[dict(type="SelectPersons", num=1)])
+    dataset = SequenceWindows(
+        str(untrimmed), split="test", window=WINDOW, stride=WINDOW // 2, pipeline=[dict(type="SelectPersons", num=1)]
+    )
     store = dataset.store
     for i in range(len(dataset)):
         sample = dataset[i]
         index, start = dataset.windows[i]
         whole = store[int(index)]
-        np.testing.assert_array_equal(sample["frame_labels"].numpy(), whole.labels[start:start + WINDOW])
+        np.testing.assert_array_equal(sample["frame_labels"].numpy(), whole.labels[start : start + WINDOW])
         assert sample["id"] == whole.id and sample["keypoints"].shape[1] == len(sample["frame_labels"])
     batch = collate_windows([dataset[0], dataset[len(dataset) - 1]])
     assert batch["frame_labels"].shape == (2, WINDOW, 3)
     assert batch["start"].tolist() == dataset.windows[[0, -1], 1].tolist()
-    cropping = SequenceWindows(str(untrimmed), split="test", window=WINDOW,
-                               pipeline=[dict(type="RandomTemporalCrop", length=4)])
+    cropping = SequenceWindows(
+        str(untrimmed), split="test", window=WINDOW, pipeline=[dict(type="RandomTemporalCrop", length=4)]
+    )
     with pytest.raises(PosekitError, match="must keep every frame"):
         cropping[0]
     with pytest.raises(StoreError, match="posekit synth untrimmed"):
@@ -141,8 +147,21 @@ def test_segment_from_a_unik_checkpoint_loads_every_backbone_tensor(stores, tmp_
     clips, untrimmed = stores
     unik_config, config = tiny_configs(tmp_path)
     run("train", "unik", "--store", clips, "--work-dir", tmp_path / "pre", "--config", unik_config, "--holdout", "0")
-    out = run("train", "segment", "--store", untrimmed, "--work-dir", tmp_path / "lin", "--config", config,
-              "--init", tmp_path / "pre" / "best.pth", "--linear", "--label-fraction", "0.5")
+    out = run(
+        "train",
+        "segment",
+        "--store",
+        untrimmed,
+        "--work-dir",
+        tmp_path / "lin",
+        "--config",
+        config,
+        "--init",
+        tmp_path / "pre" / "best.pth",
+        "--linear",
+        "--label-fraction",
+        "0.5",
+    )
     before = checkpoints.load(tmp_path / "pre" / "best.pth")["state_dict"]
     after = checkpoints.load(tmp_path / "lin" / "best.pth")["state_dict"]
     backbone = [k for k in before if not k.startswith("net.head.")]

@@ -1,5 +1,6 @@
 """The SSTA-PRS student: the anchor loss by hand (eq. 3.7), the layout's mmpose meta, and a one-iteration training
 on tiny images whose saved student mmpose's init_model / inference_topdown load and run."""
+
 import json
 
 import cv2
@@ -42,23 +43,37 @@ def test_anchor_loss_is_weighted_cross_entropy_over_labelled_instances():
     # mmpose builds the head's loss in the current default scope, which a Runner earlier in the process may
     # have left at another library's: build it in mmpose's, as mmpose's own Runner and init_model do.
     with DefaultScope.overwrite_default_scope("mmpose"):
-        head = AnchorPoseRTMCCHead(num_anchors=3, anchor_loss_weight=0.5, in_channels=8, out_channels=2,
-                                   input_size=(32, 32), in_featuremap_size=(1, 1), simcc_split_ratio=2.0,
-                                   final_layer_kernel_size=1, gau_cfg=dict(hidden_dims=16, s=8, expansion_factor=2,
-                                                                           dropout_rate=0.0, drop_path=0.0,
-                                                                           act_fn="SiLU", use_rel_bias=False,
-                                                                           pos_enc=False),
-                                   loss=dict(type="KLDiscretLoss", use_target_weight=True, beta=10.0,
-                                             label_softmax=True),
-                                   decoder=dict(type="SimCCLabel", input_size=(32, 32), sigma=2.0,
-                                                simcc_split_ratio=2.0))
+        head = AnchorPoseRTMCCHead(
+            num_anchors=3,
+            anchor_loss_weight=0.5,
+            in_channels=8,
+            out_channels=2,
+            input_size=(32, 32),
+            in_featuremap_size=(1, 1),
+            simcc_split_ratio=2.0,
+            final_layer_kernel_size=1,
+            gau_cfg=dict(
+                hidden_dims=16,
+                s=8,
+                expansion_factor=2,
+                dropout_rate=0.0,
+                drop_path=0.0,
+                act_fn="SiLU",
+                use_rel_bias=False,
+                pos_enc=False,
+            ),
+            loss=dict(type="KLDiscretLoss", use_target_weight=True, beta=10.0, label_softmax=True),
+            decoder=dict(type="SimCCLabel", input_size=(32, 32), sigma=2.0, simcc_split_ratio=2.0),
+        )
     feats = (torch.randn(3, 8, 1, 1),)
     samples = []
     for anchor in (2, -1, 0):  # the middle instance has no anchor class
         sample = PoseDataSample(metainfo=dict(raw_ann_info=dict(anchor_class=anchor)))
-        sample.gt_instance_labels = InstanceData(keypoint_x_labels=torch.rand(1, 2, 64),
-                                                 keypoint_y_labels=torch.rand(1, 2, 64),
-                                                 keypoint_weights=torch.ones(1, 2))
+        sample.gt_instance_labels = InstanceData(
+            keypoint_x_labels=torch.rand(1, 2, 64),
+            keypoint_y_labels=torch.rand(1, 2, 64),
+            keypoint_weights=torch.ones(1, 2),
+        )
         samples.append(sample)
     losses = head.loss(feats, samples)
     logits = head.anchor_classifier(feats[0].flatten(1))
@@ -86,15 +101,27 @@ def test_one_iteration_student_loads_in_mmpose(tmp_path):
         cv2.imwrite(str(images / f"{t:06d}.jpg"), stick_figure(pose))
     store = tmp_path / "refined.h5"
     with StoreWriter(store, layout="penn-13", coord_dims=2) as writer:
-        writer.add(Clip(id="clip-a", keypoints=keypoints[:, None], scores=np.full((n_frames, 1, 13), 0.5),
-                        frame_index=np.arange(n_frames), image_size=(64, 64), source="unused.mp4"))
+        writer.add(
+            Clip(
+                id="clip-a",
+                keypoints=keypoints[:, None],
+                scores=np.full((n_frames, 1, 13), 0.5),
+                frame_index=np.arange(n_frames),
+                image_size=(64, 64),
+                source="unused.mp4",
+            )
+        )
 
-    result = train_student(store, tmp_path / "student", anchors=2, epochs=1, batch_size=n_frames,
-                           images=tmp_path / "frames")
+    result = train_student(
+        store, tmp_path / "student", anchors=2, epochs=1, batch_size=n_frames, images=tmp_path / "frames"
+    )
     assert "loss_anchor" in result["final_losses"] and np.isfinite(result["final_losses"]["loss_anchor"])
     assert result["pseudo_labels"]["annotations"] == n_frames
-    logged = [json.loads(line) for path in (tmp_path / "student" / "runs").glob("*/vis_data/scalars.json")
-              for line in path.read_text().splitlines()]
+    logged = [
+        json.loads(line)
+        for path in (tmp_path / "student" / "runs").glob("*/vis_data/scalars.json")
+        for line in path.read_text().splitlines()
+    ]
     assert logged and all("loss_anchor" in entry and "loss_kpt" in entry for entry in logged)
     expert = json.loads((tmp_path / "student" / "expert.json").read_text())
     assert expert["type"] == "mmpose" and expert["name"] == "student"
@@ -103,8 +130,9 @@ def test_one_iteration_student_loads_in_mmpose(tmp_path):
     with checkpoints.allowed_globals():  # torch's weights-only load, plus the numpy of the dataset meta
         model = mmpose_apis.init_model(expert["config"], expert["checkpoint"], device="cpu")
     saved = checkpoints.load(expert["checkpoint"])["state_dict"]
-    torch.testing.assert_close(model.state_dict()["head.anchor_classifier.weight"],
-                               saved["head.anchor_classifier.weight"])
+    torch.testing.assert_close(
+        model.state_dict()["head.anchor_classifier.weight"], saved["head.anchor_classifier.weight"]
+    )
     assert saved["head.anchor_classifier.weight"].shape == (2, 384)
     results = mmpose_apis.inference_topdown(model, str(images / "000000.jpg"), bboxes=np.array([[0, 0, 64, 64]]))
     assert results[0].pred_instances.keypoints.shape == (1, 13, 2)
@@ -134,11 +162,13 @@ def test_refine_command_trains_the_student(tmp_path, monkeypatch):
     clips = {e: (pose[:, None] + rng.normal(0, 1, (22, 1) + pose.shape[1:]), np.full((22, 1), 5)) for e in "abc"}
     proposals = write_proposals(tmp_path / "proposals.h5", {"clip": clips}, image_size=(160, 120))
 
-    result = CliRunner().invoke(main, ["refine", str(proposals), "-o", "r.h5", "--train-student",
-                                       "--student-epochs", "1"])
+    result = CliRunner().invoke(
+        main, ["refine", str(proposals), "-o", "r.h5", "--train-student", "--student-epochs", "1"]
+    )
     assert result.exit_code == 0, result.output
-    assert "student trained 1 epochs on cpu from scratch on 22 pseudo labels (22 frames, 20 anchor poses)" \
-        in result.output
+    assert (
+        "student trained 1 epochs on cpu from scratch on 22 pseudo labels (22 frames, 20 anchor poses)" in result.output
+    )
     assert json.loads((tmp_path / "r_student" / "expert.json").read_text())["name"] == "student"
 
 

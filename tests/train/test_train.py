@@ -21,10 +21,14 @@ from posekit.train.metric import accuracy, average_per_clip
 
 
 def test_accuracy_by_hand():
-    scores = np.array([[0.6, 0.3, 0.1],   # true 0, predicted 0
-                       [0.5, 0.4, 0.1],   # true 1, predicted 0 (1 is second)
-                       [0.1, 0.2, 0.7],   # true 2, predicted 2
-                       [0.2, 0.5, 0.3]])  # true 2, predicted 1 (2 is second)
+    scores = np.array(
+        [
+            [0.6, 0.3, 0.1],  # true 0, predicted 0
+            [0.5, 0.4, 0.1],  # true 1, predicted 0 (1 is second)
+            [0.1, 0.2, 0.7],  # true 2, predicted 2
+            [0.2, 0.5, 0.3],
+        ]
+    )  # true 2, predicted 1 (2 is second)
     labels = np.array([0, 1, 2, 2])
     got = accuracy(scores, labels, topk=(1, 2))
     assert got["top1"] == pytest.approx(50.0)
@@ -49,10 +53,18 @@ def test_fraction_per_class_is_stratified_and_keeps_every_class():
 
 
 def test_fuse_sums_scores_matched_by_id(tmp_path):
-    a = {"ids": ["x", "y", "z"], "labels": np.array([0, 1, 1]), "classes": ["p", "q"],
-         "scores": np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])}
-    b = {"ids": ["z", "y"], "labels": np.array([1, 1]), "classes": ["p", "q"],
-         "scores": np.array([[0.3, 0.7], [0.3, 0.7]])}
+    a = {
+        "ids": ["x", "y", "z"],
+        "labels": np.array([0, 1, 1]),
+        "classes": ["p", "q"],
+        "scores": np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]]),
+    }
+    b = {
+        "ids": ["z", "y"],
+        "labels": np.array([1, 1]),
+        "classes": ["p", "q"],
+        "scores": np.array([[0.3, 0.7], [0.3, 0.7]]),
+    }
     for name, run in (("a.pkl", a), ("b.pkl", b)):
         with open(tmp_path / name, "wb") as f:
             pickle.dump(run, f)
@@ -71,14 +83,15 @@ def tiny_config(tmp_path):
     path.write_text(
         '_base_ = ["{models}/unik/unik_1xb16-joint_store.py"]\n'
         'param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[1], gamma=0.1)]\n'
-        'train_cfg = dict(max_epochs=2, val_interval=1)\n'
-        'train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=['
+        "train_cfg = dict(max_epochs=2, val_interval=1)\n"
+        "train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=["
         'dict(type="SelectPersons", num=1), dict(type="RandomTemporalCrop", length=16), '
         'dict(type="ReplayPad", length=16)]))\n'
-        'val_dataloader = dict(num_workers=0, persistent_workers=False, '
+        "val_dataloader = dict(num_workers=0, persistent_workers=False, "
         'dataset=dict(pipeline=[dict(type="SelectPersons", num=1)]))\n'
-        'test_dataloader = val_dataloader\n'
-        'model = dict(net=dict(num_persons=1))\n'.format(models=_models_dir()))
+        "test_dataloader = val_dataloader\n"
+        "model = dict(net=dict(num_persons=1))\n".format(models=_models_dir())
+    )
     return path
 
 
@@ -97,8 +110,20 @@ def run(*args):
 def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     config = tiny_config(tmp_path)
     for stream in ("joint", "bone"):
-        out = run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / stream, "--config", config,
-                  "--stream", stream, "--holdout", "0.2")
+        out = run(
+            "train",
+            "unik",
+            "--store",
+            sample_store,
+            "--work-dir",
+            tmp_path / stream,
+            "--config",
+            config,
+            "--stream",
+            stream,
+            "--holdout",
+            "0.2",
+        )
         assert "test top-1" in out
         metrics = json.loads((tmp_path / stream / "metrics.json").read_text())
         assert {"top1", "top5", "mean_class_acc"} <= set(metrics) and metrics["test_split_clips"] == 4
@@ -126,8 +151,9 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     assert [r["id"] for r in rows] == [p["id"] for p in predictions]  # the same labels as the JSON, as a table
     assert rows[0]["top5_classes"].split("|") == [name for name, _ in predictions[0]["top5"]]
     assert float(rows[0]["probability"]) == pytest.approx(predictions[0]["probability"], abs=1e-6)
-    refused = CliRunner().invoke(main, ["predict", str(tmp_path / "joint/best.pth"), str(sample_store),
-                                        "-o", str(tmp_path / "pred.txt")])
+    refused = CliRunner().invoke(
+        main, ["predict", str(tmp_path / "joint/best.pth"), str(sample_store), "-o", str(tmp_path / "pred.txt")]
+    )
     assert refused.exit_code != 0 and ".json or .csv" in refused.output and not (tmp_path / "pred.txt").exists()
     write_sample_files(tmp_path / "npz", clips_per_action=1)  # a skeleton file, converted on the fly
     one = sorted((tmp_path / "npz").glob("*.npz"))[0]
@@ -138,10 +164,35 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
 
 def test_a_resumed_run_continues_from_its_last_epoch_and_its_checkpoint_evaluates(sample_store, tmp_path):
     config, work = tiny_config(tmp_path), tmp_path / "run"
-    run("train", "unik", "--store", sample_store, "--work-dir", work, "--config", config, "--epochs", "1",
-        "--holdout", "0")
-    run("train", "unik", "--store", sample_store, "--work-dir", work, "--config", config, "--epochs", "2",
-        "--holdout", "0", "--resume")
+    run(
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--work-dir",
+        work,
+        "--config",
+        config,
+        "--epochs",
+        "1",
+        "--holdout",
+        "0",
+    )
+    run(
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--work-dir",
+        work,
+        "--config",
+        config,
+        "--epochs",
+        "2",
+        "--holdout",
+        "0",
+        "--resume",
+    )
     logs = "".join(p.read_text() for p in work.glob("*/*.log"))
     assert "resumed epoch: 1," in logs  # epoch 2 trained on top of epoch 1, not from scratch
     assert checkpoints.load(work / "best.pth")["meta"]["epoch"] == 2
@@ -164,18 +215,47 @@ def test_store_clips_reads_each_clip_once_per_test_sampling(sample_store):
 
 def test_multi_clip_eval_averages_samplings_and_needs_a_sampling_test_pipeline(sample_store, tmp_path):
     config = tiny_config(tmp_path)
-    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "whole", "--config", config,
-        "--epochs", "1", "--holdout", "0")
-    result = CliRunner().invoke(main, ["eval", str(tmp_path / "whole/best.pth"), "--store", str(sample_store),
-                                       "--clips", "2"])
+    run(
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--work-dir",
+        tmp_path / "whole",
+        "--config",
+        config,
+        "--epochs",
+        "1",
+        "--holdout",
+        "0",
+    )
+    result = CliRunner().invoke(
+        main, ["eval", str(tmp_path / "whole/best.pth"), "--store", str(sample_store), "--clips", "2"]
+    )
     assert result.exit_code != 0 and "needs a test pipeline that samples frames" in result.output
     sampled = tmp_path / "sampled.py"
-    sampled.write_text(f'_base_ = ["{config}"]\n'
-                       'test_dataloader = dict(dataset=dict(pipeline=[dict(type="SelectPersons", num=1), '
-                       'dict(type="UniformSample", length=8, test=True)]))\n'
-                       'optim_wrapper = dict(optimizer=dict(lr=0.001))\n')  # scores short of one-hot
-    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "s", "--config", sampled,
-        "--epochs", "1", "--holdout", "0", "--test-clips", "3")
+    sampled.write_text(
+        f'_base_ = ["{config}"]\n'
+        'test_dataloader = dict(dataset=dict(pipeline=[dict(type="SelectPersons", num=1), '
+        'dict(type="UniformSample", length=8, test=True)]))\n'
+        "optim_wrapper = dict(optimizer=dict(lr=0.001))\n"
+    )  # scores short of one-hot
+    run(
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--work-dir",
+        tmp_path / "s",
+        "--config",
+        sampled,
+        "--epochs",
+        "1",
+        "--holdout",
+        "0",
+        "--test-clips",
+        "3",
+    )
     trained = json.loads((tmp_path / "s/metrics.json").read_text())
     assert trained["test_split_clips"] == 4
     run("eval", tmp_path / "s/best.pth", "--store", sample_store, "--work-dir", tmp_path / "e3")  # as trained
@@ -200,8 +280,21 @@ def test_multi_clip_eval_averages_samplings_and_needs_a_sampling_test_pipeline(s
 def test_linear_evaluation_trains_only_the_classifier(sample_store, tmp_path):
     config = tiny_config(tmp_path)
     run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "pre", "--config", config)
-    run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "lin", "--config", config,
-        "--init", tmp_path / "pre/best.pth", "--linear", "--label-fraction", "0.5")
+    run(
+        "train",
+        "unik",
+        "--store",
+        sample_store,
+        "--work-dir",
+        tmp_path / "lin",
+        "--config",
+        config,
+        "--init",
+        tmp_path / "pre/best.pth",
+        "--linear",
+        "--label-fraction",
+        "0.5",
+    )
     before = checkpoints.load(tmp_path / "pre/best.pth")["state_dict"]
     after = checkpoints.load(tmp_path / "lin/best.pth")["state_dict"]
     backbone = [k for k in before if not k.startswith("net.head.")]
@@ -220,12 +313,31 @@ def test_transfer_to_a_store_with_another_layout_and_classes(sample_store, tmp_p
     with StoreWriter(penn_store, "penn-13", coord_dims=2, classes=["up", "down"]) as w:
         for i in range(len(source)):
             clip = source[i]
-            w.add(Clip(id=clip.id, keypoints=remap(clip.keypoints, "coco-17", "penn-13", axis=2),
-                       label=clip.label % 2, image_size=clip.image_size, splits=clip.splits))
+            w.add(
+                Clip(
+                    id=clip.id,
+                    keypoints=remap(clip.keypoints, "coco-17", "penn-13", axis=2),
+                    label=clip.label % 2,
+                    image_size=clip.image_size,
+                    splits=clip.splits,
+                )
+            )
     config = tiny_config(tmp_path)
     run("train", "unik", "--store", sample_store, "--work-dir", tmp_path / "pre", "--config", config)
-    out = run("train", "unik", "--store", penn_store, "--work-dir", tmp_path / "ft", "--config", config,
-              "--init", tmp_path / "pre/best.pth", "--label-fraction", "0.5")
+    out = run(
+        "train",
+        "unik",
+        "--store",
+        penn_store,
+        "--work-dir",
+        tmp_path / "ft",
+        "--config",
+        config,
+        "--init",
+        tmp_path / "pre/best.pth",
+        "--label-fraction",
+        "0.5",
+    )
     assert "test top-1" in out
     pre = checkpoints.load(tmp_path / "pre/best.pth")["state_dict"]
     ft = checkpoints.load(tmp_path / "ft/best.pth")["state_dict"]
@@ -268,14 +380,17 @@ def test_predict_and_fuse_refuse_an_existing_output_unless_forced(tmp_path):
     checkpoint, store = tmp_path / "model.pth", tmp_path / "store.h5"
     for path in (checkpoint, store):
         path.write_text("never read: the output is checked first")
-    for name, args in (("fused.pkl", ["fuse", tmp_path / "a.pkl", "-o"]),
-                       ("labels.json", ["predict", checkpoint, store, "-o"])):
+    for name, args in (
+        ("fused.pkl", ["fuse", tmp_path / "a.pkl", "-o"]),
+        ("labels.json", ["predict", checkpoint, store, "-o"]),
+    ):
         (tmp_path / name).write_text("kept")
         result = CliRunner().invoke(main, [str(a) for a in args + [tmp_path / name]])
         assert result.exit_code == 2 and f"{tmp_path / name}: exists; use --force" in result.output
         assert (tmp_path / name).read_text() == "kept"
     run("fuse", tmp_path / "a.pkl", "-o", tmp_path / "fused.pkl", "--force")
     assert (tmp_path / "fused.pkl").read_bytes() != b"kept"
-    forced = CliRunner().invoke(main, ["predict", str(checkpoint), str(store), "-o", str(tmp_path / "labels.json"),
-                                       "--force"])
+    forced = CliRunner().invoke(
+        main, ["predict", str(checkpoint), str(store), "-o", str(tmp_path / "labels.json"), "--force"]
+    )
     assert "cannot be loaded weights-only" in forced.output  # past the output check, at the checkpoint

@@ -20,6 +20,7 @@ arguments. In a spec file, "model" and "path" are relative to the file's folder;
 ``base`` gets that folder instead (mmpose resolves its config and checkpoint against it). Importing this package
 imports every module in it, so a new expert module needs no list to join.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -45,6 +46,7 @@ SPEC_PATHS = ("model", "path")  # options that name a file, relative to a spec f
 @dataclass(frozen=True)
 class ExpertSpec:
     """What builds one expert; small and picklable, so worker processes build their own models from it."""
+
     name: str
     options: dict = field(hash=False)  # "type" plus the constructor's keyword arguments
     augmentations: tuple[str, ...] = ()
@@ -93,10 +95,11 @@ def _options(base: str) -> dict:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise InputError(f"{path}: not an expert spec (JSON: {e})") from None
         if not isinstance(options, dict) or options.get("type") not in names(EXPERTS):
-            raise InputError(f"{path}: an expert spec needs \"type\": one of {', '.join(sorted(names(EXPERTS)))}")
+            raise InputError(f'{path}: an expert spec needs "type": one of {", ".join(sorted(names(EXPERTS)))}')
         return {**options, "base": str(path.parent.resolve())}
-    raise InputError(f"unknown expert {base!r}: use blazepose-multi, blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER "
-                     "or a spec .json")
+    raise InputError(
+        f"unknown expert {base!r}: use blazepose-multi, blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER or a spec .json"
+    )
 
 
 def _default_name(options: dict) -> str:
@@ -124,8 +127,12 @@ def build_expert(spec: ExpertSpec, device: str = "cpu") -> Expert:
         raise InputError(f"expert {spec.name!r}: bad spec ({e})") from None
     for augmentation in spec.augmentations:
         match = AUGMENTATION.fullmatch(augmentation)
-        expert = Augmented(expert, f"{expert.name}+{augmentation}", flip=augmentation == "flip",
-                           scale=float(match["scale"]) if match["scale"] else 1.0)
+        expert = Augmented(
+            expert,
+            f"{expert.name}+{augmentation}",
+            flip=augmentation == "flip",
+            scale=float(match["scale"]) if match["scale"] else 1.0,
+        )
     return expert
 
 

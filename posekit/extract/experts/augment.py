@@ -1,6 +1,7 @@
 """Test-time augmentation: one model run on flipped or rescaled frames is one more expert (``blazepose+flip``,
 ``blazepose+scale0.75``), its poses mapped back to the original frame. When only one model runs offline, its
 augmented runs still disagree where the model is unsure, which is what SST-A aggregation needs."""
+
 from __future__ import annotations
 
 import re
@@ -16,11 +17,13 @@ AUGMENTATION = re.compile(r"flip|scale(?P<scale>\d*\.?\d+)")
 
 def mirror_permutation(layout: Layout) -> np.ndarray:
     """Index of each joint's mirror image (left_wrist <-> right_wrist, mouth_left <-> mouth_right); itself if none."""
+
     def mirrored(name):
         return re.sub(r"left|right", lambda m: "right" if m.group() == "left" else "left", name)
 
-    return np.array([layout.joints.index(mirrored(j)) if mirrored(j) in layout.joints else i
-                     for i, j in enumerate(layout.joints)])
+    return np.array(
+        [layout.joints.index(mirrored(j)) if mirrored(j) in layout.joints else i for i, j in enumerate(layout.joints)]
+    )
 
 
 class Augmented(Expert):
@@ -42,11 +45,18 @@ class Augmented(Expert):
         shown = []
         for frame in frames:
             if self.scale != 1.0:
-                frame = cv2.resize(frame, None, fx=self.scale, fy=self.scale,
-                                   interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
+                frame = cv2.resize(
+                    frame,
+                    None,
+                    fx=self.scale,
+                    fy=self.scale,
+                    interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR,
+                )
             shown.append(cv2.flip(frame, 1) if self.flip else frame)
-        return [self._restore(poses.with_boxes(), image.shape[1]) for poses, image in
-                zip(self.base.predict(shown, indices), shown)]
+        return [
+            self._restore(poses.with_boxes(), image.shape[1])
+            for poses, image in zip(self.base.predict(shown, indices), shown)
+        ]
 
     def _restore(self, poses: FramePoses, width: int) -> FramePoses:
         """Poses found in an augmented frame of ``width`` pixels, in the original frame's coordinates."""

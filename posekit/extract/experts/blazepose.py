@@ -1,6 +1,7 @@
 """MediaPipe BlazePose (legacy ``mp.solutions.pose``, model_complexity=1: the one model mediapipe ships inside its
 wheel, so it runs offline). It is single-person: it finds the most prominent person of the whole frame and follows
 it from frame to frame (video mode), so it yields at most one person per frame; CPU only."""
+
 from __future__ import annotations
 
 import contextlib
@@ -37,9 +38,12 @@ class BlazePose(Expert):
         # mediapipe 0.10.14 calls a protobuf API that protobuf 4 deprecates, once per frame
         warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
         with _native_stderr_silenced():
-            self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
-                                                min_detection_confidence=self.min_confidence,
-                                                min_tracking_confidence=self.min_confidence)
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=False,
+                model_complexity=1,
+                min_detection_confidence=self.min_confidence,
+                min_tracking_confidence=self.min_confidence,
+            )
         self._quiet_frames = 3  # the graph's models start on the first frames, each printing a notice
 
     def predict(self, frames, indices):

@@ -13,6 +13,7 @@ Per frame:
 4. while fewer than ``max_persons``: BlazePose (static) on the frame with every person found so far greyed out
    (a person it finds must be MIN_HIDDEN_HEIGHT of the frame tall);
 5. duplicates (:func:`distinct_persons`) dropped, at most ``max_persons`` persons kept, the largest first."""
+
 from __future__ import annotations
 
 import contextlib
@@ -80,8 +81,9 @@ def face_tiles(image_size: tuple[int, int]) -> list[tuple[int, int, int]]:
 class BlazePoseMulti(BlazePose):
     batch_size = 16
 
-    def __init__(self, name: str = "blazepose-multi", device: str = "cpu", min_confidence: float = 0.5,
-                 max_persons: int = 4):
+    def __init__(
+        self, name: str = "blazepose-multi", device: str = "cpu", min_confidence: float = 0.5, max_persons: int = 4
+    ):
         super().__init__(name, device, min_confidence)
         self.max_persons = max_persons
         self._faces = self._crop_pose = None
@@ -93,9 +95,11 @@ class BlazePoseMulti(BlazePose):
         if self._faces is None:  # stateless between frames: built once
             with _native_stderr_silenced():
                 self._faces = mp.solutions.face_detection.FaceDetection(
-                    model_selection=1, min_detection_confidence=self.min_confidence)
-                self._crop_pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
-                                                         min_detection_confidence=self.min_confidence)
+                    model_selection=1, min_detection_confidence=self.min_confidence
+                )
+                self._crop_pose = mp.solutions.pose.Pose(
+                    static_image_mode=True, model_complexity=1, min_detection_confidence=self.min_confidence
+                )
             self._graphs_quiet_frames = 3  # their models start on the first frames, each printing a notice
 
     def predict(self, frames, indices):
@@ -107,8 +111,9 @@ class BlazePoseMulti(BlazePose):
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             with _native_stderr_silenced() if self._graphs_quiet_frames else contextlib.nullcontext():
                 faces = self._find_faces(rgb)
-                persons = [p for p in (self._crop_person(rgb, faces, f) for f in range(len(faces)))
-                           if p is not None] + [(found.keypoints[0], found.scores[0]) for _ in range(len(found))]
+                persons = [
+                    p for p in (self._crop_person(rgb, faces, f) for f in range(len(faces))) if p is not None
+                ] + [(found.keypoints[0], found.scores[0]) for _ in range(len(found))]
                 persons += self._hidden_persons(rgb, persons)
             self._graphs_quiet_frames = max(self._graphs_quiet_frames - 1, 0)
             if not persons:
@@ -124,11 +129,17 @@ class BlazePoseMulti(BlazePose):
         height, width = rgb.shape[:2]
         faces, scores = [], []
         for x, y, side in face_tiles((width, height)):
-            result = self._faces.process(np.ascontiguousarray(rgb[y:y + side, x:x + side]))
+            result = self._faces.process(np.ascontiguousarray(rgb[y : y + side, x : x + side]))
             for detection in result.detections or []:
                 b = detection.location_data.relative_bounding_box
-                faces.append((x + b.xmin * side, y + b.ymin * side, x + (b.xmin + b.width) * side,
-                              y + (b.ymin + b.height) * side))
+                faces.append(
+                    (
+                        x + b.xmin * side,
+                        y + b.ymin * side,
+                        x + (b.xmin + b.width) * side,
+                        y + (b.ymin + b.height) * side,
+                    )
+                )
                 scores.append(detection.score[0])
         if not faces:
             return np.zeros((0, 4), np.float32)
@@ -150,7 +161,7 @@ class BlazePoseMulti(BlazePose):
         # BlazePose's detector locks onto a face: grey out the other faces in the crop, or a neighbour in a hug
         # wins over this crop's person
         for other in np.delete(faces, f, axis=0).round().astype(int) - (x1, y1, x1, y1):
-            crop[max(other[1], 0):max(other[3], 0), max(other[0], 0):max(other[2], 0)] = 128
+            crop[max(other[1], 0) : max(other[3], 0), max(other[0], 0) : max(other[2], 0)] = 128
         result = self._crop_pose.process(crop)
         if result.pose_landmarks is None:
             return None

@@ -5,6 +5,7 @@ Matching: the files whose name starts with the video's file stem (``clip01_00000
 ``clip01.json``, ``clip01/alphapose-results.json``...), searched recursively under the expert's folder; files
 under the folder of the same relative path as the video are preferred when several videos share a stem.
 Frame numbers in the files are the video's frame numbers, from 0."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,10 @@ LAYOUT_BY_JOINTS = {17: "coco-17", 25: "openpose-25", 18: "openpose-18", 33: "bl
 class FileExpert(Expert):
     def __init__(self, format: str, path, name: str | None = None, layout: str | None = None, device: str = "cpu"):
         if format not in JSON_FORMATS and format not in names(IMPORTERS):
-            raise InputError(f"file expert: unknown format {format!r}; use one of "
-                             f"{', '.join(JSON_FORMATS + tuple(sorted(names(IMPORTERS))))}")
+            raise InputError(
+                f"file expert: unknown format {format!r}; use one of "
+                f"{', '.join(JSON_FORMATS + tuple(sorted(names(IMPORTERS))))}"
+            )
         self.format, self.folder = format, Path(path)
         if not self.folder.is_dir():
             raise InputError(f"{self.folder}: no such folder (file expert {format})")
@@ -54,8 +57,11 @@ class FileExpert(Expert):
     def _files_of(self, video) -> list[Path]:
         stem = Path(video.id).name
         boundary = re.compile(re.escape(stem) + r"($|[^0-9A-Za-z])")
-        found = sorted(p for p in self.folder.rglob("*") if p.is_file() and
-                       (boundary.match(p.name) or (p.parent.name == stem and p.suffix == ".json")))
+        found = sorted(
+            p
+            for p in self.folder.rglob("*")
+            if p.is_file() and (boundary.match(p.name) or (p.parent.name == stem and p.suffix == ".json"))
+        )
         if not found:
             raise InputError(f"{video.path}: no {self.format} file named after it in {self.folder}")
         near = [p for p in found if p.relative_to(self.folder).as_posix().startswith(video.id)]
@@ -79,7 +85,7 @@ class FileExpert(Expert):
 
 def _layout_for(num_joints: int, path: Path):
     if num_joints not in LAYOUT_BY_JOINTS:
-        raise InputError(f"{path}: {num_joints} keypoints per person; name the layout (\"layout\" in the expert spec)")
+        raise InputError(f'{path}: {num_joints} keypoints per person; name the layout ("layout" in the expert spec)')
     return get_layout(LAYOUT_BY_JOINTS[num_joints])
 
 
@@ -122,6 +128,11 @@ def _mmpose(data) -> dict[int, list]:
         frame = int(item.get("frame_id", position))
         for person in item["instances"]:
             box = np.asarray(person.get("bbox") or [[np.nan] * 4], np.float32).reshape(-1)[:4]
-            frames.setdefault(frame, []).append((np.asarray(person["keypoints"], np.float32)[:, :2],
-                                                 np.asarray(person["keypoint_scores"], np.float32), box))
+            frames.setdefault(frame, []).append(
+                (
+                    np.asarray(person["keypoints"], np.float32)[:, :2],
+                    np.asarray(person["keypoint_scores"], np.float32),
+                    box,
+                )
+            )
     return frames

@@ -3,6 +3,7 @@
 Runs on the pinned CPU stack with mmcv-lite (posekit.compat stands in for its missing compiled ops): models that
 never call a compiled op build and run; one that does raises, naming the op. Without a person detector the whole
 frame is the one person box (single-person). Frames of a batch go through the model as one batch."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,9 +15,11 @@ from ...layouts import Layout, available, get_layout
 from ...registry import EXPERTS
 from .base import Expert, FramePoses
 
-WEIGHTS_HINT = ('give the weights as "checkpoint": a local .pth file (downloaded from the mmpose model zoo, '
-                'https://mmpose.readthedocs.io/en/latest/model_zoo.html, on a machine with internet), or its URL '
-                'where internet is available')
+WEIGHTS_HINT = (
+    'give the weights as "checkpoint": a local .pth file (downloaded from the mmpose model zoo, '
+    "https://mmpose.readthedocs.io/en/latest/model_zoo.html, on a machine with internet), or its URL "
+    "where internet is available"
+)
 
 
 def _resolve_config(config: str, base: Path | None) -> Path:
@@ -37,8 +40,16 @@ def _resolve_config(config: str, base: Path | None) -> Path:
 class MmposeTopDown(Expert):
     batch_size = 8
 
-    def __init__(self, config, checkpoint=None, name: str | None = None, layout: str | None = None,
-                 device: str = "cpu", base: Path | None = None, trust_checkpoint: bool = False):
+    def __init__(
+        self,
+        config,
+        checkpoint=None,
+        name: str | None = None,
+        layout: str | None = None,
+        device: str = "cpu",
+        base: Path | None = None,
+        trust_checkpoint: bool = False,
+    ):
         self.name = name or f"mmpose-{Path(config).stem}"
         if not checkpoint:
             raise InputError(f"expert {self.name!r}: no checkpoint; {WEIGHTS_HINT}")
@@ -65,8 +76,9 @@ class MmposeTopDown(Expert):
         except (OSError, RuntimeError, ConnectionError) as e:
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise InputError(f"{checkpoint}: cannot load the checkpoint ({first}); {WEIGHTS_HINT}") from None
-        names = [self._model.dataset_meta["keypoint_id2name"][i]
-                 for i in range(self._model.dataset_meta["num_keypoints"])]
+        names = [
+            self._model.dataset_meta["keypoint_id2name"][i] for i in range(self._model.dataset_meta["num_keypoints"])
+        ]
         self.layout = get_layout(layout) if layout else _layout_of(names, self.name)
         from mmengine.dataset import Compose
 
@@ -78,16 +90,23 @@ class MmposeTopDown(Expert):
 
         data = []
         for frame in frames:
-            info = dict(img=frame, bbox=np.array([[0, 0, frame.shape[1], frame.shape[0]]], np.float32),
-                        bbox_score=np.ones(1, np.float32), **self._model.dataset_meta)
+            info = dict(
+                img=frame,
+                bbox=np.array([[0, 0, frame.shape[1], frame.shape[0]]], np.float32),
+                bbox_score=np.ones(1, np.float32),
+                **self._model.dataset_meta,
+            )
             data.append(self._pipeline(info))
         with torch.no_grad():
             results = self._model.test_step(pseudo_collate(data))
         out = []
         for sample in results:
             pred = sample.pred_instances
-            out.append(FramePoses(np.asarray(pred.keypoints, np.float32)[..., :2],
-                                  np.asarray(pred.keypoint_scores, np.float32)))
+            out.append(
+                FramePoses(
+                    np.asarray(pred.keypoints, np.float32)[..., :2], np.asarray(pred.keypoint_scores, np.float32)
+                )
+            )
         return out
 
 

@@ -1,4 +1,5 @@
 """Geometry of foreground blobs: connected components, their box, centre and body axis."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import numpy as np
 @dataclass
 class Blob:
     """One animal-sized region in work-square pixels."""
+
     centre: np.ndarray  # (2,) x, y
     box: np.ndarray  # (4,) x1, y1, x2, y2 (pixel edges; pixel centres are at integer coordinates)
     axis: np.ndarray  # (2,) unit vector along the body (sign arbitrary until oriented by motion)

@@ -6,6 +6,7 @@ Each round keeps every motion label (they are the most reliable) and adds the pr
 top detections on the frames motion left unlabelled. Each clip also contributes one negative frame, an empty
 arena: the median of its frames with every labelled animal box masked out.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -22,9 +23,19 @@ CONFIDENT = 0.4  # a detection this sure becomes a label for the next round
 NEGATIVE_SHARE = 0.05  # empty-arena frames per labelled frame (at least one per clip)
 
 
-def fit(clips: list[np.ndarray], motion: list[list[list[Blob]]], *, rounds: int = 2, iters: int = 300,
-        max_animals: int = 1, width: int = 16, device: str = "cpu", batch_size: int | None = None, seed: int = 0,
-        after_round: Callable[[int, Detector], None] | None = None) -> Detector:
+def fit(
+    clips: list[np.ndarray],
+    motion: list[list[list[Blob]]],
+    *,
+    rounds: int = 2,
+    iters: int = 300,
+    max_animals: int = 1,
+    width: int = 16,
+    device: str = "cpu",
+    batch_size: int | None = None,
+    seed: int = 0,
+    after_round: Callable[[int, Detector], None] | None = None,
+) -> Detector:
     """Train a detector on sampled work frames of some clips (``clips[i]``: (N, S, S) uint8) and their motion
     labels (``motion[i][n]``: the blobs of frame n). ``after_round(k, detector)`` sees FCN_k. Batches are 16
     frames on a CPU, 64 on CUDA (where a step costs little more)."""
@@ -39,8 +50,16 @@ def fit(clips: list[np.ndarray], motion: list[list[list[Blob]]], *, rounds: int 
         if k:
             labels = [_next_labels(detector, frames, mine, max_animals, device) for frames, mine in zip(clips, motion)]
         frames, targets = _training_set(clips, labels)
-        train_round(detector.net, frames, targets, iters=iters, device=device, batch_size=batch_size,
-                    seed=seed + k, name=f"FCN_{k}")
+        train_round(
+            detector.net,
+            frames,
+            targets,
+            iters=iters,
+            device=device,
+            batch_size=batch_size,
+            seed=seed + k,
+            name=f"FCN_{k}",
+        )
         detector.meta["labels_per_round"].append(sum(1 for t in targets if t))
         if after_round is not None:
             after_round(k, detector)

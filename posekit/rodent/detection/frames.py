@@ -4,6 +4,7 @@ Every frame is converted to grey and letterboxed into a ``size`` x ``size`` squa
 fits, padded at the bottom/right with the frame's edge pixels); :class:`Letterbox` maps work coordinates back
 to the source's pixels. Detection works at this small size so that training and inference stay fast on a CPU.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from ...video import IMAGE_SUFFIXES, VideoReader
 @dataclass(frozen=True)
 class Letterbox:
     """Geometry of one source's frames in the work square: ``work = source * scale``."""
+
     width: int
     height: int
     size: int
@@ -41,6 +43,7 @@ class Letterbox:
 @dataclass(frozen=True)
 class Source:
     """A video file or a folder of images (one clip, frames in name order)."""
+
     path: Path
     num_frames: int
     fps: float
@@ -64,8 +67,9 @@ def open_sources(paths) -> list[Source]:
             try:
                 videos = find_videos([path])
             except InputError:
-                raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)}) and no videos") \
-                    from None
+                raise InputError(
+                    f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)}) and no videos"
+                ) from None
             sources += [open_source(video.path) for video in videos]
         else:
             sources.append(open_source(path))
@@ -96,8 +100,10 @@ def grey_frames(source: Source, size: int):
         for index, image in enumerate(source.images):
             frame = _read_image(image)
             if frame.shape[:2] != (source.height, source.width):
-                raise InputError(f"{image}: {frame.shape[1]}x{frame.shape[0]} differs from the folder's first "
-                                 f"image ({source.width}x{source.height})")
+                raise InputError(
+                    f"{image}: {frame.shape[1]}x{frame.shape[0]} differs from the folder's first "
+                    f"image ({source.width}x{source.height})"
+                )
             yield index, box.fit(_grey(frame))
         return
     with VideoReader(source.path) as reader:

@@ -9,6 +9,7 @@ than per frame keeps a jittery centre from flipping the head back and forth. A p
 moves takes the sign that continues the piece before it (or after it, at the start of a clip); a clip where the
 animal never moves keeps an arbitrary but continuous sign.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,9 @@ import numpy as np
 SMOOTH_TURN = 0.5  # |cos| of the axis change between consecutive frames that continuity can be trusted with
 
 
-def orient(centres: np.ndarray, axes: np.ndarray, length: float, fps: float, window: int = 3,
-           min_speed: float = 0.5) -> np.ndarray:
+def orient(
+    centres: np.ndarray, axes: np.ndarray, length: float, fps: float, window: int = 3, min_speed: float = 0.5
+) -> np.ndarray:
     """Sign-corrected unit axes (T, 2) pointing tail -> head; NaN rows (no detection) stay NaN."""
     valid = ~np.isnan(centres).any(1)
     chained, piece = _chain(axes.astype(np.float32), valid)

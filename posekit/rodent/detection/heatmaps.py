@@ -1,5 +1,6 @@
 """Animals from the detector's output maps (:class:`posekit.nets.rodent_fcn.RodentFCN`): the peaks of the centre
 heatmap, each with its box and the body axis of the foreground around it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,22 +11,26 @@ from ...nets.rodent_fcn import STRIDE
 from .blobs import Blob, principal_axis
 
 
-def decode(output: torch.Tensor, max_animals: int = 1, threshold: float = 0.3,
-           candidates: int = 5) -> list[list[Blob]]:
+def decode(output: torch.Tensor, max_animals: int = 1, threshold: float = 0.3, candidates: int = 5) -> list[list[Blob]]:
     """Animals in each frame of a batch of network outputs, in work-square pixels, best first.
 
     Up to ``candidates`` heatmap peaks above ``threshold`` are kept per animal slot (seed 003 keeps 5 and lets
     temporal smoothing pick); the tracker chooses among them."""
     heat = torch.sigmoid(output[:, 0].float())
     peaks = heat * (F.max_pool2d(heat[:, None], 3, 1, 1)[:, 0] == heat)
-    fg = torch.sigmoid(F.interpolate(output[:, 3:4].float(), scale_factor=STRIDE, mode="bilinear",
-                                     align_corners=False)[:, 0]).cpu().numpy()
+    fg = (
+        torch.sigmoid(
+            F.interpolate(output[:, 3:4].float(), scale_factor=STRIDE, mode="bilinear", align_corners=False)[:, 0]
+        )
+        .cpu()
+        .numpy()
+    )
     sizes = output[:, 1:3].float().exp().cpu().numpy() * STRIDE
     heat_np, peaks_np = heat.cpu().numpy(), peaks.cpu().numpy()
     found = []
     for b in range(output.shape[0]):
         flat = peaks_np[b].ravel()
-        order = np.argsort(-flat)[:max_animals * candidates]
+        order = np.argsort(-flat)[: max_animals * candidates]
         blobs = []
         for k in order:
             if flat[k] < threshold:
@@ -40,7 +45,7 @@ def _blob(heat, fg, size, cx, cy, score) -> Blob:
     """A detection from a heatmap peak: sub-cell centre, box from the size maps, axis from the foreground."""
     y0, y1, x0, x1 = max(cy - 1, 0), cy + 2, max(cx - 1, 0), cx + 2
     window = heat[y0:y1, x0:x1]
-    ys, xs = np.mgrid[y0:y0 + window.shape[0], x0:x0 + window.shape[1]]
+    ys, xs = np.mgrid[y0 : y0 + window.shape[0], x0 : x0 + window.shape[1]]
     centre = (np.array([(xs * window).sum(), (ys * window).sum()]) / window.sum() + 0.5) * STRIDE - 0.5
     w, h = size
     box = np.array([centre[0] - w / 2, centre[1] - h / 2, centre[0] + w / 2, centre[1] + h / 2], np.float32)

@@ -9,6 +9,7 @@ the appearance detector (:mod:`posekit.rodent.detection.bootstrap`). Seed 003 sp
 and sparse foreground (robust PCA); the temporal median is the rank-one case, far cheaper and enough for a
 fixed camera.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -46,8 +47,7 @@ def foreground(frame: np.ndarray, bg: np.ndarray) -> np.ndarray:
     return clean(diff > max(MIN_CONTRAST, 5 * sigma))
 
 
-def motion_labels(frames: np.ndarray, speeds: np.ndarray, max_animals: int = 1,
-                  min_area: int = 8) -> list[list[Blob]]:
+def motion_labels(frames: np.ndarray, speeds: np.ndarray, max_animals: int = 1, min_area: int = 8) -> list[list[Blob]]:
     """Pseudo-labels per frame (an empty list where motion is not reliable).
 
     ``frames`` (N, S, S) grey frames of one clip, ``speeds`` (N, S, S) flow magnitude into each frame."""
@@ -56,8 +56,11 @@ def motion_labels(frames: np.ndarray, speeds: np.ndarray, max_animals: int = 1,
     size = frames.shape[1] * frames.shape[2]
     found = []
     for frame, speed in zip(norm, speeds):
-        blobs = [b for b in components(foreground(frame, bg), min_area)[:max_animals]
-                 if b.mask.sum() <= MAX_AREA * size and np.median(speed[b.mask]) >= MIN_FLOW]
+        blobs = [
+            b
+            for b in components(foreground(frame, bg), min_area)[:max_animals]
+            if b.mask.sum() <= MAX_AREA * size and np.median(speed[b.mask]) >= MIN_FLOW
+        ]
         found.append(blobs)
     return _consistent(found)
 

@@ -6,6 +6,7 @@ FCN's candidates the one continuing the trajectory wins (LSTM self-supervision o
 2017, picks the smoothest of 5 candidates). A track unseen for ``max_gap`` frames frees its slot; a candidate of
 confidence >= ``start`` may take a free slot.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,9 @@ def body_length(candidates: list[list[Blob]], default: float) -> float:
     return float(np.median(sides)) if sides else default
 
 
-def track(candidates: list[list[Blob]], max_animals: int, length: float, max_gap: int,
-          start: float = 0.5) -> list[list[Blob | None]]:
+def track(
+    candidates: list[list[Blob]], max_animals: int, length: float, max_gap: int, start: float = 0.5
+) -> list[list[Blob | None]]:
     """(T, max_animals) slots: the detection each track has in each frame, or None."""
     last: list[tuple[np.ndarray, int] | None] = [None] * max_animals  # (centre, frame) per slot
     out = []
@@ -33,8 +35,9 @@ def track(candidates: list[list[Blob]], max_animals: int, length: float, max_gap
         active = [s for s in range(max_animals) if last[s] is not None and t - last[s][1] <= max_gap]
         taken = set()
         if active and blobs:
-            cost = np.array([[np.linalg.norm(b.centre - last[s][0]) / length + 1 - b.score for b in blobs]
-                             for s in active])
+            cost = np.array(
+                [[np.linalg.norm(b.centre - last[s][0]) / length + 1 - b.score for b in blobs] for s in active]
+            )
             gate = np.array([GATE + GATE_PER_FRAME * (t - last[s][1] - 1) for s in active])[:, None]
             allowed = cost - (1 - np.array([b.score for b in blobs]))[None] <= gate
             rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6))

@@ -4,6 +4,7 @@ Labels are :class:`~posekit.rodent.detection.blobs.Blob` lists per frame (an emp
 Targets follow CenterNet: a Gaussian at each centre, box size at the centre cell, plus the foreground mask
 where the label has one (motion labels do; the detector's own detections do not, so their mask is not learnt).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -29,6 +30,7 @@ ensure_torchvision_importable()  # mmengine's runner imports torchvision; the CP
 class LabelledFrames(Dataset):
     """Grey work frames with their labels, randomly flipped, transposed and re-lit (the arena seen from above
     has no preferred orientation; lighting varies between and within videos)."""
+
     metainfo = {"classes": ("animal",)}  # what mmengine's loops hand to the visualizer
 
     def __init__(self, frames: list[np.ndarray], labels: list[list[Blob]], seed: int = 0):
@@ -60,8 +62,10 @@ class LabelledFrames(Dataset):
             image, mask = image.T, mask.T
             centres, boxes = centres[:, ::-1], boxes[:, [1, 0, 3, 2]]
         image = image * self.rng.uniform(0.6, 1.4) + self.rng.uniform(-30, 30) + self.rng.normal(0, 3, image.shape)
-        return {"inputs": standardise(torch.from_numpy(np.ascontiguousarray(image))[None]),
-                **targets(centres, boxes, mask, has_mask, size)}
+        return {
+            "inputs": standardise(torch.from_numpy(np.ascontiguousarray(image))[None]),
+            **targets(centres, boxes, mask, has_mask, size),
+        }
 
 
 def targets(centres: np.ndarray, boxes: np.ndarray, mask: np.ndarray, has_mask: bool, size: int) -> dict:
@@ -77,14 +81,18 @@ def targets(centres: np.ndarray, boxes: np.ndarray, mask: np.ndarray, has_mask: 
         ix, iy = int(np.clip(round(cx), 0, out - 1)), int(np.clip(round(cy), 0, out - 1))
         w, h = max(x2 - x1, 1.0) / STRIDE, max(y2 - y1, 1.0) / STRIDE
         sigma = max(0.7, min(w, h) / 3)
-        gauss = np.exp(-((xs - ix) ** 2 + (ys - iy) ** 2) / (2 * sigma ** 2))
+        gauss = np.exp(-((xs - ix) ** 2 + (ys - iy) ** 2) / (2 * sigma**2))
         heat = np.maximum(heat, gauss)
         box_size[:, iy, ix] = np.log([w, h])
         size_weight[iy, ix] = 1.0
     fg = mask.reshape(out, STRIDE, out, STRIDE).mean(axis=(1, 3)).astype(np.float32)
-    return {"heat": torch.from_numpy(heat), "size": torch.from_numpy(box_size),
-            "size_weight": torch.from_numpy(size_weight), "fg": torch.from_numpy(fg),
-            "fg_weight": torch.tensor(float(has_mask))}
+    return {
+        "heat": torch.from_numpy(heat),
+        "size": torch.from_numpy(box_size),
+        "size_weight": torch.from_numpy(size_weight),
+        "fg": torch.from_numpy(fg),
+        "fg_weight": torch.tensor(float(has_mask)),
+    }
 
 
 class DetectorModel(BaseModel):
@@ -101,9 +109,11 @@ class DetectorModel(BaseModel):
         output = output.float()
         fg_loss = F.binary_cross_entropy_with_logits(output[:, 3], fg, reduction="none").mean(dim=(1, 2))
         size_loss = (F.l1_loss(output[:, 1:3], size, reduction="none").sum(1) * size_weight).sum()
-        return {"loss_heat": focal_loss(output[:, 0], heat),
-                "loss_size": 0.1 * size_loss / size_weight.sum().clamp_min(1.0),
-                "loss_fg": (fg_loss * fg_weight).sum() / fg_weight.sum().clamp_min(1.0)}
+        return {
+            "loss_heat": focal_loss(output[:, 0], heat),
+            "loss_size": 0.1 * size_loss / size_weight.sum().clamp_min(1.0),
+            "loss_fg": (fg_loss * fg_weight).sum() / fg_weight.sum().clamp_min(1.0),
+        }
 
 
 class _Progress(Hook):
@@ -130,29 +140,52 @@ class _DeviceRunner(Runner):
         return model.to(self.target_device)
 
 
-def train_round(net: RodentFCN, frames: list[np.ndarray], labels: list[list[Blob]], *, iters: int,
-                device: str = "cpu", batch_size: int = 16, lr: float = 2e-3, seed: int = 0,
-                name: str = "round") -> RodentFCN:
+def train_round(
+    net: RodentFCN,
+    frames: list[np.ndarray],
+    labels: list[list[Blob]],
+    *,
+    iters: int,
+    device: str = "cpu",
+    batch_size: int = 16,
+    lr: float = 2e-3,
+    seed: int = 0,
+    name: str = "round",
+) -> RodentFCN:
     """Train ``net`` (in place, from its current weights) for ``iters`` iterations on the labelled frames.
 
     On CUDA the optimiser step runs under automatic mixed precision (mmengine's AmpOptimWrapper)."""
     dataset = LabelledFrames(frames, labels, seed)
     # An endless sampler: mmengine pauses 2 s whenever an iteration-based loop restarts a finite loader.
-    loader = DataLoader(dataset, batch_size=min(batch_size, len(frames)), drop_last=True, num_workers=0,
-                        sampler=InfiniteSampler(dataset, shuffle=True, seed=seed))
-    optim = dict(type="AmpOptimWrapper" if device.startswith("cuda") else "OptimWrapper",
-                 optimizer=dict(type="AdamW", lr=lr, weight_decay=1e-4))
+    loader = DataLoader(
+        dataset,
+        batch_size=min(batch_size, len(frames)),
+        drop_last=True,
+        num_workers=0,
+        sampler=InfiniteSampler(dataset, shuffle=True, seed=seed),
+    )
+    optim = dict(
+        type="AmpOptimWrapper" if device.startswith("cuda") else "OptimWrapper",
+        optimizer=dict(type="AdamW", lr=lr, weight_decay=1e-4),
+    )
     with tempfile.TemporaryDirectory(prefix="posekit-rodent-") as work_dir:  # logs only; the caller saves
         runner = _DeviceRunner(
-            target_device=device, model=DetectorModel(net), work_dir=work_dir, train_dataloader=loader,
+            target_device=device,
+            model=DetectorModel(net),
+            work_dir=work_dir,
+            train_dataloader=loader,
             optim_wrapper=optim,
             train_cfg=dict(by_epoch=False, max_iters=iters),
             # Each round ends at a low learning rate, so a round's detector is not the noise of its last steps.
             param_scheduler=dict(type="CosineAnnealingLR", T_max=iters, eta_min=lr / 50, by_epoch=False),
             default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=max(iters // 4, 1))),
             custom_hooks=[_Progress(iters, f"training {name}")],
-            randomness=dict(seed=seed), log_level="WARNING", experiment_name=f"{name}-{next(_RUNS)}",
-            default_scope="mmengine", env_cfg=dict(cudnn_benchmark=False))
+            randomness=dict(seed=seed),
+            log_level="WARNING",
+            experiment_name=f"{name}-{next(_RUNS)}",
+            default_scope="mmengine",
+            env_cfg=dict(cudnn_benchmark=False),
+        )
         runner.train()
     return net.eval()
 

@@ -5,6 +5,7 @@ series. NaN marks a missing value, as in the store. No step invents data at the 
 it was not allowed to bridge: interpolation only fills interior gaps of at most ``max_gap`` frames, and the
 smoothers run on each unbroken run of valid frames separately.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -71,8 +72,16 @@ def smooth(values: np.ndarray, method: str = "savgol", window: int = 7, polyorde
     return out.astype(np.float32)
 
 
-def clean(keypoints: np.ndarray, scores: np.ndarray | None, *, min_confidence: float | None = None,
-          max_gap: int = 0, smoother: str = "savgol", window: int = 7, polyorder: int = 2) -> tuple[np.ndarray, dict]:
+def clean(
+    keypoints: np.ndarray,
+    scores: np.ndarray | None,
+    *,
+    min_confidence: float | None = None,
+    max_gap: int = 0,
+    smoother: str = "savgol",
+    window: int = 7,
+    polyorder: int = 2,
+) -> tuple[np.ndarray, dict]:
     """Confidence filter, then gap filling, then smoothing of (T, M, V, C) keypoints; returns the cleaned
     keypoints and counts of joints (frame x person x joint) removed, filled and still missing."""
     kp = np.asarray(keypoints, np.float32)
@@ -83,5 +92,9 @@ def clean(keypoints: np.ndarray, scores: np.ndarray | None, *, min_confidence: f
     kp = fill_gaps(kp, max_gap)
     kp = smooth(kp, smoother, window, polyorder)
     after = np.isnan(kp).any(-1)
-    return kp, {"removed": int((filtered & ~before).sum()), "filled": int((filtered & ~after).sum()),
-                "missing": int(after.sum()), "total": int(after.size)}
+    return kp, {
+        "removed": int((filtered & ~before).sum()),
+        "filled": int((filtered & ~after).sum()),
+        "missing": int(after.sum()),
+        "total": int(after.size),
+    }

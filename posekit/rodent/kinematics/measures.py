@@ -7,6 +7,7 @@ exact on a track of constant velocity; a missing position makes its neighbours' 
 than guessed. The heading is the angle of the vector tail -> head, ``atan2(dy, dx)`` in image coordinates (0 =
 facing right, pi/2 = facing down the image), unwrapped over time so that turning keeps adding up.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -26,8 +27,9 @@ def joint_indices(layout: Layout, names, option: str) -> list[int]:
     indices = []
     for name in names:
         if name not in layout.joints:
-            raise PosekitError(f"{option} {name!r}: layout {layout.name!r} has no such joint; joints: "
-                               f"{', '.join(layout.joints)}")
+            raise PosekitError(
+                f"{option} {name!r}: layout {layout.name!r} has no such joint; joints: {', '.join(layout.joints)}"
+            )
         indices.append(layout.index(name))
     return indices
 
@@ -54,8 +56,14 @@ def unwrap_valid(angles: np.ndarray) -> np.ndarray:
     return out
 
 
-def track_kinematics(centre: np.ndarray, fps: float, *, head: np.ndarray | None = None,
-                     tail: np.ndarray | None = None, moving_speed: float = 20.0) -> pd.DataFrame:
+def track_kinematics(
+    centre: np.ndarray,
+    fps: float,
+    *,
+    head: np.ndarray | None = None,
+    tail: np.ndarray | None = None,
+    moving_speed: float = 20.0,
+) -> pd.DataFrame:
     """Per-frame kinematics of one track.
 
     ``centre`` (T, 2): body-centre positions; ``head`` and ``tail`` (T, 2): the points whose difference gives the
@@ -68,12 +76,19 @@ def track_kinematics(centre: np.ndarray, fps: float, *, head: np.ndarray | None 
     acceleration = np.gradient(velocity, dt, axis=0) if len(centre) > 1 else np.full_like(centre, np.nan)
     speed = np.hypot(velocity[:, 0], velocity[:, 1])
     steps = np.hypot(*np.diff(centre, axis=0).T)
-    table = {"time_s": np.arange(len(centre)) * dt, "x": centre[:, 0], "y": centre[:, 1],
-             "vx": velocity[:, 0], "vy": velocity[:, 1], "speed": speed,
-             "ax": acceleration[:, 0], "ay": acceleration[:, 1],
-             "acceleration": np.hypot(acceleration[:, 0], acceleration[:, 1]),
-             # steps into or out of a missing frame are unknown: they add nothing rather than a guess
-             "path_length": np.concatenate(([0.0], np.cumsum(np.nan_to_num(steps))))}
+    table = {
+        "time_s": np.arange(len(centre)) * dt,
+        "x": centre[:, 0],
+        "y": centre[:, 1],
+        "vx": velocity[:, 0],
+        "vy": velocity[:, 1],
+        "speed": speed,
+        "ax": acceleration[:, 0],
+        "ay": acceleration[:, 1],
+        "acceleration": np.hypot(acceleration[:, 0], acceleration[:, 1]),
+        # steps into or out of a missing frame are unknown: they add nothing rather than a guess
+        "path_length": np.concatenate(([0.0], np.cumsum(np.nan_to_num(steps)))),
+    }
     if head is not None:
         vector = np.asarray(head, np.float64) - (centre if tail is None else np.asarray(tail, np.float64))
         heading = unwrap_valid(np.arctan2(vector[:, 1], vector[:, 0]))
@@ -88,16 +103,26 @@ def per_minute(frames: pd.DataFrame, fps: float) -> pd.DataFrame:
     minute = (frames["time_s"] // 60).astype(int)
     step = frames["path_length"].diff().fillna(0.0)
     known = frames["speed"].notna()
-    grouped = pd.DataFrame({"minute": minute, "distance": step, "moving_s": (frames["moving"] & known) / fps,
-                            "still_s": (~frames["moving"] & known) / fps, "unknown_s": (~known) / fps})
+    grouped = pd.DataFrame(
+        {
+            "minute": minute,
+            "distance": step,
+            "moving_s": (frames["moving"] & known) / fps,
+            "still_s": (~frames["moving"] & known) / fps,
+            "unknown_s": (~known) / fps,
+        }
+    )
     return grouped.groupby("minute", as_index=False).sum()
 
 
 def summary(frames: pd.DataFrame, fps: float) -> dict:
     """Totals of one track: duration, path length, mean speed, time moving and still."""
     known = frames["speed"].notna()
-    return {"duration_s": len(frames) / fps, "path_length": float(frames["path_length"].iloc[-1]),
-            "mean_speed": float(frames["speed"].mean()) if known.any() else float("nan"),
-            "moving_s": float((frames["moving"] & known).sum() / fps),
-            "still_s": float((~frames["moving"] & known).sum() / fps),
-            "unknown_s": float((~known).sum() / fps)}
+    return {
+        "duration_s": len(frames) / fps,
+        "path_length": float(frames["path_length"].iloc[-1]),
+        "mean_speed": float(frames["speed"].mean()) if known.any() else float("nan"),
+        "moving_s": float((frames["moving"] & known).sum() / fps),
+        "still_s": float((~frames["moving"] & known).sum() / fps),
+        "unknown_s": float((~known).sum() / fps),
+    }

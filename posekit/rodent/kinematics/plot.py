@@ -1,4 +1,5 @@
 """The kinematics figure: each track's trajectory coloured by speed, beside its speed over time."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,15 +13,17 @@ from ...store import atomic_path
 MAX_ROWS = 6  # tracks drawn; a figure with more rows is unreadable, the tables hold them all
 
 
-def kinematics_png(tracks: list[tuple[str, pd.DataFrame]], path: str | Path, *, moving_speed: float,
-                   units: str = "px") -> Path:
+def kinematics_png(
+    tracks: list[tuple[str, pd.DataFrame]], path: str | Path, *, moving_speed: float, units: str = "px"
+) -> Path:
     """One row per (title, per-frame table) of :func:`posekit.rodent.kinematics.measures.track_kinematics`."""
     from matplotlib.collections import LineCollection
 
     plt = _pyplot()
     shown = tracks[:MAX_ROWS]
-    fig, axes = plt.subplots(len(shown), 2, figsize=(12, 4.2 * len(shown)), squeeze=False,
-                             gridspec_kw={"width_ratios": [1, 1.6]})
+    fig, axes = plt.subplots(
+        len(shown), 2, figsize=(12, 4.2 * len(shown)), squeeze=False, gridspec_kw={"width_ratios": [1, 1.6]}
+    )
     speeds = np.concatenate([t["speed"].to_numpy() for _, t in shown])
     speeds = speeds[np.isfinite(speeds)]  # a one-frame track has no speed at all
     top = (np.percentile(speeds, 99) if len(speeds) else 0.0) or 1.0

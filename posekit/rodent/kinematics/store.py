@@ -5,6 +5,7 @@ Outputs for ``-o OUT``: ``OUT.h5`` (the cleaned store: same clips, layout and la
 cleaning), ``OUT_kinematics.csv`` (one row per frame and animal), ``OUT_per_minute.csv``, ``OUT_summary.csv``
 (or the three tables in one ``OUT_kinematics.h5`` with ``table_format='hdf5'``) and ``OUT.png``.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,13 +56,18 @@ def outputs(prefix: str | Path, table_format: str = "csv") -> dict[str, Path]:
     if table_format == "hdf5":
         paths["tables"] = prefix.with_name(f"{stem}_kinematics.h5")
     else:
-        paths.update({name: prefix.with_name(f"{stem}_{name}.csv") for name in ("kinematics", "per_minute",
-                                                                              "summary")})
+        paths.update({name: prefix.with_name(f"{stem}_{name}.csv") for name in ("kinematics", "per_minute", "summary")})
     return paths
 
 
-def run(store_path: str | Path, prefix: str | Path, options: Options, *, source: str | Path | None = None,
-        progress: bool = True) -> dict:
+def run(
+    store_path: str | Path,
+    prefix: str | Path,
+    options: Options,
+    *,
+    source: str | Path | None = None,
+    progress: bool = True,
+) -> dict:
     """Clean and measure every clip of a store; returns the output paths, the joints used and totals.
     ``source``: the file the store was converted from, named in errors and provenance instead of the store."""
     source = source or store_path
@@ -77,20 +83,38 @@ def run(store_path: str | Path, prefix: str | Path, options: Options, *, source:
     tail_index = joint_indices(layout, [tail], "--tail")[0] if tail else None
     frames, minutes, totals, figure_tracks = [], [], [], []
     counts = {"removed": 0, "filled": 0, "missing": 0, "total": 0}
-    provenance = {"step": "rodent-kinematics-clean", "source": str(source),
-                  "min_confidence": options.min_confidence, "max_gap": options.max_gap,
-                  "smoother": options.smoother, "window": options.window,
-                  "source_provenance": store.provenance}  # the source's history travels with the cleaned store
-    with StoreWriter(paths["store"], layout, coord_dims=store.coord_dims, classes=store.classes,
-                     class_descriptions=store.class_descriptions, name=store.name, coordinates=store.coordinates,
-                     provenance=provenance, allow_empty=True) as writer:  # a clip cleaned to nothing stays
+    provenance = {
+        "step": "rodent-kinematics-clean",
+        "source": str(source),
+        "min_confidence": options.min_confidence,
+        "max_gap": options.max_gap,
+        "smoother": options.smoother,
+        "window": options.window,
+        "source_provenance": store.provenance,
+    }  # the source's history travels with the cleaned store
+    with StoreWriter(
+        paths["store"],
+        layout,
+        coord_dims=store.coord_dims,
+        classes=store.classes,
+        class_descriptions=store.class_descriptions,
+        name=store.name,
+        coordinates=store.coordinates,
+        provenance=provenance,
+        allow_empty=True,
+    ) as writer:  # a clip cleaned to nothing stays
         for clip in tqdm(store, total=len(store), desc="kinematics", unit="clip", disable=not progress, leave=False):
             fps = options.fps or clip.fps
             if not fps or math.isnan(fps):
                 raise PosekitError(f"{source}: clip {clip.id!r} has no frame rate; give it with --fps")
             clip.keypoints, clip_counts = filtering.clean(
-                clip.keypoints, clip.scores, min_confidence=options.min_confidence, max_gap=options.max_gap,
-                smoother=options.smoother, window=options.window)
+                clip.keypoints,
+                clip.scores,
+                min_confidence=options.min_confidence,
+                max_gap=options.max_gap,
+                smoother=options.smoother,
+                window=options.window,
+            )
             counts = {k: counts[k] + clip_counts[k] for k in counts}
             clip.fps = fps
             writer.add(clip)
@@ -100,9 +124,12 @@ def run(store_path: str | Path, prefix: str | Path, options: Options, *, source:
                 if np.isnan(centres[:, person]).all():
                     continue
                 table = track_kinematics(
-                    centres[:, person], fps, moving_speed=options.moving_speed,
+                    centres[:, person],
+                    fps,
+                    moving_speed=options.moving_speed,
                     head=xy[:, person, head_index] if head_index is not None else None,
-                    tail=xy[:, person, tail_index] if tail_index is not None else None)
+                    tail=xy[:, person, tail_index] if tail_index is not None else None,
+                )
                 keys = {"clip": clip.id, "individual": person, "track": _individual_name(clip, person)}
                 frames.append(table.assign(**keys, frame_index=clip.frame_index))
                 minutes.append(per_minute(table, fps).assign(**keys))
@@ -111,16 +138,24 @@ def run(store_path: str | Path, prefix: str | Path, options: Options, *, source:
         # Inside the writer's block: if anything below fails, the cleaned store is not written either.
         if not frames:
             raise PosekitError(f"{source}: no animal has a body centre in any frame after cleaning")
-        tables = {"kinematics": _leading(pd.concat(frames, ignore_index=True), "clip", "individual", "frame_index"),
-                  "per_minute": _leading(pd.concat(minutes, ignore_index=True), "clip", "individual"),
-                  "summary": pd.DataFrame(totals)}
+        tables = {
+            "kinematics": _leading(pd.concat(frames, ignore_index=True), "clip", "individual", "frame_index"),
+            "per_minute": _leading(pd.concat(minutes, ignore_index=True), "clip", "individual"),
+            "summary": pd.DataFrame(totals),
+        }
         units = "px" if store.coordinates == "pixel" else store.coordinates
         kinematics_png(figure_tracks, paths["figure"], moving_speed=options.moving_speed, units=units)
         _write_tables(tables, paths)
     store.close()
-    return {"paths": paths, "head": head, "tail": tail or ("body centre" if head else None),
-            "body_centre": list(options.body_centre) or "all joints", "tracks": len(totals), **counts,
-            "summary": tables["summary"]}
+    return {
+        "paths": paths,
+        "head": head,
+        "tail": tail or ("body centre" if head else None),
+        "body_centre": list(options.body_centre) or "all joints",
+        "tracks": len(totals),
+        **counts,
+        "summary": tables["summary"],
+    }
 
 
 def _leading(table: pd.DataFrame, *columns: str) -> pd.DataFrame:

@@ -9,6 +9,7 @@ sessions change the animal's state (speed) and the fog, as the paper's recording
 Frames are grey uint8 squares, written to ``<store stem>_frames.h5`` beside the store, one dataset
 ``/videos/<clip id>`` (T, H, W) per clip; each clip's ``/clips/source`` names that file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,14 +75,21 @@ def free_space(scenario: Scenario, size: int) -> np.ndarray:
             cv2.line(free, (round(centre), round(centre)), tuple(round(v) for v in end), 1, thickness=2 * half)
         cv2.circle(free, (round(centre), round(centre)), round(0.15 * size), 1, thickness=-1)
     else:
-        free[wall:size - wall, wall:size - wall] = 1
+        free[wall : size - wall, wall : size - wall] = 1
     for x1, y1, x2, y2 in scenario.obstacles:
-        free[round(y1 * size):round(y2 * size), round(x1 * size):round(x2 * size)] = 0
+        free[round(y1 * size) : round(y2 * size), round(x1 * size) : round(x2 * size)] = 0
     return free
 
 
-def simulate(scenario: Scenario, style: MotionStyle, seconds: float, fps: float, size: int,
-             rng: np.random.Generator, speed_factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def simulate(
+    scenario: Scenario,
+    style: MotionStyle,
+    seconds: float,
+    fps: float,
+    size: int,
+    rng: np.random.Generator,
+    speed_factor: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions (T, 2) in pixels and headings (T,) in radians (image angle, y down) of one animal."""
     free = free_space(scenario, size)
     clearance = cv2.distanceTransform(free, cv2.DIST_L2, 5)
@@ -123,8 +131,15 @@ def simulate(scenario: Scenario, style: MotionStyle, seconds: float, fps: float,
     return np.array(positions), np.array(headings)
 
 
-def render(scenario: Scenario, positions: np.ndarray, headings: np.ndarray, size: int, rng: np.random.Generator,
-           floor_rng: np.random.Generator, fog_rng: np.random.Generator) -> np.ndarray:
+def render(
+    scenario: Scenario,
+    positions: np.ndarray,
+    headings: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+    floor_rng: np.random.Generator,
+    fog_rng: np.random.Generator,
+) -> np.ndarray:
     """(T, size, size) uint8 overhead frames: floor, walls, obstacles, the rat, drifting fog, sensor noise.
     ``floor_rng`` draws the floor pattern (one per scenario), ``fog_rng`` the fog (one per scenario and session:
     clips recorded together look alike, which the scenario contrast loss relies on)."""
@@ -141,13 +156,17 @@ def render(scenario: Scenario, positions: np.ndarray, headings: np.ndarray, size
         frame = background.copy()
         centre = (round(x * 16), round(y * 16))  # cv2 draws at 1/16 pixel with shift=4
         cv2.ellipse(frame, centre, axes, float(np.degrees(heading)), 0, 360, 235, -1, cv2.LINE_AA, 4)
-        nose = (round((x + np.cos(heading) * BODY[0] * size / 2) * 16),
-                round((y + np.sin(heading) * BODY[0] * size / 2) * 16))
+        nose = (
+            round((x + np.cos(heading) * BODY[0] * size / 2) * 16),
+            round((y + np.sin(heading) * BODY[0] * size / 2) * 16),
+        )
         cv2.circle(frame, nose, max(16, axes[1] // 2), 90, -1, cv2.LINE_AA, 4)  # dark nose: the heading shows
         if scenario.fog:
             ox, oy = (np.array([size / 2, size / 2]) + drift * t).astype(int) % size
-            frame = frame * (1 - scenario.fog * fog[oy:oy + size, ox:ox + size]) \
-                + 200 * scenario.fog * fog[oy:oy + size, ox:ox + size]
+            frame = (
+                frame * (1 - scenario.fog * fog[oy : oy + size, ox : ox + size])
+                + 200 * scenario.fog * fog[oy : oy + size, ox : ox + size]
+            )
         frames[t] = np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255)
     return frames
 
@@ -157,8 +176,9 @@ def box_of(positions: np.ndarray, headings: np.ndarray, size: int) -> np.ndarray
     a, b = BODY[0] * size / 2, BODY[1] * size / 2
     half_w = np.hypot(a * np.cos(headings), b * np.sin(headings))
     half_h = np.hypot(a * np.sin(headings), b * np.cos(headings))
-    return np.stack([positions[:, 0] - half_w, positions[:, 1] - half_h,
-                     positions[:, 0] + half_w, positions[:, 1] + half_h], axis=1)
+    return np.stack(
+        [positions[:, 0] - half_w, positions[:, 1] - half_h, positions[:, 0] + half_w, positions[:, 1] + half_h], axis=1
+    )
 
 
 def frames_path(store_path) -> Path:
@@ -167,36 +187,76 @@ def frames_path(store_path) -> Path:
     return store_path.with_name(f"{store_path.stem}_frames.h5")
 
 
-def generate(output, *, scenarios=SCENARIOS, individuals=INDIVIDUALS, sessions: int = 2, seconds: float = 60.0,
-             fps: float = 10.0, size: int = 64, seed: int = 0, test_scenarios=("dense_fog",),
-             test_individuals=("F",), progress: bool = True) -> dict:
+def generate(
+    output,
+    *,
+    scenarios=SCENARIOS,
+    individuals=INDIVIDUALS,
+    sessions: int = 2,
+    seconds: float = 60.0,
+    fps: float = 10.0,
+    size: int = 64,
+    seed: int = 0,
+    test_scenarios=("dense_fog",),
+    test_individuals=("F",),
+    progress: bool = True,
+) -> dict:
     """Write a RatPose-style store at ``output`` and its frames beside it; one clip per scenario, individual and
     session. Splits: ``train_scenario`` / ``test_scenario`` hold out ``test_scenarios``; ``train_individual`` /
     ``test_individual`` hold out ``test_individuals``. Each clip depends only on the seed and its own indices."""
     output = Path(output)
     video_file = frames_path(output)
     jobs = [(si, ii, k) for si in range(len(scenarios)) for ii in range(len(individuals)) for k in range(sessions)]
-    with atomic_path(video_file) as tmp_frames, h5py.File(tmp_frames, "w") as videos, \
-            StoreWriter(output, layout=CENTRE_LAYOUT, coord_dims=2, name=output.stem,
-                        provenance=dict(step="arena", seed=seed, fps=fps, size=size, seconds=seconds)) as writer:
+    with (
+        atomic_path(video_file) as tmp_frames,
+        h5py.File(tmp_frames, "w") as videos,
+        StoreWriter(
+            output,
+            layout=CENTRE_LAYOUT,
+            coord_dims=2,
+            name=output.stem,
+            provenance=dict(step="arena", seed=seed, fps=fps, size=size, seconds=seconds),
+        ) as writer,
+    ):
         for si, ii, k in tqdm(jobs, desc="arena", unit="clip", disable=not progress):
             scenario, style = scenarios[si], individuals[ii]
             rng = np.random.default_rng([seed, si, ii, k])
             speed_factor = rng.uniform(0.8, 1.2)  # the animal's state on that day
             positions, headings = simulate(scenario, style, seconds, fps, size, rng, speed_factor)
             clip_id = f"{scenario.name}-{style.name}-s{k + 1}"
-            frames = render(scenario, positions, headings, size, rng, floor_rng=np.random.default_rng([seed, si]),
-                            fog_rng=np.random.default_rng([seed, si, k, 1000]))
+            frames = render(
+                scenario,
+                positions,
+                headings,
+                size,
+                rng,
+                floor_rng=np.random.default_rng([seed, si]),
+                fog_rng=np.random.default_rng([seed, si, k, 1000]),
+            )
             videos.create_dataset(f"videos/{clip_id}", data=frames, chunks=(1, size, size), compression="lzf")
             held_scenario = scenario.name in test_scenarios
             held_individual = style.name in test_individuals
-            splits = ("test_scenario" if held_scenario else "train_scenario",
-                      "test_individual" if held_individual else "train_individual")
-            writer.add(Clip(id=clip_id, keypoints=positions[:, None, None, :].astype(np.float32),
-                            scores=np.ones((len(positions), 1, 1), np.float32),
-                            box=box_of(positions, headings, size)[:, None].astype(np.float32),
-                            fps=fps, image_size=(size, size), source=video_file.name, splits=splits,
-                            text=clip_text(scenario.name, f"s{k + 1}", style.name, scenario.difficulty)))
+            splits = (
+                "test_scenario" if held_scenario else "train_scenario",
+                "test_individual" if held_individual else "train_individual",
+            )
+            writer.add(
+                Clip(
+                    id=clip_id,
+                    keypoints=positions[:, None, None, :].astype(np.float32),
+                    scores=np.ones((len(positions), 1, 1), np.float32),
+                    box=box_of(positions, headings, size)[:, None].astype(np.float32),
+                    fps=fps,
+                    image_size=(size, size),
+                    source=video_file.name,
+                    splits=splits,
+                    text=clip_text(scenario.name, f"s{k + 1}", style.name, scenario.difficulty),
+                )
+            )
         videos.attrs.update(fps=fps, size=size, store=output.name)
-    return {"clips": len(jobs), "frames": len(jobs) * int(round(seconds * fps)), "store": str(output),
-            "frames_file": str(video_file)}
+    return {
+        "clips": len(jobs),
+        "frames": len(jobs) * int(round(seconds * fps)),
+        "store": str(output),
+        "frames_file": str(video_file),
+    }

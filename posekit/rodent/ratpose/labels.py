@@ -6,6 +6,7 @@ difficulty as JSON in ``/clips/text``. Labelling adds ``/frames/labels``: where 
 seconds later, as one of five classes -- moved further than ``radius`` towards up / down / left / right, or stayed
 within it (middle).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,9 @@ from ...store.format import STR, provenance_step
 
 CLASSES = ("up", "down", "left", "right", "middle")
 MIDDLE = CLASSES.index("middle")
-CLASS_DESCRIPTIONS = tuple(f"the body centre moves more than the radius {name} within the horizon"
-                           for name in CLASSES[:4]) + ("the body centre stays within the radius",)
+CLASS_DESCRIPTIONS = tuple(
+    f"the body centre moves more than the radius {name} within the horizon" for name in CLASSES[:4]
+) + ("the body centre stays within the radius",)
 META_KEYS = ("scenario", "session", "individual", "difficulty")
 CENTRE_LAYOUT = get_layout("rodent-centre-1")
 
@@ -36,6 +38,7 @@ class Convention:
     ``sector_names``: the class of the four 90-degree sectors centred on the angles 0, 90, 180, 270 degrees,
     counterclockwise as seen on the image, 0 = along +x. A vector exactly on a sector boundary (45, 135...)
     belongs to the sector that starts there going counterclockwise (the paper's intervals are open)."""
+
     y_down: bool
     sector_names: tuple[str, str, str, str]
 
@@ -64,18 +67,24 @@ def direction_classes(vectors: np.ndarray, radius: float, convention: Convention
     comparing |dx| and |dy|, so boundaries are exact rather than subject to atan2 rounding."""
     dx = vectors[..., 0]
     dy = -vectors[..., 1] if convention.y_down else vectors[..., 1]  # dy > 0: up on the image
-    sector = np.select([(dx > np.abs(dy)) | ((dx > 0) & (dy == -dx)),     # around 0 deg; 315 deg boundary
-                        (dy > np.abs(dx)) | ((dy > 0) & (dx == dy)),      # around 90; 45 deg boundary
-                        (-dx > np.abs(dy)) | ((dx < 0) & (dy == -dx)),    # around 180; 135 deg boundary
-                        (-dy > np.abs(dx)) | ((dy < 0) & (dx == dy))],    # around 270; 225 deg boundary
-                       [0, 1, 2, 3], default=0)
+    sector = np.select(
+        [
+            (dx > np.abs(dy)) | ((dx > 0) & (dy == -dx)),  # around 0 deg; 315 deg boundary
+            (dy > np.abs(dx)) | ((dy > 0) & (dx == dy)),  # around 90; 45 deg boundary
+            (-dx > np.abs(dy)) | ((dx < 0) & (dy == -dx)),  # around 180; 135 deg boundary
+            (-dy > np.abs(dx)) | ((dy < 0) & (dx == dy)),
+        ],  # around 270; 225 deg boundary
+        [0, 1, 2, 3],
+        default=0,
+    )
     index = np.array([CLASSES.index(name) for name in convention.sector_names])[sector]
     index = np.where(np.hypot(dx, dy) <= radius, MIDDLE, index)
     return np.where(np.isnan(dx) | np.isnan(dy), -1, index)
 
 
-def future_position_classes(positions: np.ndarray, frame_index: np.ndarray, fps: float, horizon: float,
-                            radius: float, convention: Convention) -> np.ndarray:
+def future_position_classes(
+    positions: np.ndarray, frame_index: np.ndarray, fps: float, horizon: float, radius: float, convention: Convention
+) -> np.ndarray:
     """(T,) class of each frame from the body centre ``positions`` (T, 2): the displacement to the frame
     ``round(horizon * fps)`` video frames later. -1 (unlabelled) when that frame is not in the clip (the last
     frames, gaps) or either position is missing."""
@@ -88,8 +97,9 @@ def future_position_classes(positions: np.ndarray, frame_index: np.ndarray, fps:
     return direction_classes(vectors, radius, convention)
 
 
-def constant_velocity_classes(positions: np.ndarray, ends: np.ndarray, history: int, horizon_frames: int,
-                              radius: float, convention: Convention) -> np.ndarray:
+def constant_velocity_classes(
+    positions: np.ndarray, ends: np.ndarray, history: int, horizon_frames: int, radius: float, convention: Convention
+) -> np.ndarray:
     """The no-learning baseline: extrapolate the mean velocity over the ``history`` frames before each end
     frame ``horizon_frames`` ahead and label that displacement with the same rule."""
     velocity = (positions[ends] - positions[ends - history]) / history
@@ -127,8 +137,15 @@ def radius_pixels(image_size, fraction: float) -> float:
     return float(fraction * max(image_size))
 
 
-def label_store(source, output, *, horizon: float = 3.0, radius: float = 0.1, convention: str = "screen",
-                image_size: tuple[int, int] | None = None) -> dict:
+def label_store(
+    source,
+    output,
+    *,
+    horizon: float = 3.0,
+    radius: float = 0.1,
+    convention: str = "screen",
+    image_size: tuple[int, int] | None = None,
+) -> dict:
     """Write ``output``: ``source`` with per-frame future-position labels (``/frames/labels``, one-hot over
     CLASSES, no class where unlabelled) and CLASSES as its classes. The per-clip labels are reset to -1 when
     the source had other classes. ``image_size`` (width, height) stands in for clips that do not record theirs
@@ -144,12 +161,21 @@ def label_store(source, output, *, horizon: float = 3.0, radius: float = 0.1, co
             sizes[(sizes <= 0).any(axis=1)] = image_size
         for i in range(len(store)):
             if not np.isfinite(fps[i]) or fps[i] <= 0 or (sizes[i] <= 0).any():
-                raise StoreError(f"{source}: clip {ids[i]!r} has no fps or image size; both are needed to label "
-                                 f"a {horizon:g} s horizon and a radius of {radius:g} of the image (--image-size)")
+                raise StoreError(
+                    f"{source}: clip {ids[i]!r} has no fps or image size; both are needed to label "
+                    f"a {horizon:g} s horizon and a radius of {radius:g} of the image (--image-size)"
+                )
             frames = store.frames(i, ("keypoints", "frame_index"))
-            labels.append(future_position_classes(body_centre(frames["keypoints"], store.layout),
-                                                  frames["frame_index"], float(fps[i]), horizon,
-                                                  radius_pixels(sizes[i], radius), rule))
+            labels.append(
+                future_position_classes(
+                    body_centre(frames["keypoints"], store.layout),
+                    frames["frame_index"],
+                    float(fps[i]),
+                    horizon,
+                    radius_pixels(sizes[i], radius),
+                    rule,
+                )
+            )
         same_classes = store.classes == list(CLASSES)
     classes = np.concatenate(labels) if labels else np.zeros(0, int)
     one_hot = np.zeros((len(classes), len(CLASSES)), bool)
@@ -162,8 +188,16 @@ def label_store(source, output, *, horizon: float = 3.0, radius: float = 0.1, co
             _write_labels(f, one_hot, reset_clip_labels=not same_classes)
             f["clips/image_size"][...] = sizes  # the sizes the radius was taken from, --image-size included
             steps = json.loads(f.attrs.get("provenance", "[]"))
-            steps.append(provenance_step(step="ratpose-label", horizon_s=horizon, radius_fraction=radius,
-                                         convention=convention, image_size=image_size, counts=counts))
+            steps.append(
+                provenance_step(
+                    step="ratpose-label",
+                    horizon_s=horizon,
+                    radius_fraction=radius,
+                    convention=convention,
+                    image_size=image_size,
+                    counts=counts,
+                )
+            )
             f.attrs["provenance"] = json.dumps(steps)
     return counts
 
@@ -173,10 +207,15 @@ def _write_labels(f: h5py.File, one_hot: np.ndarray, reset_clip_labels: bool) ->
     keypoints = frames["keypoints"]
     if "labels" in frames:
         del frames["labels"]
-    frames.create_dataset("labels", data=one_hot, maxshape=(None, None),
-                          chunks=(max(1, min(len(one_hot), keypoints.chunks[0])), len(CLASSES)),
-                          compression=keypoints.compression, shuffle=keypoints.compression is not None,
-                          fletcher32=keypoints.fletcher32)
+    frames.create_dataset(
+        "labels",
+        data=one_hot,
+        maxshape=(None, None),
+        chunks=(max(1, min(len(one_hot), keypoints.chunks[0])), len(CLASSES)),
+        compression=keypoints.compression,
+        shuffle=keypoints.compression is not None,
+        fletcher32=keypoints.fletcher32,
+    )
     for key, values in (("name", CLASSES), ("description", CLASS_DESCRIPTIONS)):
         del f["classes"][key]
         f["classes"].create_dataset(key, data=np.array(values, dtype=object), dtype=STR)

@@ -6,6 +6,7 @@ extent. Frames are read in order by :class:`posekit.video.VideoReader`, never by
 frame in many codecs and shifts every crop by a few frames); each crop is one affine warp, so boxes that leave the
 image are padded with the image's edge pixels and sub-pixel boxes are honoured.
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,6 +25,7 @@ from ...video import VideoReader
 @dataclass
 class Track:
     """One animal of one clip: which frames of which video, and its crops (NaN box = no crop, all zeros)."""
+
     clip: int
     person: int
     frame_index: np.ndarray  # (T,) frame of the video
@@ -63,12 +65,18 @@ def crop(frame: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
     scale_x = size / (box[2] - box[0])
     scale_y = size / (box[3] - box[1])
     warp = np.array([[scale_x, 0, -box[0] * scale_x], [0, scale_y, -box[1] * scale_y]], np.float64)
-    return cv2.warpAffine(frame, warp, (size, size), flags=cv2.INTER_AREA if scale_x < 1 else cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        frame,
+        warp,
+        (size, size),
+        flags=cv2.INTER_AREA if scale_x < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
-def read_crops(video: str | Path, frame_index: np.ndarray, boxes: np.ndarray,
-               size: int) -> tuple[np.ndarray, np.ndarray]:
+def read_crops(
+    video: str | Path, frame_index: np.ndarray, boxes: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(T, size, size) grey uint8 crops of ``boxes`` (T, 4) at frames ``frame_index`` (T,) of ``video``, read in
     order, and a (T,) mask of the frames past the video's end (keypoint files often have a row more than their
     video has frames). A NaN box or a frame past the end gives a black crop."""
@@ -105,8 +113,16 @@ def video_of(store: SkeletonStore, clip: int, video: str | Path | None) -> Path:
     return path
 
 
-def store_tracks(store_path: str | Path, size: int, *, video: str | Path | None = None, margin: float = 1.2,
-                 keypoint_scale: float = 1.5, progress: bool = True, warn=None) -> list[Track]:
+def store_tracks(
+    store_path: str | Path,
+    size: int,
+    *,
+    video: str | Path | None = None,
+    margin: float = 1.2,
+    keypoint_scale: float = 1.5,
+    progress: bool = True,
+    warn=None,
+) -> list[Track]:
     """Crops of every animal of every clip: detector boxes (``/frames/box``) made square with ``margin``, or,
     in a store without boxes, squares around the keypoints (:func:`boxes_from_keypoints`). ``warn`` is called
     with one line per clip whose video ends before its frames do."""
@@ -129,8 +145,10 @@ def store_tracks(store_path: str | Path, size: int, *, video: str | Path | None 
             crops, past_end = read_crops(path, arrays["frame_index"], boxes, size)
             if past_end.any():
                 boxes[past_end] = np.nan
-                warn(f"{path}: ends before frame {arrays['frame_index'][past_end].min()}; {past_end.sum()} frames "
-                     f"of clip {store.ids[clip]!r} past its end get no crop")
+                warn(
+                    f"{path}: ends before frame {arrays['frame_index'][past_end].min()}; {past_end.sum()} frames "
+                    f"of clip {store.ids[clip]!r} past its end get no crop"
+                )
             tracks.append(Track(clip, person, arrays["frame_index"], boxes, crops))
     store.close()
     if not tracks:

@@ -4,6 +4,7 @@ under cosine similarity (the paper's measure between behaviour vectors).
 ``groups`` keeps a query from retrieving items of its own group (its own clip or bout): overlapping windows of
 one bout are near copies of each other and would make any feature look good.
 """
+
 from __future__ import annotations
 
 import numpy as np

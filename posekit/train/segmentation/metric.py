@@ -1,5 +1,6 @@
 """FrameSegmentation: frame-level accuracy and mAP over whole sequences (the thesis's frame-level mAP, Tables 4.2,
 4.5 and 4.7), each frame scored by the mean of the windows that cover it."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,8 @@ def average_overlapping(windows, frames: int) -> np.ndarray:
     total = np.zeros((frames, windows[0][1].shape[1]))
     count = np.zeros((frames, 1))
     for start, scores in windows:
-        total[start:start + len(scores)] += scores
-        count[start:start + len(scores)] += 1
+        total[start : start + len(scores)] += scores
+        count[start : start + len(scores)] += 1
     return total / count
 
 
@@ -33,7 +34,7 @@ def merge_windows(windows) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         frames = max(start + len(scores) for start, scores, _ in parts)
         labels = np.zeros((frames, parts[0][2].shape[1]), bool)
         for start, _, window_labels in parts:
-            labels[start:start + len(window_labels)] = window_labels
+            labels[start : start + len(window_labels)] = window_labels
         merged[sequence] = (average_overlapping([(start, scores) for start, scores, _ in parts], frames), labels)
     return merged
 
@@ -87,16 +88,22 @@ class FrameSegmentation(BaseMetric):
         class_ap = [average_precision(scores[:, k], labels[:, k]) for k in range(labels.shape[1])]
         if self.out_dir:
             self._write(sequences, class_ap)
-        return {"frame_acc": frame_accuracy(scores, labels), "mAP": float(np.nanmean(class_ap) * 100),
-                "frames": len(labels), "background_frames": int((~labels.any(axis=1)).sum())}
+        return {
+            "frame_acc": frame_accuracy(scores, labels),
+            "mAP": float(np.nanmean(class_ap) * 100),
+            "frames": len(labels),
+            "background_frames": int((~labels.any(axis=1)).sum()),
+        }
 
     def _write(self, sequences: dict, class_ap: list[float]) -> None:
         out = Path(self.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         names = self.class_names or [str(k) for k in range(len(class_ap))]
         with atomic_path(out / "class_ap.json") as tmp:
-            tmp.write_text(json.dumps({name: None if np.isnan(ap) else ap * 100 for name, ap in zip(names, class_ap)},
-                                      indent=1))
+            tmp.write_text(
+                json.dumps({name: None if np.isnan(ap) else ap * 100 for name, ap in zip(names, class_ap)}, indent=1)
+            )
         with atomic_path(out / "frame_scores.npz") as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, **{sequence: scores.astype(np.float32) for sequence, (scores, _) in
-                                      sequences.items()})
+            np.savez_compressed(
+                f, **{sequence: scores.astype(np.float32) for sequence, (scores, _) in sequences.items()}
+            )

@@ -1,5 +1,6 @@
 """SkeletonSegmenter: per-frame multi-label action scores from a network with a per-frame head (UNIK
 ``head='frame'``), trained with binary cross-entropy per frame and class (thesis sec. 4.3.2)."""
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,17 @@ class SkeletonSegmenter(SkeletonRecognizer):
     (T, K)) for :class:`~posekit.train.segmentation.metric.FrameSegmentation`. ``frozen_backbone``: linear
     evaluation, as in SkeletonRecognizer, whose ``net.*`` weights this model shares."""
 
-    def forward(self, keypoints: torch.Tensor, label: torch.Tensor, mode: str = "loss", frame_labels=None,
-                start=None, length=None, id=None, index=None):
+    def forward(
+        self,
+        keypoints: torch.Tensor,
+        label: torch.Tensor,
+        mode: str = "loss",
+        frame_labels=None,
+        start=None,
+        length=None,
+        id=None,
+        index=None,
+    ):
         logits = upsample_frames(self.net(keypoints), keypoints.shape[2])
         if mode == "tensor":
             return logits
@@ -46,5 +56,7 @@ class SkeletonSegmenter(SkeletonRecognizer):
             loss = F.binary_cross_entropy_with_logits(logits.float(), frame_labels.transpose(1, 2), reduction="none")
             return {"loss": loss.mean(dim=1)[present].mean()}
         scores, truth = logits.float().sigmoid().transpose(1, 2).cpu(), frame_labels.cpu().bool()
-        return [{"id": sequence, "index": int(i), "start": int(s), "scores": window[:n], "labels": labels[:n]}
-                for sequence, i, s, window, labels, n in zip(id, index, start, scores, truth, length.tolist())]
+        return [
+            {"id": sequence, "index": int(i), "start": int(s), "scores": window[:n], "labels": labels[:n]}
+            for sequence, i, s, window, labels, n in zip(id, index, start, scores, truth, length.tolist())
+        ]

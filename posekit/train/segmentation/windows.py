@@ -1,5 +1,6 @@
 """SequenceWindows: sliding windows over the long sequences of a store with per-frame labels (``/frames/labels``),
 the samples of action segmentation (thesis sec. 4.3.2: E_V re-trained window by window on long sequences)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,21 +34,42 @@ class SequenceWindows(StoreClips):
     :func:`collate_windows`. ``pipeline`` sees the window's frames and must keep all of them (the window is the
     crop), so that each score lands on its frame."""
 
-    def __init__(self, store: str, split: str | None = None, pipeline=None, window: int = 64, stride: int = 32,
-                 part: str = "all", holdout: float = 0.0, label_fraction: float = 1.0, seed: int = 0,
-                 fields=("keypoints", "scores")):
-        super().__init__(store, split=split, pipeline=pipeline, part=part, holdout=holdout,
-                         label_fraction=label_fraction, seed=seed, fields=fields)
+    def __init__(
+        self,
+        store: str,
+        split: str | None = None,
+        pipeline=None,
+        window: int = 64,
+        stride: int = 32,
+        part: str = "all",
+        holdout: float = 0.0,
+        label_fraction: float = 1.0,
+        seed: int = 0,
+        fields=("keypoints", "scores"),
+    ):
+        super().__init__(
+            store,
+            split=split,
+            pipeline=pipeline,
+            part=part,
+            holdout=holdout,
+            label_fraction=label_fraction,
+            seed=seed,
+            fields=fields,
+        )
         if "labels" not in self.store.frame_fields:
-            raise StoreError(f"{self.store.path}: no per-frame labels (/frames/labels) to segment; chain its clips "
-                             f"into labelled sequences with `posekit synth untrimmed`")
+            raise StoreError(
+                f"{self.store.path}: no per-frame labels (/frames/labels) to segment; chain its clips "
+                f"into labelled sequences with `posekit synth untrimmed`"
+            )
         if window < 1 or stride < 1:
             raise ValueError(f"window and stride must be at least 1, got {window} and {stride}")
         self.window = window
         lengths = self.store.lengths
-        self.windows = np.array([(index, start) for index in self.indices
-                                 for start in window_starts(int(lengths[index]), window, stride)],
-                                np.int64).reshape(-1, 2)
+        self.windows = np.array(
+            [(index, start) for index in self.indices for start in window_starts(int(lengths[index]), window, stride)],
+            np.int64,
+        ).reshape(-1, 2)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -58,13 +80,19 @@ class SequenceWindows(StoreClips):
         stop = min(start + self.window, int(self.store.lengths[index]))
         first = int(self.store.offsets[index])
         frames = self.store.file["frames"]  # a slice of each array, not the whole (possibly very long) sequence
-        sample = {name: frames[name][first + start:first + stop] for name in self.fields}
+        sample = {name: frames[name][first + start : first + stop] for name in self.fields}
         sample["keypoints"] = sample.pop(self.coordinates)
         labels = np.zeros((stop - start, self.num_classes), np.float32)
-        stored = frames["labels"][first + start:first + stop]
-        labels[:, :stored.shape[1]] = stored
-        sample.update(image_size=self.image_sizes[index], label=int(self.store.labels[index]), index=index,
-                      id=self.ids[index].decode(), start=start, frame_labels=labels)
+        stored = frames["labels"][first + start : first + stop]
+        labels[:, : stored.shape[1]] = stored
+        sample.update(
+            image_size=self.image_sizes[index],
+            label=int(self.store.labels[index]),
+            index=index,
+            id=self.ids[index].decode(),
+            start=start,
+            frame_labels=labels,
+        )
         return sample
 
     def __getitem__(self, i: int) -> dict:
@@ -74,8 +102,10 @@ class SequenceWindows(StoreClips):
             sample = self.transform(sample)
         out = self.format(sample)
         if out["length"] != len(labels):
-            raise PosekitError(f"the pipeline turned a {len(labels)}-frame window into {out['length']} frames; a "
-                               f"segmentation pipeline must keep every frame (no temporal crop or resampling)")
+            raise PosekitError(
+                f"the pipeline turned a {len(labels)}-frame window into {out['length']} frames; a "
+                f"segmentation pipeline must keep every frame (no temporal crop or resampling)"
+            )
         out.update(frame_labels=torch.from_numpy(labels), start=start)
         return out
 
@@ -86,7 +116,7 @@ def collate_windows(batch: list[dict]) -> dict:
     out = collate_clips(batch)
     labels = torch.zeros(len(batch), out["keypoints"].shape[2], batch[0]["frame_labels"].shape[1])
     for row, sample in enumerate(batch):
-        labels[row, :len(sample["frame_labels"])] = sample["frame_labels"]
+        labels[row, : len(sample["frame_labels"])] = sample["frame_labels"]
     out.update(frame_labels=labels, start=torch.tensor([sample["start"] for sample in batch]))
     return out
 
