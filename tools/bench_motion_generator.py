@@ -11,6 +11,7 @@ One optimiser step (Adam, as the configs) per iteration; each figure is pairs pe
 time. Each arm runs in its own process so that its peak memory is its own: the peak resident memory above the
 process's size after loading the batch (CPU), or torch's peak allocation (CUDA).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,11 @@ import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
-ARMS = {"generator": "generator (dictionary, J=128 / K=32)", "no-dictionary": "without the dictionary",
-        "unik": "UNIK classifier on the same frames (peer)"}
+ARMS = {
+    "generator": "generator (dictionary, J=128 / K=32)",
+    "no-dictionary": "without the dictionary",
+    "unik": "UNIK classifier on the same frames (peer)",
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,8 +69,9 @@ def build_step(arm: str, batch: dict, layout, device: str):
 
     root = layout.index(layout.centre) if layout.centre else 0
     if arm == "unik":
-        model = MODELS.build(dict(type="UNIK", num_joints=layout.num_joints, in_channels=2, num_persons=1,
-                                     num_classes=10))
+        model = MODELS.build(
+            dict(type="UNIK", num_joints=layout.num_joints, in_channels=2, num_persons=1, num_classes=10)
+        )
         # (4N, C, T, V, M=1): every window of the pair, as a recogniser would read them
         x = torch.cat([batch[k] for k in ("a", "b", "ab", "ba")]).permute(0, 3, 1, 2)[..., None].contiguous()
         y = torch.arange(len(x)) % 10
@@ -81,6 +86,7 @@ def build_step(arm: str, batch: dict, layout, device: str):
 
         def loss():
             return sum(model(**inputs, mode="loss").values())
+
     model.to(device).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     return model, optimiser, loss
@@ -95,8 +101,11 @@ def run_arm(args) -> dict:
         torch.set_num_threads(args.threads)
     batch, layout = real_batch(args)
     model, optimiser, loss = build_step(args.arm, batch, layout, args.device)
-    cast = torch.autocast(args.device, dtype=torch.float16 if args.device == "cuda" else torch.bfloat16) \
-        if args.amp else nullcontext()
+    cast = (
+        torch.autocast(args.device, dtype=torch.float16 if args.device == "cuda" else torch.bfloat16)
+        if args.amp
+        else nullcontext()
+    )
     scaler = torch.amp.GradScaler(args.device, enabled=args.amp and args.device == "cuda")
     base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if args.device == "cuda":
@@ -114,11 +123,19 @@ def run_arm(args) -> dict:
             torch.cuda.synchronize()
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
-    peak_mib = (torch.cuda.max_memory_allocated() / 2**20 if args.device == "cuda"
-                else (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kib) / 1024)
-    return {"arm": args.arm, "pairs_per_s": args.batch / statistics.median(times),
-            "step_ms": 1000 * statistics.median(times), "peak_mib": peak_mib,
-            "parameters": sum(p.numel() for p in model.parameters()), "threads": torch.get_num_threads()}
+    peak_mib = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if args.device == "cuda"
+        else (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kib) / 1024
+    )
+    return {
+        "arm": args.arm,
+        "pairs_per_s": args.batch / statistics.median(times),
+        "step_ms": 1000 * statistics.median(times),
+        "peak_mib": peak_mib,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main(argv=None) -> None:
@@ -128,21 +145,26 @@ def main(argv=None) -> None:
         return
     rows = []
     for arm in ARMS:
-        child = subprocess.run([sys.executable, __file__, *(argv or sys.argv[1:]), "--arm", arm],
-                               capture_output=True, text=True)
+        child = subprocess.run(
+            [sys.executable, __file__, *(argv or sys.argv[1:]), "--arm", arm], capture_output=True, text=True
+        )
         if child.returncode:
             sys.exit(f"arm {arm} failed:\n{child.stderr[-2000:]}")
         rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
     generator = rows[0]["pairs_per_s"]
-    print(f"{datetime.now(timezone.utc):%Y-%m-%d}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, device {args.device}, {'AMP' if args.amp else 'float32'}, "
-          f"{rows[0]['threads']} torch threads, batch {args.batch} pairs x {args.window} frames\n"
-          f"command: python tools/bench_motion_generator.py {shlex.join(argv or sys.argv[1:])}\n")
+    print(
+        f"{datetime.now(timezone.utc):%Y-%m-%d}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, device {args.device}, {'AMP' if args.amp else 'float32'}, "
+        f"{rows[0]['threads']} torch threads, batch {args.batch} pairs x {args.window} frames\n"
+        f"command: python tools/bench_motion_generator.py {shlex.join(argv or sys.argv[1:])}\n"
+    )
     print("| arm | parameters | step (ms) | pairs/s | ratio to the generator | peak memory (MiB) |")
     print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {ARMS[row['arm']]} | {row['parameters']:,} | {row['step_ms']:.0f} | {row['pairs_per_s']:.0f} | "
-              f"{row['pairs_per_s'] / generator:.3g} | {row['peak_mib']:.0f} |")
+        print(
+            f"| {ARMS[row['arm']]} | {row['parameters']:,} | {row['step_ms']:.0f} | {row['pairs_per_s']:.0f} | "
+            f"{row['pairs_per_s'] / generator:.3g} | {row['peak_mib']:.0f} |"
+        )
 
 
 if __name__ == "__main__":
