@@ -97,7 +97,8 @@ def _action_model_command(model: str, summary: str):
         work_dir = options["work_dir"]
         _report_init(options, r, "classifier")
         report(
-            f"trained {model} ({options['stream']}) on {options['store']}: test top-1 {r['top1']:.2f}%, top-5 "
+            f"trained {r['model']} ({options['stream']}, {r['epochs']} epochs) on {options['store']}: test top-1 "
+            f"{r['top1']:.2f}%, top-5 "
             f"{r['top5']:.2f}%, mean class {r['mean_class_acc']:.2f}% over {r['test_split_clips']} clips",
             work_dir / "metrics.json",
             work_dir / "best.pth",

@@ -240,7 +240,8 @@ def train(
         "store": str(store),
         "model": cfg.model.net.type,
         "config": str(path),
-        **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction", "epochs")},
+        **{k: options.get(k) for k in ("stream", "linear", "project_2d", "label_fraction")},
+        "epochs": cfg.train_cfg.max_epochs,  # the config's when --epochs was not given
         "init": str(init) if init else None,
         "init_tensors": init_tensors,
         "seed": cfg.randomness.get("seed"),

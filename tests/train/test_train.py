@@ -109,10 +109,11 @@ def run(*args):
 
 def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
     config = tiny_config(tmp_path)
-    for stream in ("joint", "bone"):
+    # `train stgcn --config` of a UNIK config trains UNIK and says so; epochs come from the config
+    for command, stream in (("unik", "joint"), ("stgcn", "bone")):
         out = run(
             "train",
-            "unik",
+            command,
             "--store",
             sample_store,
             "--work-dir",
@@ -124,8 +125,9 @@ def test_train_eval_fuse_predict_end_to_end(sample_store, tmp_path):
             "--holdout",
             "0.2",
         )
-        assert "test top-1" in out
+        assert f"trained UNIK ({stream}, 2 epochs)" in out and "test top-1" in out
         metrics = json.loads((tmp_path / stream / "metrics.json").read_text())
+        assert metrics["model"] == "UNIK" and metrics["epochs"] == 2
         assert {"top1", "top5", "mean_class_acc"} <= set(metrics) and metrics["test_split_clips"] == 4
         assert metrics["stream"] == stream and metrics["precision"] == "OptimWrapper"
         for name in ("best.pth", "scores.pkl", "confusion.png"):
