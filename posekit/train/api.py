@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import json
 import shutil
 from functools import partial
 from pathlib import Path
@@ -25,7 +24,7 @@ from ..errors import PosekitError
 from ..layouts import Layout
 from ..registry import MODELS, TRAINERS
 from ..store import SkeletonStore
-from .overrides import Trainer, apply_overrides, config_path, run
+from .overrides import Trainer, apply_overrides, config_path, run, write_metrics
 
 STREAMS = {"joint": [], "bone": ["JointToBone"], "joint-motion": ["JointMotion"], "bone-motion": ["BoneMotion"]}
 NORMALISATIONS = ("NormalizeImage2D", "CentreSkeleton", "ScaleNormalise", "MinMaxNormalise")
@@ -56,14 +55,14 @@ def prepare_config(
     ``test_clips`` K: score each test clip as the mean of K deterministic samplings (multi-clip testing), which
     needs a test pipeline that samples frames (``UniformSample`` with ``test=True``)."""
     with SkeletonStore(store) as info:
-        _check_choices(info, store, stream=stream, splits=(train_split, test_split), project_2d=project_2d)
+        check_choices(info, store, stream=stream, splits=(train_split, test_split), project_2d=project_2d)
         layout, remap = _model_layout(info, model_layout)
         _fill_network(cfg.model, layout, 2 if project_2d else info.coord_dims, len(info.classes), linear=linear)
         extra = [dict(type="Project2D")] if project_2d else []
         extra += [dict(type=name) for name in STREAMS[stream]]
         _fill_loaders(
             cfg,
-            _normalisation(info),
+            default_normalisation(info),
             remap,
             extra,
             train_split=train_split,
@@ -84,7 +83,7 @@ def prepare_config(
     return cfg
 
 
-def _check_choices(info: SkeletonStore, store, *, stream: str, splits, project_2d: bool) -> None:
+def check_choices(info: SkeletonStore, store, *, stream: str, splits, project_2d: bool) -> None:
     if stream not in STREAMS:
         raise PosekitError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
     for split in splits:
@@ -146,7 +145,7 @@ def _fill_loaders(
         dataset.pipeline = remap + pipeline + extra
 
 
-def _normalisation(store: SkeletonStore) -> list[dict]:
+def default_normalisation(store: SkeletonStore) -> list[dict]:
     """UNIK's input normalisation for the store's coordinates, used when a config's pipeline names none:
     pixels with known image sizes -> x/w*2-1, y/w*2-h/w; anything else -> centred on the body centre."""
     if store.coordinates == "pixel" and (store.column("image_size") > 0).all():
@@ -251,7 +250,7 @@ def train(
         "test_split_clips": len(runner.test_dataloader.dataset.indices),
         **metrics,
     }
-    (work_dir / "metrics.json").write_text(json.dumps(result, indent=1))
+    write_metrics(work_dir, result)
     return result
 
 
@@ -322,17 +321,15 @@ def evaluate(
     runner = Runner.from_cfg(cfg)
     load_state_dict(runner.model, state.get("state_dict", state), logger=runner.logger)
     metrics = runner.test()
-    (work_dir / "metrics.json").write_text(
-        json.dumps(
-            {
-                "checkpoint": str(checkpoint),
-                "store": str(store),
-                "split": split,
-                "clips": cfg.test_dataloader.dataset.get("num_clips", 1),
-                **metrics,
-            },
-            indent=1,
-        )
+    write_metrics(
+        work_dir,
+        {
+            "checkpoint": str(checkpoint),
+            "store": str(store),
+            "split": split,
+            "clips": cfg.test_dataloader.dataset.get("num_clips", 1),
+            **metrics,
+        },
     )
     return metrics
 

@@ -7,7 +7,6 @@ baseline on the same windows.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from mmengine.config import Config
 
 from ..registry import TRAINERS
 from ..rodent.ratpose.labels import CLASSES
-from ..store import SkeletonStore, StoreError, atomic_path
-from .overrides import Trainer, apply_overrides, config_path, run
+from ..store import SkeletonStore, StoreError
+from .overrides import Trainer, apply_overrides, config_path, run, write_metrics
 
 
 def position_metrics(predicted: np.ndarray, labels: np.ndarray) -> dict:
@@ -98,8 +97,7 @@ def train(
         "constant_velocity": position_metrics(_constant_velocity(dataset, scored["ids"], labelling), labels),
         "labelling": {k: labelling[k] for k in ("horizon_s", "radius_fraction", "convention")},
     }
-    with atomic_path(work_dir / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=1))
+    write_metrics(work_dir, result)
     return result
 
 

@@ -7,7 +7,6 @@ scored with the last epoch (:class:`~posekit.train.metric.RetargetError`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,8 @@ from mmengine.config import Config
 
 from ..nets.motion_generator import MotionGenerator
 from ..registry import TRAINERS
-from ..store import SkeletonStore, atomic_path
-from .overrides import Trainer, apply_overrides, config_path, run
+from ..store import SkeletonStore
+from .overrides import Trainer, apply_overrides, config_path, run, write_metrics
 from .retarget_pairs import RetargetPairs
 
 STATS_WINDOWS = 512  # windows whose frames give the z-score mean and std
@@ -70,8 +69,7 @@ def train(store, work_dir, *, config=None, trust_checkpoint: bool = False, **opt
         "units": {"retarget_mse": "z-scored (per-channel training std)", "retarget_mpjpe": "store units"},
         **metrics,
     }
-    with atomic_path(work_dir / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=1))
+    write_metrics(work_dir, result)
     return result
 
 

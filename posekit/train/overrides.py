@@ -26,6 +26,7 @@ Adding a trainer is:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -36,6 +37,7 @@ from mmengine.config import Config
 from .. import checkpoints
 from ..errors import PosekitError
 from ..registry import TRAINERS, names
+from ..store import atomic_path
 from ..zoo import models_dir
 from .cpu_amp import cpu_supports_bfloat16
 
@@ -158,3 +160,11 @@ def run(cfg: Config, *, trust_checkpoint: bool = False, before_training: Callabl
     with checkpoints.mmengine_loads(loaded, trust=trust_checkpoint, config_ignored=not resuming):
         runner.train()
     return runner
+
+
+def write_metrics(work_dir, result: dict) -> Path:
+    """``work_dir/metrics.json``, written to a temporary file and renamed: a killed run leaves no half file."""
+    path = Path(work_dir) / "metrics.json"
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=1))
+    return path

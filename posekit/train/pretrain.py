@@ -14,7 +14,6 @@ normalised as the store's windows are.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -27,10 +26,10 @@ from ..layouts import Layout, mapping
 from ..motion import MIN_FRAMES, STRIDE, load_generator
 from ..nets.positives import MODES
 from ..registry import TRAINERS
-from ..store import SkeletonStore, atomic_path
-from .api import NORMALISATIONS, _check_choices, _normalisation
+from ..store import SkeletonStore
+from .api import NORMALISATIONS, check_choices, default_normalisation
 from .contrastive import unwrapped
-from .overrides import Trainer, apply_overrides, config_path, run
+from .overrides import Trainer, apply_overrides, config_path, run, write_metrics
 
 CONFIG = "pretrain/unik-pretrain_1xb32-{}_store.py"  # the default config of each --positives
 WINDOW_TRANSFORMS = ("RandomTemporalCrop", "ResizeTime", "UniformSample", "ReplayPad")  # those whose length is T
@@ -61,7 +60,7 @@ def prepare_config(
     pipeline = list(cfg.train_dataloader.dataset.pipeline)
     generator_net = None
     with SkeletonStore(store) as info:
-        _check_choices(info, store, stream="joint", splits=(split,), project_2d=project_2d)
+        check_choices(info, store, stream="joint", splits=(split,), project_2d=project_2d)
         windows = len(info.split(split))
         layout, remap = info.layout, []
         if generator is not None:
@@ -70,7 +69,7 @@ def prepare_config(
             remap = _generator_remap(info, store, generator, layout)
             views.generator = spec
         if not any(t["type"] in NORMALISATIONS for t in pipeline):
-            pipeline = _normalisation(info) + pipeline
+            pipeline = default_normalisation(info) + pipeline
         coord_dims = 2 if project_2d else info.coord_dims
     if generator is not None:
         _check_shifts_only(pipeline, views.mode)
@@ -220,8 +219,7 @@ def train(
         "positive_top1_chance": 100 * model.views.num_positives / (model.views.num_positives + model.queue_size),
         "best_checkpoint": str(best),
     }
-    with atomic_path(work_dir / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=1))
+    write_metrics(work_dir, result)
     return result
 
 
