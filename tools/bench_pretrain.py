@@ -1,0 +1,148 @@
+"""Does contrastive pre-training help UNIK? The grid of issue 20 on one store, run through the public commands.
+
+Arms: from scratch, and pre-trained with `augment` (the control), `compose` (LAC) and `retarget` (ViA) positives;
+each evaluated three ways: linear (frozen encoder), fine-tuned, and fine-tuned on a fraction of the labels.
+Every run is `posekit train pretrain` or `posekit train unik` in its own work dir; a run whose metrics.json exists
+is skipped, so an interrupted grid resumes where it stopped. Runs go in parallel, one thread each, pre-training
+first because every evaluation of a pre-trained arm waits for it.
+
+    python tools/bench_pretrain.py --store ucla.h5 --project-2d --generator mg/epoch_36.pth --out grid \
+        --pretrain-epochs 5 --eval-epochs 10 --jobs 2
+
+The table (top-1 on the store's test split) is printed and written to OUT/table.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+POSITIVES = ("augment", "compose", "retarget")
+ARMS = ("scratch", *POSITIVES)
+EVALUATIONS = ("linear", "fraction", "finetune")
+
+
+@dataclass
+class Job:
+    name: str
+    argv: list[str]
+    work_dir: Path
+    needs: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return (self.work_dir / "metrics.json").is_file()
+
+
+def build_jobs(args: argparse.Namespace) -> list[Job]:
+    posekit = [sys.executable, "-m", "posekit.cli"]
+    common = ["--store", str(args.store), "--seed", str(args.seed), "--workers", "0"]
+    if args.project_2d:
+        common.append("--project-2d")
+    jobs = []
+    for positives in POSITIVES:
+        argv = [*posekit, "train", "pretrain", *common, "--positives", positives, "--epochs", str(args.pretrain_epochs)]
+        if positives != "augment":
+            argv += ["--generator", str(args.generator)]
+        jobs.append(Job(f"pretrain-{positives}", argv, args.out / f"pretrain-{positives}"))
+    evaluation_options = {
+        "linear": ["--linear", "--epochs", str(args.eval_epochs)],
+        "finetune": ["--epochs", str(args.eval_epochs)],
+        "fraction": ["--label-fraction", str(args.label_fraction), "--epochs", str(args.fraction_epochs)],
+    }
+    for evaluation in EVALUATIONS:
+        for arm in ARMS:
+            argv = [*posekit, "train", "unik", *common, *evaluation_options[evaluation]]
+            needs = []
+            if arm != "scratch":
+                argv += ["--init", str(args.out / f"pretrain-{arm}" / "best.pth")]
+                needs = [f"pretrain-{arm}"]
+            jobs.append(Job(f"{evaluation}-{arm}", argv, args.out / f"{evaluation}-{arm}", needs))
+    return jobs
+
+
+def run_job(job: Job) -> tuple[Job, int, float]:
+    job.work_dir.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    with open(job.work_dir.with_suffix(".log"), "w") as log:
+        argv = ["nice", "-n", "19", *job.argv, "--work-dir", str(job.work_dir)]
+        code = subprocess.call(argv, stdout=log, stderr=log, env=env)
+    return job, code, time.monotonic() - start
+
+
+def run_grid(jobs: list[Job], parallel: int) -> None:
+    pending = [job for job in jobs if not job.done]
+    finished = {job.name for job in jobs if job.done}
+    failed: set[str] = set()
+    running = {}
+    with ThreadPoolExecutor(parallel) as pool:
+        while pending or running:
+            for job in [j for j in pending if any(n in failed for n in j.needs)]:
+                pending.remove(job)
+                failed.add(job.name)
+                print(f"skip {job.name}: a run it needs failed", flush=True)
+            ready = [j for j in pending if all(n in finished for n in j.needs)]
+            while ready and len(running) < parallel:
+                job = ready.pop(0)
+                pending.remove(job)
+                running[pool.submit(run_job, job)] = job
+                print(f"start {job.name}", flush=True)
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                job, code, seconds = future.result()
+                del running[future]
+                (finished if code == 0 else failed).add(job.name)
+                status = "done" if code == 0 else f"FAILED (exit {code}, see {job.work_dir.with_suffix('.log')})"
+                print(f"{status} {job.name} in {seconds / 60:.1f} min", flush=True)
+
+
+def top1(work_dir: Path) -> str:
+    path = work_dir / "metrics.json"
+    if not path.is_file():
+        return "-"
+    metrics = json.loads(path.read_text())
+    test = metrics.get("test", metrics)
+    value = next((v for k, v in test.items() if k.endswith("top1")), None)
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def table(args: argparse.Namespace) -> str:
+    fraction = f"fine-tuned, {args.label_fraction:.0%} labels"
+    lines = [f"| arm | linear | fine-tuned | {fraction} |", "|---|---:|---:|---:|"]
+    for arm in ARMS:
+        cells = [top1(args.out / f"{evaluation}-{arm}") for evaluation in ("linear", "finetune", "fraction")]
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--generator", type=Path, required=True, help="posekit train motion-generator checkpoint")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--project-2d", action="store_true")
+    parser.add_argument("--pretrain-epochs", type=int, default=20)
+    parser.add_argument("--eval-epochs", type=int, default=20)
+    parser.add_argument("--fraction-epochs", type=int, default=60)
+    parser.add_argument("--label-fraction", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2, help="runs in parallel, one thread each")
+    args = parser.parse_args()
+    run_grid(build_jobs(args), args.jobs)
+    text = table(args)
+    (args.out / "table.md").write_text(text)
+    print(text + f"written to {args.out / 'table.md'}")
+
+
+if __name__ == "__main__":
+    main()
