@@ -113,7 +113,7 @@ def top1(work_dir: Path) -> str:
     metrics = json.loads(path.read_text())
     test = metrics.get("test", metrics)
     value = next((v for k, v in test.items() if k.endswith("top1")), None)
-    return "-" if value is None else f"{100 * value:.1f}"
+    return "-" if value is None else f"{value:.1f}"  # metrics.json holds percentages
 
 
 def table(args: argparse.Namespace) -> str:

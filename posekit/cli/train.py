@@ -92,7 +92,20 @@ def _action_model_command(model: str, summary: str):
         default="none",
         help=f"'pytorch' under torchrun for DDP: torchrun --nproc-per-node N -m posekit.cli train {model} ...",
     )
-    def command(**options):
+    @click.option(
+        "--streams",
+        help="Train one model per stream (comma-separated, e.g. joint,bone,joint-motion,bone-motion) into "
+        "WORK_DIR/<stream>/ and fuse their test scores into WORK_DIR/metrics.json; finished streams are skipped.",
+    )
+    @click.option(
+        "--weights", help="Fusion weight per stream of --streams (default: pyskl's joint 2, bone 2, motions 1)."
+    )
+    def command(streams, weights, **options):
+        if streams:
+            _train_streams(model, streams, weights, options)
+            return
+        if weights:
+            raise click.UsageError("--weights goes with --streams")
         r = run_trainer(model, **options)
         work_dir = options["work_dir"]
         _report_init(options, r, "classifier")
@@ -107,6 +120,33 @@ def _action_model_command(model: str, summary: str):
         )
 
     return command
+
+
+def _train_streams(model: str, streams: str, weights: str | None, options: dict) -> None:
+    from ..train.streams import parse_streams, parse_weights, train_streams
+
+    if options["stream"] != "joint":
+        raise click.UsageError("give either --stream or --streams")
+    names = parse_streams(streams)
+    work_dir = options.pop("work_dir")
+    options.pop("resume")
+
+    def train_one(stream: str, stream_dir: Path, resume: bool) -> dict:
+        click.echo(f"stream {stream} -> {stream_dir}{' (resumed)' if resume else ''}")
+        return run_trainer(model, **{**options, "stream": stream, "resume": resume}, work_dir=stream_dir)
+
+    with work_dir_lock(work_dir, f"train {model} --streams"):
+        r = train_streams(train_one, names, work_dir, parse_weights(weights, names))
+    for stream, figures in r["streams"].items():
+        skipped = " (trained before, skipped)" if stream in r["skipped"] else ""
+        click.echo(f"  {stream}: test top-1 {figures['top1']:.2f}%{skipped}")
+    weights_text = ", ".join(f"{s} {w:g}" for s, w in r["weights"].items())
+    report(
+        f"fused {len(names)} streams of {model} ({weights_text}): test top-1 {r['top1']:.2f}%, top-5 "
+        f"{r['top5']:.2f}%, mean class {r['mean_class_acc']:.2f}% over {r['clips']} clips",
+        work_dir / "metrics.json",
+        work_dir / "scores.pkl",
+    )
 
 
 @click.command(name="eval")
@@ -177,6 +217,8 @@ def fuse(scores, output, weights, force):
         if "top1" in result
         else ""
     )
+    for path, figures in result["each"].items():
+        click.echo(f"  {path}: top-1 {figures['top1']:.2f}%")
     click.echo(f"fused {len(scores)} score files over {result['clips']} clips{accuracy} -> {output}")
 
 

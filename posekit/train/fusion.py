@@ -51,19 +51,24 @@ def fuse(paths, output=None, weights=None) -> dict:
     common = sorted(set.intersection(*(set(r["ids"]) for r in runs)))
     if not common:
         raise InputError("the score files share no clip id")
-    fused = np.zeros((len(common), runs[0]["scores"].shape[1]))
-    for weight, run in zip(weights, runs):
+    aligned = []
+    for run in runs:
         row = {clip_id: i for i, clip_id in enumerate(run["ids"])}
-        fused += weight * run["scores"][[row[c] for c in common]]
+        aligned.append(run["scores"][[row[c] for c in common]])
+    fused = sum(weight * scores for weight, scores in zip(weights, aligned))
     first = {clip_id: i for i, clip_id in enumerate(runs[0]["ids"])}
     labels = runs[0]["labels"][[first[c] for c in common]]
     result = {"ids": common, "labels": labels, "scores": fused, "classes": runs[0]["classes"]}
-    metrics = accuracy(fused, labels) if (labels >= 0).all() else {}
+    labelled = bool((labels >= 0).all())
+    metrics = accuracy(fused, labels) if labelled else {}
+    # each file alone on the same clips, so that what the fusion adds can be read beside it
+    each = {str(p): accuracy(scores, labels) for p, scores in zip(paths, aligned)} if labelled else {}
     if output is not None:
         with atomic_path(output) as tmp, open(tmp, "wb") as f:
             pickle.dump(result, f)
     return {
         "clips": len(common),
         "dropped": {str(p): len(r["ids"]) - len(common) for p, r in zip(paths, runs)},
+        "each": each,
         **metrics,
     }
