@@ -9,7 +9,9 @@ first because every evaluation of a pre-trained arm waits for it.
     python tools/bench_pretrain.py --store ucla.h5 --project-2d --generator mg/epoch_36.pth --out grid \
         --pretrain-epochs 5 --eval-epochs 10 --jobs 2
 
-The table (top-1 on the store's test split) is printed and written to OUT/table.md.
+With --segment-store U.h5 (from `posekit synth untrimmed`), also action segmentation from scratch and from each
+pre-training, and from an `augment` encoder pre-trained with the sequence-level term only (Table 4.7's ablation).
+The tables (top-1, frame accuracy, mAP on the test splits, %) are printed and written to OUT/table.md.
 """
 
 from __future__ import annotations
@@ -65,6 +67,26 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
                 argv += ["--init", str(args.out / f"pretrain-{arm}" / "best.pth")]
                 needs = [f"pretrain-{arm}"]
             jobs.append(Job(f"{evaluation}-{arm}", argv, args.out / f"{evaluation}-{arm}", needs))
+    if args.segment_store:
+        jobs += segmentation_jobs(args, posekit)
+    return jobs
+
+
+def segmentation_jobs(args: argparse.Namespace, posekit: list[str]) -> list[Job]:
+    """Segmentation on untrimmed sequences from scratch and from each pre-training, plus Table 4.7's ablation: the
+    `augment` encoder pre-trained with the sequence-level term only (frame weight 0)."""
+    common = ["--store", str(args.segment_store), "--seed", str(args.seed), "--workers", "0"]
+    common += ["--epochs", str(args.segment_epochs)] + (["--project-2d"] if args.project_2d else [])
+    sequence_only = [*posekit, "train", "pretrain", "--store", str(args.store), "--seed", str(args.seed)]
+    sequence_only += ["--workers", "0", "--positives", "augment", "--epochs", str(args.pretrain_epochs)]
+    sequence_only += ["--frame-weight", "0"] + (["--project-2d"] if args.project_2d else [])
+    jobs = [Job("pretrain-augment-sequence", sequence_only, args.out / "pretrain-augment-sequence")]
+    for arm in (*ARMS, "augment-sequence"):
+        argv, needs = [*posekit, "train", "segment", *common], []
+        if arm != "scratch":
+            argv += ["--init", str(args.out / f"pretrain-{arm}" / "best.pth")]
+            needs = [f"pretrain-{arm}"]
+        jobs.append(Job(f"segment-{arm}", argv, args.out / f"segment-{arm}", needs))
     return jobs
 
 
@@ -106,22 +128,24 @@ def run_grid(jobs: list[Job], parallel: int) -> None:
                 print(f"{status} {job.name} in {seconds / 60:.1f} min", flush=True)
 
 
-def top1(work_dir: Path) -> str:
+def figure(work_dir: Path, key: str) -> str:
+    """A percentage of a run's metrics.json, or '-' for a run not (yet) made."""
     path = work_dir / "metrics.json"
-    if not path.is_file():
-        return "-"
-    metrics = json.loads(path.read_text())
-    test = metrics.get("test", metrics)
-    value = next((v for k, v in test.items() if k.endswith("top1")), None)
-    return "-" if value is None else f"{value:.1f}"  # metrics.json holds percentages
+    value = json.loads(path.read_text()).get(key) if path.is_file() else None
+    return "-" if value is None else f"{value:.1f}"
 
 
 def table(args: argparse.Namespace) -> str:
     fraction = f"fine-tuned, {args.label_fraction:.0%} labels"
     lines = [f"| arm | linear | fine-tuned | {fraction} |", "|---|---:|---:|---:|"]
     for arm in ARMS:
-        cells = [top1(args.out / f"{evaluation}-{arm}") for evaluation in ("linear", "finetune", "fraction")]
+        cells = [figure(args.out / f"{evaluation}-{arm}", "top1") for evaluation in ("linear", "finetune", "fraction")]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    if args.segment_store:
+        lines += ["", "| segmentation from | frame accuracy | mAP |", "|---|---:|---:|"]
+        for arm in (*ARMS, "augment-sequence"):
+            cells = [figure(args.out / f"segment-{arm}", key) for key in ("frame_acc", "mAP")]
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -135,6 +159,8 @@ def main() -> None:
     parser.add_argument("--eval-epochs", type=int, default=20)
     parser.add_argument("--fraction-epochs", type=int, default=60)
     parser.add_argument("--label-fraction", type=float, default=0.1)
+    parser.add_argument("--segment-store", type=Path, help="untrimmed store (posekit synth untrimmed): segmentation")
+    parser.add_argument("--segment-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel, one thread each")
     args = parser.parse_args()
