@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pose_refine.ssta import Joint, joint_mean
+
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 FINE_BINS = 10_000  # overall C quantiles to 1e-4 in constant memory, whatever the number of person-frames
 PLOT_BINS = 50
@@ -27,7 +29,9 @@ class QualityReport:
         self._counts = _empty_counts(len(experts))
         self.histogram = np.zeros(FINE_BINS, np.int64)
 
-    def add(self, video_id: str, experts: list[str], poses, tracks, fused, confidence, *, head: int, neck: int) -> dict:
+    def add(
+        self, video_id: str, experts: list[str], poses, tracks, fused, confidence, *, head: Joint, neck: Joint
+    ) -> dict:
         """Count one video's written tracks: ``poses[tracks]`` fused into ``fused`` with confidence C, where
         ``poses`` (P, E, T, V, 2) holds all the video's tracks as its ``experts`` estimated them."""
         counts, values = video_counts(poses[tracks], fused, confidence, head=head, neck=neck, gamma=self.gamma)
@@ -56,7 +60,7 @@ class QualityReport:
         return (np.searchsorted(cumulative, np.asarray(QUANTILES) * total) + 1) / FINE_BINS
 
 
-def video_counts(poses, fused, confidence, *, head: int, neck: int, gamma: float):
+def video_counts(poses, fused, confidence, *, head: Joint, neck: Joint, gamma: float):
     """Counts of one video's tracks: poses (P, E, T, V, 2), fused (P, T, V, 2), C (P, T); and its scored C values."""
     present = ~np.isnan(fused[..., 0]).all(axis=-1)  # (P, T)
     scored = present & ~np.isnan(confidence)
@@ -65,7 +69,7 @@ def video_counts(poses, fused, confidence, *, head: int, neck: int, gamma: float
     estimated = ~np.isnan(poses[..., 0]) & fused_joint[:, None]  # (P, E, T, V)
     equal = (poses == fused[:, None]).all(axis=-1)  # NaN never equals: only real estimates are selected
     selected = equal.argmax(axis=1)[equal.any(axis=1)]  # the first equal expert, as SST-A breaks ties
-    head_length = np.hypot(*(fused[:, :, head] - fused[:, :, neck]).transpose(2, 0, 1))  # (P, T)
+    head_length = np.hypot(*(joint_mean(fused, head, axis=2) - joint_mean(fused, neck, axis=2)).transpose(2, 0, 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         distance = np.hypot(*(poses - fused[:, None]).transpose(4, 0, 1, 2, 3)) / head_length[:, None, :, None]
     measured = estimated & np.isfinite(distance)  # needs a fused head and neck apart

@@ -4,7 +4,9 @@ Joint level (eq. 3.1): at the first frame each joint takes the estimate of the c
 afterwards it takes the expert estimate nearest the joint fused at the previous frame, with D the Euclidean
 distance of eq. 3.2. Body level (eq. 3.4): a frame's confidence is
 ``C = exp(-(1 / NM) * sum_V sum_K D(P_A(v), P_k(v)) / (D_normal + eps))`` with D_normal the distance between
-the fused head and neck and eps = 1e-12; eq. 3.3 keeps the frames with ``C >= gamma``.
+the fused head and neck and eps = 1e-12; eq. 3.3 keeps the frames with ``C >= gamma``. The head and the neck are
+each a joint index or a sequence of indices whose mean stands in for a joint the layout lacks (COCO's neck: the
+mean of the fused shoulders); a missing one makes that point missing.
 
 Rules where the thesis is silent (missing estimates are NaN):
 - a missing estimate is never selected; a joint with one estimate takes it; with none it is NaN;
@@ -22,6 +24,7 @@ loop over time left is one gather per frame that follows the maps (:func:`_follo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,8 +37,10 @@ EPS = 1e-12  # eq. 3.4's offset against D_normal = 0
 # faster than all 1,000 persons of tools/bench_ssta.py at once), large enough that NumPy's per-call cost vanishes.
 BLOCK_PERSONS = 64
 
+Joint = int | Sequence[int]  # one joint, or the joints whose mean stands in for it (a repeat weighs twice)
 
-def sst_aggregate(poses, *, head: int, neck: int, gamma: float = GAMMA):
+
+def sst_aggregate(poses, *, head: Joint, neck: Joint, gamma: float = GAMMA):
     """Fuse one person's poses (E, T, V, 2) from E >= 2 experts into (fused (T, V, 2), confidence (T,), keep (T,))."""
     poses = _as_float(poses)
     if poses.ndim != 4:
@@ -44,7 +49,7 @@ def sst_aggregate(poses, *, head: int, neck: int, gamma: float = GAMMA):
     return fused[0], confidence[0], keep[0]
 
 
-def sst_aggregate_batch(poses, *, head: int, neck: int, gamma: float = GAMMA, threads: int = 1):
+def sst_aggregate_batch(poses, *, head: Joint, neck: Joint, gamma: float = GAMMA, threads: int = 1):
     """:func:`sst_aggregate` for P tracked persons at once: poses (P, E, T, V, 2) -> (P, T, V, 2), (P, T), (P, T).
 
     Float32 input is computed in float32 (stores hold float32), anything else in float64. Persons are aggregated
@@ -90,10 +95,11 @@ def _check(poses, head, neck):
     if poses.shape[1] < 2:
         raise RefineError(f"sst_aggregate: needs at least 2 experts, got {poses.shape[1]}")
     n_joints = poses.shape[3]
-    for name, index in (("head", head), ("neck", neck)):
-        if not 0 <= index < n_joints:
-            raise RefineError(f"sst_aggregate: {name} index {index} is outside the {n_joints} joints")
-    if head == neck:
+    for name, joints in (("head", head), ("neck", neck)):
+        indices = np.atleast_1d(joints)
+        if not len(indices) or not ((0 <= indices) & (indices < n_joints)).all():
+            raise RefineError(f"sst_aggregate: {name} index {joints} is outside the {n_joints} joints")
+    if sorted(np.atleast_1d(head)) == sorted(np.atleast_1d(neck)):
         raise RefineError("sst_aggregate: head and neck must be different joints (D_normal would be 0)")
 
 
@@ -162,5 +168,13 @@ def _confidence(x, y, fused_x, fused_y, head, neck):
     gaps = np.sqrt(_squared_distance(x, y, fused_x, fused_y))  # (E, T, P, V), NaN where an expert has none
     count = (~np.isnan(gaps)).sum(axis=(0, 3))
     mean_gap = np.fmax(gaps, 0, out=gaps).sum(axis=(0, 3)) / count.clip(min=1)  # fmax(NaN, 0) = 0
-    d_normal = np.hypot(fused_x[:, :, head] - fused_x[:, :, neck], fused_y[:, :, head] - fused_y[:, :, neck])
+    d_normal = np.hypot(
+        joint_mean(fused_x, head, axis=2) - joint_mean(fused_x, neck, axis=2),
+        joint_mean(fused_y, head, axis=2) - joint_mean(fused_y, neck, axis=2),
+    )
     return np.exp(-mean_gap / (d_normal + EPS)).T
+
+
+def joint_mean(values, joints: Joint, axis: int):
+    """``values`` at one joint of ``axis``, or the mean over a sequence of joints (NaN if any of them is NaN)."""
+    return np.take(values, np.atleast_1d(joints), axis=axis).mean(axis=axis)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose_refine.ssta import sst_aggregate_batch
+from pose_refine.ssta import Joint, sst_aggregate_batch
 
 # Tracks x experts x frames x joints per SST-A call; each call is cut to the frames its tracks span, so the many
 # short tracks of a long video do not each pay for the whole video.
 BLOCK_ELEMENTS = 1 << 21
 
 
-def refine_video(poses, *, head: int, neck: int, max_persons: int | None = None):
+def refine_video(poses, *, head: Joint, neck: Joint, max_persons: int | None = None):
     """One video's tracks (P, E, T, V, 2), NaN where an expert lacks one -> (kept track indices into P, main
     first; fused (P', T, V, 2); confidence C (P', T))."""
     present = ~np.isnan(poses).all(axis=(1, 3, 4))  # (P, T): some expert has the track in the frame
@@ -21,7 +21,7 @@ def refine_video(poses, *, head: int, neck: int, max_persons: int | None = None)
     return seen[rank], fused[rank], confidence[rank]
 
 
-def fuse_tracks(poses, *, head: int, neck: int, block_elements: int = BLOCK_ELEMENTS):
+def fuse_tracks(poses, *, head: Joint, neck: Joint, block_elements: int = BLOCK_ELEMENTS):
     """SST-A of (P, E, T, V, 2) tracks in blocks of tracks, each block cut to the frames its tracks span."""
     n_tracks, n_experts, n_frames, n_joints = poses.shape[:4]
     fused = np.full((n_tracks, n_frames, n_joints, 2), np.nan, poses.dtype)

@@ -23,6 +23,7 @@ from pose_refine.report import QualityReport
 from pose_refine.tracks import refine_video
 
 from ..errors import InputError
+from ..layouts import Layout, mapping
 from ..store import Clip, SkeletonStore, StoreWriter
 from ..store.format import provenance_step
 from .proposals import VideoProposals, expert_order, group_videos, load_video
@@ -169,13 +170,19 @@ def _refined_clip(video: VideoProposals, fields: dict, tracks, fused, confidence
     )
 
 
-def _head_and_neck(store: SkeletonStore) -> tuple[int, int]:
+def _head_and_neck(store: SkeletonStore) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The joints whose fused positions (their mean, for a derived joint) are SST-A's head and neck: the layout's
+    ``head`` and ``neck``, else joints named head and neck, else the layout's ``derived`` rules for them (COCO's
+    neck: the mean of the shoulders), resolved as a conversion between layouts resolves them."""
     layout = store.layout
     if store.coord_dims != 2:
         raise InputError(f"{store.path}: SST-A fuses 2D poses; this store has {store.coord_dims}D keypoints")
-    if not layout.head or not layout.neck:
+    wanted = (layout.head or "head", layout.neck or "neck")
+    head, neck = (mapping(layout, Layout(name=f"sst-a-{name}", joints=(name,))).sources[0] for name in wanted)
+    if not head or not neck:
+        missing = " and ".join(name for name, joints in zip(wanted, (head, neck)) if not joints)
         raise InputError(
-            f"{store.path}: layout {layout.name!r} names no head and neck joint; SST-A's confidence "
-            f"needs both (set 'head' and 'neck' in the layout)"
+            f"{store.path}: layout {layout.name!r} names no head and neck joint and derives no {missing}; SST-A's "
+            f"confidence needs both (set 'head' and 'neck' in the layout, or 'derived' rules that give them)"
         )
-    return layout.index(layout.head), layout.index(layout.neck)
+    return head, neck

@@ -158,6 +158,19 @@ def test_confidence_is_one_when_experts_agree():
     np.testing.assert_array_equal(confidence, [1.0, 1.0])
 
 
+def test_a_neck_given_as_joints_is_the_mean_of_their_fused_positions():
+    poses = np.full((3, 4, 3, 2), NAN)  # 3 experts, 4 frames, 3 joints
+    poses[:, :, 1] = (0.0, 10.0)  # joint 1 at (0, 10) and joint 2 at (6, 2): their midpoint (3, 6)
+    poses[:, :, 2] = (6.0, 2.0)
+    poses[:, :, 0] = (3.0, 1.0)  # the head, 5 px from the midpoint
+    poses[2] += (0.6, 0.8)  # the third expert 1 px off on every joint: 3 px over 9 estimates
+    poses[1, 3, 2] = NAN  # an expert missing joint 2 at frame 3 still leaves it fused: 3 px over 8 estimates
+    _, confidence, _ = sst_aggregate(poses, head=0, neck=(1, 2))
+    np.testing.assert_allclose(confidence, np.exp(-np.array([3 / 9, 3 / 9, 3 / 9, 3 / 8]) / 5))
+    poses[:, 2, 2] = NAN  # no expert gives joint 2 at frame 2: no neck, no confidence
+    assert np.isnan(sst_aggregate(poses, head=0, neck=(1, 2))[1][2])
+
+
 def random_poses(rng, n_experts, frames, joints, integer=False):
     truth = np.cumsum(rng.normal(0, 3, (frames, joints, 2)), axis=0) + rng.uniform(0, 100, (1, joints, 2))
     poses = truth + rng.normal(0, 4, (n_experts, frames, joints, 2))
@@ -222,6 +235,9 @@ def test_float32_input_is_aggregated_in_float32_with_the_same_picks():
         ((3, 4, 3, 3), 0, 1, "must be"),
         ((3, 4, 3, 2), 0, 3, "neck index 3"),
         ((3, 4, 3, 2), 1, 1, "different joints"),
+        ((3, 4, 3, 2), 0, (1, 3), "neck index"),
+        ((3, 4, 3, 2), 0, (), "neck index"),
+        ((3, 4, 3, 2), (1, 2), (2, 1), "different joints"),
     ],
 )
 def test_bad_input_raises_one_line_refine_error(shape, head, neck, message):

@@ -19,10 +19,10 @@ V = UNIK.num_joints
 EXPERTS = ["a", "b", "c"]
 
 
-def write_proposals(path, videos, experts=EXPERTS, image_size=(640, 480)):
+def write_proposals(path, videos, experts=EXPERTS, image_size=(640, 480), layout=UNIK):
     """videos: {video: {expert: (keypoints (T, M, V, 2), track_id (T, M))}} -> a proposals store."""
     with StoreWriter(
-        path, UNIK, coord_dims=2, allow_empty=True, provenance={"step": "extract", "experts": list(experts)}
+        path, layout, coord_dims=2, allow_empty=True, provenance={"step": "extract", "experts": list(experts)}
     ) as writer:
         for video, clips in videos.items():
             for expert, (keypoints, track_id) in clips.items():
