@@ -117,7 +117,12 @@ def detect(inputs, output, model, save_model, rounds, device, max_animals, iters
     help="Smoother, run on each unbroken stretch of a joint's track.",
 )
 @click.option("--window", type=int, default=7, show_default=True, help="Smoothing window in frames (odd).")
-@click.option("--body-centre", help="Comma-separated joints whose mean is the body centre (default: all joints).")
+@click.option(
+    "--body-centre",
+    help="Comma-separated joints whose mean is the body centre (default: all joints). A joint missing in a frame "
+    "is placed where the animal's median body shape, fitted to the joints present, carries it, so the centre does "
+    "not jump when a part appears or vanishes; a frame with under half the joints has no centre.",
+)
 @click.option("--head", help="Joint the heading points to (default: a joint named snout, nose or head).")
 @click.option("--tail", help="Joint the heading starts from (default: a tail-base joint, else the body centre).")
 @click.option("--fps", type=float, help="Frame rate; needed when the input does not record it (DLC files).")

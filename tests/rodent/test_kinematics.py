@@ -12,6 +12,7 @@ from tests.crafted import assert_one_line_error, dlc_frame, hostile_dlc_h5
 
 BSOID = "animal/bsoid_dlc/raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5"
 VAME = "animal/vame_sample/tests_project_sample_data__cropped_video.csv"
+FLIES = "animal/sleap/hdf5_format_v1/centered_pair_predictions.slp"  # 2 flies, 24 nodes, legs come and go
 
 
 def test_constant_velocity_track_has_the_hand_computed_speed_heading_and_path():
@@ -45,14 +46,52 @@ def test_heading_keeps_counting_through_full_turns_and_gaps():
     assert np.isnan(unwrap_valid(np.array([np.nan, 1.0]))[0])
 
 
-def test_missing_positions_add_no_path_and_centre_uses_present_joints():
+def test_missing_positions_add_no_path():
     centre = np.array([[0, 0], [3, 4], [np.nan, np.nan], [9, 12], [12, 16]], np.float64)
     table = track_kinematics(centre, fps=1)
     np.testing.assert_allclose(table["path_length"], [0, 5, 5, 5, 10])
     assert np.isnan(table["speed"].iloc[2])
-    kp = np.array([[[[0, 0], [2, 4], [np.nan, np.nan]]]], np.float32)  # (T=1, M=1, V=3, 2)
-    np.testing.assert_allclose(body_centre(kp)[0, 0], [1, 2])
-    np.testing.assert_allclose(body_centre(kp, [1])[0, 0], [2, 4])
+
+
+def _rigid_walk(turn_per_frame: float, frames: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 1, 4, 2) joints of a rigid body whose joints' mean moves 3 px right and 4 px up per frame (5 px a
+    frame) while the body turns about that mean, and the mean's true path (T, 2)."""
+    shape = np.array([[0, 0], [10, 0], [-10, 0], [4, 8]], np.float64)  # thorax, head, abdomen, one leg
+    shape -= shape.mean(axis=0)
+    t = np.arange(frames, dtype=np.float64)
+    path = np.stack([100 + 3 * t, 200 - 4 * t], axis=1)
+    angle = turn_per_frame * t
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    turned = np.stack([cos * shape[:, 0] - sin * shape[:, 1], sin * shape[:, 0] + cos * shape[:, 1]], axis=-1)
+    return (turned + path[:, None])[:, None], path
+
+
+@pytest.mark.parametrize("turn_per_frame", [0.0, 0.1])
+def test_centre_keeps_a_steady_speed_when_a_leg_comes_and_goes(turn_per_frame):
+    keypoints, path = _rigid_walk(turn_per_frame)
+    keypoints[5:10, 0, 3] = np.nan  # the leg vanishes for five frames, comes back,
+    keypoints[15::3, 0, 3] = np.nan  # then flickers on every third frame
+    centre = body_centre(keypoints)[:, 0]
+    np.testing.assert_allclose(centre, path, atol=1e-9)  # the mean of all four joints, present or not
+    np.testing.assert_allclose(track_kinematics(centre, fps=10)["speed"], 50, rtol=1e-9)  # 5 px x 10 frames/s
+    # The old rule, the mean of the joints present, jumps where the leg vanishes: the other three joints' mean is
+    # the centre minus a third of the leg's offset, so at frame 4 the central difference (c5 - c3) / 2 frames is
+    # the step (3, -4) minus a sixth of the leg's offset at frame 5.
+    leg = _rigid_walk(turn_per_frame)[0][5, 0, 3] - path[5]
+    present_mean = np.nanmean(keypoints[:, 0], axis=1)
+    old_speed = track_kinematics(present_mean, fps=10)["speed"]
+    assert old_speed[4] == pytest.approx(10 * np.hypot(*([3, -4] - leg / 6)))
+    assert abs(old_speed[4] - 50) > 5
+
+
+def test_centre_needs_half_the_joints_and_skips_joints_never_seen():
+    keypoints, path = _rigid_walk(0.0, frames=4)
+    keypoints[1, 0, 1:] = np.nan  # one joint of four left: below half, no centre
+    keypoints[:, 0, 3] = np.nan  # the leg is never seen: the centre is the mean of the other three
+    centre = body_centre(keypoints)[:, 0]
+    assert np.isnan(centre[1]).all()
+    np.testing.assert_allclose(centre[[0, 2, 3]], keypoints[[0, 2, 3], 0, :3].mean(axis=1))
+    np.testing.assert_allclose(body_centre(keypoints, [2])[:, 0], keypoints[:, 0, 2])  # one joint is the centre
 
 
 def test_per_minute_distance_and_time_moving():
@@ -158,6 +197,32 @@ def test_real_dlc_files(tmp_path, relative, fps):
     steps = np.hypot(*np.diff(table[["x", "y"]].to_numpy(), axis=0).T)
     assert totals["path_length"] == pytest.approx(np.nansum(steps), rel=1e-6)
     assert table["heading"].notna().mean() > 0.8  # snout/nose and a tail-base joint were found by name
+
+
+def test_real_flies_centre_moves_like_the_thorax_when_legs_come_and_go(tmp_path):
+    """The 2-fly SLEAP clip: the old centre (mean of the joints present) sped up wherever a leg point dropped in or
+    out; the default centre's speed stays close to the thorax's there, as it does elsewhere."""
+    source = real_file(FLIES)
+    result = CliRunner().invoke(
+        main, ["rodent", "kinematics", str(source), "--format", "sleap", "-o", str(tmp_path / "k")]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "k_kinematics.csv")
+    cleaned = SkeletonStore(tmp_path / "k.h5")
+    fps, thorax = cleaned[0].fps, cleaned.layout.index("thorax")
+    for fly in (0, 1):  # the two whole-clip tracks; the other slots hold fragments
+        joints = cleaned[0].keypoints[:, fly, :, :2]
+        present = ~np.isnan(joints).any(axis=-1)
+        changed = np.concatenate(([False], (present[1:] != present[:-1]).any(axis=1)))
+        assert 100 < changed.sum() < len(changed) - 100
+        new = table[table["individual"] == fly]["speed"].to_numpy()
+        reference = track_kinematics(joints[:, thorax], fps)["speed"].to_numpy()
+        old = track_kinematics(np.nanmean(joints, axis=1), fps)["speed"].to_numpy()
+        old_error, new_error = np.abs(old - reference), np.abs(new - reference)
+        assert np.nanmedian(new_error[changed]) < 0.5 * np.nanmedian(old_error[changed])
+        assert np.nanmedian(new_error[changed]) < 2.5 * np.nanmedian(new_error[~changed])
+        top = {name: np.nanpercentile(speed, 99) for name, speed in (("new", new), ("old", old), ("thorax", reference))}
+        assert abs(top["new"] / top["thorax"] - 1) < 0.1 < top["old"] / top["thorax"] - 1
 
 
 def test_tables_name_the_animals_as_the_sleap_file_does(tmp_path):

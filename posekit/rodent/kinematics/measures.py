@@ -41,11 +41,88 @@ def guess_joint(layout: Layout, candidates) -> str | None:
 
 
 def body_centre(keypoints: np.ndarray, joints=None) -> np.ndarray:
-    """(T, M, C) mean of the given joints (all joints by default) over those present in each frame."""
-    chosen = keypoints if joints is None else keypoints[:, :, list(joints)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a frame with none of the joints is missing, silently
-        return np.nanmean(chosen, axis=2)
+    """(T, M, 2) body centre of each animal: :func:`rigid_centre` of the given joints (all joints by default)."""
+    chosen = np.asarray(keypoints, np.float64)[..., :2]
+    chosen = chosen if joints is None else chosen[:, :, list(joints)]
+    return np.stack([rigid_centre(chosen[:, person]) for person in range(chosen.shape[1])], axis=1)
+
+
+def rigid_centre(track: np.ndarray) -> np.ndarray:
+    """(T, 2) mean of all the joints of a (T, V, 2) track in every frame, present or not, so that the centre does
+    not jump when a joint appears or vanishes.
+
+    A missing joint is placed where the body carries it: the track's median body shape (generalised Procrustes,
+    rotation and translation) is fitted to the joints present, and the missing joint takes its own position in
+    the body's frame from the nearest frames where it was seen (interpolated between them). A frame with all
+    joints present gets their plain mean. The fit needs at least half the joints, and two: a frame with fewer,
+    and joints never seen in such a frame, are left out (missing, not guessed)."""
+    present = ~np.isnan(track).any(axis=-1)
+    enough = present.sum(axis=1) >= _joints_needed(int(present.any(axis=0).sum()))
+    if not enough.any():
+        return np.full((len(track), 2), np.nan)
+    seen = present[enough].any(axis=0)
+    if seen.sum() == 1:  # one joint is its own centre
+        return track[:, np.flatnonzero(seen)[0]]
+    track, present = track[:, seen], present[:, seen] & enough[:, None]
+    angle, shift = fit_shape(mean_shape(track, present), track, present)
+    body = rotate(track - shift[:, None], -angle)  # each joint in the body's frame
+    body = np.stack([_interpolate_missing(body[:, j], present[:, j]) for j in range(body.shape[1])], axis=1)
+    placed = np.where(present[..., None], track, rotate(body, angle) + shift[:, None])
+    centre = placed.mean(axis=1)
+    centre[~enough] = np.nan
+    return centre
+
+
+def _joints_needed(joints: int) -> int:
+    """Present joints a frame needs for the shape fit: half of them, and two to fix a rotation (one of one)."""
+    return 1 if joints == 1 else max(2, -(-joints // 2))
+
+
+def rotate(points: np.ndarray, angle) -> np.ndarray:
+    """``points`` (..., V, 2) rotated by ``angle`` (radians; one per leading index) about the origin."""
+    cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
+    x, y = points[..., 0], points[..., 1]
+    return np.stack([cos * x - sin * y, sin * x + cos * y], axis=-1)
+
+
+def fit_shape(shape: np.ndarray, track: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares rotation angle (T,) and translation (T, 2) taking ``shape`` (V, 2) onto the joints present
+    in each frame of ``track`` (T, V, 2): 2-D Procrustes without scaling; NaN where a frame has no joint."""
+    weight = present[..., None].astype(np.float64)
+    count = weight.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        shape_mean = (weight * shape).sum(axis=1) / count
+        track_mean = (weight * np.nan_to_num(track)).sum(axis=1) / count
+    a = (shape - shape_mean[:, None]) * weight
+    b = (np.nan_to_num(track) - track_mean[:, None]) * weight
+    cross = (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(axis=1)
+    dot = (a * b).sum(axis=(1, 2))
+    angle = np.arctan2(cross, dot)
+    angle[count[:, 0] == 0] = np.nan
+    return angle, track_mean - rotate(shape_mean[:, None], angle)[:, 0]
+
+
+def mean_shape(track: np.ndarray, present: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """(V, 2) median body shape of a track, centred on its mean: start from the frame with the most joints, then
+    align every frame to the shape and take each joint's median, ``rounds`` times (generalised Procrustes)."""
+    fullest = int(present.sum(axis=1).argmax())
+    shape = track[fullest] - np.nanmean(track[fullest], axis=0)
+    for _ in range(rounds):
+        known = present & ~np.isnan(shape[:, 0])  # a joint missing from the first shape joins after one round
+        angle, shift = fit_shape(np.nan_to_num(shape), track, known)
+        aligned = np.where(present[..., None], rotate(track - shift[:, None], -angle), np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # frames too sparse for the fit are all NaN
+            shape = np.nanmedian(aligned, axis=0)
+        shape -= np.nanmean(shape, axis=0)
+    return shape
+
+
+def _interpolate_missing(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """(T, 2) ``values`` with each frame where ``present`` is False filled linearly between the nearest present
+    frames (held at the ends)."""
+    frames = np.arange(len(values))
+    return np.stack([np.interp(frames, frames[present], values[present, axis]) for axis in range(2)], axis=1)
 
 
 def unwrap_valid(angles: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ class Options:
     max_gap: int = 0
     smoother: str = "savgol"
     window: int = 7
-    body_centre: tuple[str, ...] = ()  # joints averaged into the body centre; all joints when empty
+    body_centre: tuple[str, ...] = ()  # joints whose mean is the body centre (measures.rigid_centre); all when empty
     head: str | None = None  # heading = head - tail; guessed from joint names when None
     tail: str | None = None
     fps: float | None = None  # overrides the store's frame rate
@@ -151,7 +151,7 @@ def run(
         "paths": paths,
         "head": head,
         "tail": tail or ("body centre" if head else None),
-        "body_centre": list(options.body_centre) or "all joints",
+        "body_centre": list(options.body_centre) or "all joints",  # missing ones placed by the body-shape fit
         "tracks": len(totals),
         **counts,
         "summary": tables["summary"],
