@@ -59,7 +59,7 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
         "finetune": ["--epochs", str(args.eval_epochs)],
         "fraction": ["--label-fraction", str(args.label_fraction), "--epochs", str(args.fraction_epochs)],
     }
-    for evaluation in EVALUATIONS:
+    for evaluation in args.evaluations.split(","):
         for arm in ARMS:
             argv = [*posekit, "train", "unik", *common, *evaluation_options[evaluation]]
             needs = []
@@ -159,6 +159,9 @@ def main() -> None:
     parser.add_argument("--eval-epochs", type=int, default=20)
     parser.add_argument("--fraction-epochs", type=int, default=60)
     parser.add_argument("--label-fraction", type=float, default=0.1)
+    parser.add_argument(
+        "--evaluations", default=",".join(EVALUATIONS), help=f"comma-separated, of {', '.join(EVALUATIONS)}"
+    )
     parser.add_argument("--segment-store", type=Path, help="untrimmed store (posekit synth untrimmed): segmentation")
     parser.add_argument("--segment-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
