@@ -41,7 +41,12 @@ from ..outputs import force_option, refuse_existing
 @click.option("--max-frames", type=click.IntRange(min=1), help="Only the first N frames of each video (trials).")
 @force_option()
 def extract(videos, output, experts, device, max_persons, workers, layout, max_frames, force):
-    """Pose proposals of every expert for VIDEOS (files or folders, searched recursively) into a store.
+    """Pose proposals of every expert for VIDEOS (video files, images, or folders searched recursively) into a
+    store.
+
+    In each folder, images named alike but for a number at a steady step (frame_0001.png, frame_0002.png...) are
+    numbered frames: one clip, read in numeric order, its frame numbers those of the names; other images are one
+    one-frame clip each, as are images named on the command line. One line per folder says which.
 
     Resumable: run the same command again after an interruption and finished videos are skipped."""
     from ..extract import extract as run

@@ -53,9 +53,11 @@ def extract(
     progress: bool = True,
     report=print,
 ) -> dict:
-    """Extract pose proposals of ``sources`` (videos or folders) into the store ``output``; returns a summary.
+    """Extract pose proposals of ``sources`` (videos, images or folders) into the store ``output``; returns a
+    summary.
 
-    ``report(line)`` receives one line per video that failed. ``max_frames`` caps the frames per video."""
+    ``report(line)`` receives one line per folder of images, saying how its images are read, and one per video
+    that failed. ``max_frames`` caps the frames per video."""
     output = Path(output)
     if output.is_dir() or not output.parent.is_dir():
         raise InputError(
@@ -66,7 +68,7 @@ def extract(
                 else f"folder {output.parent} does not exist"
             )
         )
-    videos = find_videos(sources)
+    videos = find_videos(sources, report)
     specs = parse_experts(list(experts))
     target = get_layout(layout)
     work = work_folder(output)
