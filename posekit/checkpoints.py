@@ -5,13 +5,17 @@ A checkpoint is a pickle, and mmengine also stores the training config in it as 
 an allow-list of exactly what mmengine Runner checkpoints hold beside tensors (the message hub's HistoryBuffer,
 numpy arrays, scalars and dtypes), and posekit writes its config as JSON (meta key ``posekit_cfg``), read back as
 data. A checkpoint that needs more -- full unpickling, or a config in Python text (older posekit, third-party
-files) -- loads only when the user says it is trusted (``--trust-checkpoint``), after one warning line.
+files) -- loads only when the user says it is trusted (``--trust-checkpoint``), after one warning line. mmengine's
+own loads of local files (resume, ``load_from``, mmpose's ``init_model``) go weights-only too (:func:`load_from_local`).
+
+:func:`build_runner` builds the Runner of every posekit trainer and of ``posekit eval``.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import logging
 import pickle
 import sys
 from contextlib import contextmanager
@@ -23,6 +27,8 @@ from mmengine.config import Config
 from mmengine.fileio import dump
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from .errors import PosekitError
 
@@ -82,6 +88,17 @@ def load(path, *, trust: bool = False, map_location="cpu") -> dict:
     if not isinstance(checkpoint, dict):
         raise PosekitError(f"{path}: not a checkpoint (a {type(checkpoint).__name__}, not a dict of weights)")
     return checkpoint
+
+
+@CheckpointLoader.register_scheme(prefixes="", force=True)
+def load_from_local(filename, map_location=None):
+    """mmengine's loader of local checkpoint files, replaced by one that says ``weights_only=True``: mmengine's own
+    leaves it unsaid, so a ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` left in the environment would unpickle fully (past
+    the allow-list) with a warning on every load. The name is mmengine's: its log names the loader by it."""
+    path = Path(filename).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{filename} can not be found.")
+    return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def _refusal(path, error: Exception, trust: bool) -> str:
@@ -209,10 +226,25 @@ class ConfigAsData(Hook):
             runtime["cfg"] = self.text
 
 
-def build_runner(cfg: Config):
-    """mmengine's Runner for ``cfg``, its checkpoints holding the config as JSON."""
-    from mmengine.runner import Runner
+def _progress_or_error(record: logging.LogRecord) -> bool:
+    """What of a Runner's log the terminal shows: LoggerHook's progress lines (losses, accuracies, ETA) and
+    errors; the environment, the config, the hooks' order and mmengine's notices only go to the log file."""
+    return record.module == "logger_hook" or record.levelno >= logging.ERROR
 
-    runner = Runner.from_cfg(cfg)
+
+class LogFileRunner(Runner):
+    """mmengine's Runner, its whole log in the work dir's log file and only progress on the terminal."""
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        for handler in logger.handlers:
+            if not isinstance(handler, logging.FileHandler):  # mmengine's terminal handler, a StreamHandler
+                handler.addFilter(_progress_or_error)
+        return logger
+
+
+def build_runner(cfg: Config) -> Runner:
+    """mmengine's Runner for ``cfg`` (a :class:`LogFileRunner`), its checkpoints holding the config as JSON."""
+    runner = LogFileRunner.from_cfg(cfg)
     runner.register_hook(ConfigAsData(cfg))
     return runner

@@ -14,6 +14,8 @@ from .layouts import mapping
 from .registry import IMPORTERS, names
 from .store import Clip, StoreWriter
 
+PROGRESS_DELAY_S = 1.0  # a conversion that ends sooner shows no progress bar
+
 
 def convert(
     fmt: str,
@@ -69,7 +71,16 @@ def convert(
         provenance=provenance,
         compression=compression,
     ) as writer:
-        clips = tqdm(dataset.clips, desc=f"convert {fmt}", unit="clip", disable=not progress, leave=False)
+        clips = tqdm(
+            dataset.clips,
+            desc=f"convert {fmt}",
+            unit="clip",
+            # None: on a terminal only; a file or pipe would keep every redraw
+            disable=None if progress else True,
+            # drawn once clips have been counted for a while: files read in one go show no "0clip" bar
+            delay=PROGRESS_DELAY_S,
+            leave=False,
+        )
         fit = LayoutFit(target, dataset.coordinates)
         for clip in clips:
             if joint_map is not None:
@@ -103,17 +114,33 @@ def reader_options(reader) -> list[str]:
     ]
 
 
+def parse_reader_options(items) -> dict:
+    """``-O KEY=VALUE`` items as the reader's keyword arguments (``joint-order`` is ``joint_order``)."""
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PosekitError(f"-O {item!r}: reader options are KEY=VALUE")
+        options[key.replace("-", "_")] = value
+    return options
+
+
 @contextmanager
-def as_store(source, fmt: str | None = None):
+def as_store(source, fmt: str | None = None, *, layout=None, **options):
     """``source`` itself when it is a store (``fmt`` None), else ``source`` of ``fmt`` converted into a temporary
-    store, deleted on leaving the block: commands that take a store or any importable file."""
+    store (with ``layout`` and the reader's ``options``, as :func:`convert` takes them), deleted on leaving the
+    block: commands that take a store or any importable file. An error of the block that names the temporary
+    store names ``source`` instead: the user never saw the temporary file."""
     if fmt is None:
         yield Path(source)
         return
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "input.h5"
-        convert(fmt, [source], store, progress=False)
-        yield store
+        convert(fmt, [source], store, layout=layout, progress=False, **options)
+        try:
+            yield store
+        except PosekitError as e:
+            raise type(e)(str(e).replace(str(store), str(source))) from None
 
 
 def _remap(clip: Clip, joint_map) -> Clip:

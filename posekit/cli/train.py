@@ -178,22 +178,39 @@ def evaluate(checkpoint, store, split, work_dir, clips, trust_checkpoint):
 @click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", help="Format of SOURCE when it is not a store (as for posekit convert).")
+@click.option("--split", help="Label only the clips of this split of the store (default: every clip).")
+@click.option(
+    "--layout",
+    help="With --format: the layout of SOURCE's joints (name or layout file), as posekit convert takes it; a file "
+    "without joint names also needs -O joint_order=layout (or -O joint_names=FILE).",
+)
+@click.option(
+    "-O",
+    "--option",
+    "reader_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With --format: a reader option, as for posekit convert (e.g. -O joint_order=layout).",
+)
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="File for the predictions: .json (with the top-5) or .csv."
 )
 @force_option()
 @trust_checkpoint_option()
-def predict(checkpoint, source, fmt, output, force, trust_checkpoint):
-    """Label every clip of a store, or of a skeleton file of --format."""
-    from ..convert import as_store
+def predict(checkpoint, source, fmt, split, layout, reader_options, output, force, trust_checkpoint):
+    """Label every clip of a store (or of one --split), or of a skeleton file of --format."""
+    from ..convert import as_store, parse_reader_options
     from ..train.api import predict as run
     from ..train.predictions import check_predictions_path, write_predictions
 
+    if fmt is None and (layout or reader_options):
+        raise click.UsageError("--layout and -O describe a file to import: they go with --format")
+    options = parse_reader_options(reader_options)
     if output:  # before the work, not after it
         check_predictions_path(output)
         refuse_existing(output, force=force)
-    with as_store(source, fmt) as store:
-        results = run(checkpoint, store, trust_checkpoint=trust_checkpoint)
+    with as_store(source, fmt, layout=layout, **options) as store:
+        results = run(checkpoint, store, split=split, trust_checkpoint=trust_checkpoint)
     for r in results:
         click.echo(f"{r['id']}\t{r['predicted']}\t{r['probability']:.3f}")
     if output:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 from mmengine.config import Config
+from mmengine.runner import load_state_dict
 
 from .. import checkpoints
 from ..errors import PosekitError
@@ -232,8 +233,7 @@ def train(
 
     runner = run(cfg, trust_checkpoint=trust_checkpoint, before_training=load_init if init is not None else None)
     best = _best_checkpoint(runner, work_dir)
-    with checkpoints.allowed_globals():
-        runner.load_checkpoint(str(best), map_location="cpu")
+    load_state_dict(runner.model, checkpoints.load(best)["state_dict"], logger=runner.logger)
     metrics = runner.test()
     result = {
         "store": str(store),
@@ -297,8 +297,6 @@ def evaluate(
 ) -> dict:
     """Score a split of a store with a trained checkpoint; writes scores.pkl and confusion.png to work_dir.
     ``clips``: multi-clip testing, the mean of that many samplings per clip (default: as trained)."""
-    from mmengine.runner import Runner, load_state_dict
-
     state = checkpoints.load(checkpoint, trust=trust_checkpoint)
     cfg = checkpoints.training_config(state, checkpoint, trust=trust_checkpoint)
     work_dir = Path(work_dir or Path(checkpoint).parent / f"eval_{Path(store).stem}")
@@ -318,7 +316,7 @@ def evaluate(
     # A checkpoint from a resumed run carries resume=True, which would make test() look for a training loop.
     # The weights come from the checkpoint already read: the Runner loads nothing.
     cfg.load_from, cfg.resume = None, False
-    runner = Runner.from_cfg(cfg)
+    runner = checkpoints.build_runner(cfg)
     load_state_dict(runner.model, state.get("state_dict", state), logger=runner.logger)
     metrics = runner.test()
     write_metrics(
@@ -338,12 +336,13 @@ def predict(
     checkpoint, store, *, split: str | None = None, device: str | None = None, trust_checkpoint: bool = False
 ) -> list[dict]:
     """Label every clip of a store (or one split) with a trained checkpoint: one dict per clip with the
-    predicted class, its probability and the top-5. The store's joints are mapped to the training layout."""
+    predicted class, its probability and the top-5. The store's joints are mapped to the training layout. Every
+    error about the store's clips names the store."""
     import numpy as np
     from torch.utils.data import DataLoader
 
     from ..data import collate_clips
-    from ..layouts import mapping
+    from ..layouts import generic_layout, mapping
     from ..registry import MODELS
     from . import datasets
 
@@ -358,8 +357,15 @@ def predict(
     if source.layout.joints != layout.joints:
         pipeline = [dict(type="RemapLayout", target=trained["layout"])] + pipeline
         if not mapping(source.layout, layout).matched.any():
+            unnamed = source.layout.joints == generic_layout(source.layout.num_joints).joints
+            hint = (
+                "; its joints have no names: give --layout, the layout they are in, and -O joint_order=layout "
+                "(or -O joint_names=FILE)"
+                if unnamed
+                else ""
+            )
             raise PosekitError(
-                f"{store}: layout {source.layout.name!r} shares no joint with the model's {layout.name!r}"
+                f"{store}: layout {source.layout.name!r} shares no joint with the model's {layout.name!r}{hint}"
             )
     dataset = datasets.StoreClips(str(store), split=split, pipeline=pipeline)
     model = MODELS.build(cfg.model)
@@ -368,18 +374,21 @@ def predict(
     model.to(device).eval()
     classes = trained["classes"]
     results = []
-    with torch.no_grad():
-        for batch in DataLoader(dataset, batch_size=1, collate_fn=collate_clips):
-            probs = model(batch["keypoints"].to(device), batch["label"], mode="tensor").float().softmax(1)[0]
-            top = np.argsort(-probs.cpu().numpy())[:5]
-            results.append(
-                {
-                    "id": batch["id"][0],
-                    "predicted": classes[top[0]],
-                    "probability": float(probs[top[0]]),
-                    "top5": [[classes[k], float(probs[k])] for k in top],
-                }
-            )
+    try:
+        with torch.no_grad():
+            for batch in DataLoader(dataset, batch_size=1, collate_fn=collate_clips):
+                probs = model(batch["keypoints"].to(device), batch["label"], mode="tensor").float().softmax(1)[0]
+                top = np.argsort(-probs.cpu().numpy())[:5]
+                results.append(
+                    {
+                        "id": batch["id"][0],
+                        "predicted": classes[top[0]],
+                        "probability": float(probs[top[0]]),
+                        "top5": [[classes[k], float(probs[k])] for k in top],
+                    }
+                )
+    except PosekitError as e:  # a clip the pipeline refuses (no image size...): say which store holds it
+        raise type(e)(str(e) if str(e).startswith(str(store)) else f"{store}: {e}") from None
     return results
 
 
