@@ -105,6 +105,7 @@ TRANSFORMS = _child(mm.TRANSFORMS, "posekit.data.transforms")
 IMPORTERS = ReaderRegistry("importer", scope=SCOPE, locations=["posekit.importers"])
 EXPORTERS = OwnRegistry("exporter", scope=SCOPE, locations=["posekit.exporters"])
 EXPERTS = OwnRegistry("expert", scope=SCOPE, locations=["posekit.extract.experts"])
+TEXT_ENCODERS = OwnRegistry("text encoder", scope=SCOPE, locations=["posekit.text.encoders"])
 TRAINERS = OwnRegistry(
     "trainer",
     scope=SCOPE,

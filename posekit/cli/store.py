@@ -79,8 +79,8 @@ def store():
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def info(path, as_json):
-    """Summary of a store: clips, frames, layout, splits, classes; and its structural problems, if any
-    (exit status 1), where the other commands refuse the store."""
+    """Summary of a store: clips, frames, layout, splits, classes, captions, feature arrays (dimensions and
+    encoder); and its structural problems, if any (exit status 1), where the other commands refuse the store."""
     from ..store import SkeletonStore
 
     with SkeletonStore(path, check=False) as s:
@@ -99,7 +99,9 @@ def info(path, as_json):
         f"up to {summary['max_persons']} persons\n"
         f"classes {summary['num_classes']} ({summary['labelled_clips']} clips labelled)"
         f"{': ' + abbreviated(summary['classes']) if summary['classes'] else ''}; splits: {splits}\n"
-        f"features: {', '.join(summary['features']) or 'none'}; "
+        f"text: {summary['captions']} captions on {summary['captioned_clips']} clips, "
+        f"{summary['described_classes']} of {summary['num_classes']} classes described\n"
+        f"features: {arrays_line(summary, 'features')}; class features: {arrays_line(summary, 'class_features')}\n"
         f"{summary['file_bytes'] / 2**20:.1f} MiB; steps: "
         + " -> ".join(str(step.get("step", "?")) for step in summary["provenance"])
     )
@@ -154,6 +156,15 @@ def export(path, fmt, output, force):
     refuse_existing(output, force=force)
     count = run(fmt, path, output)
     click.echo(f"exported {count} clips ({fmt}) -> {output}")
+
+
+def arrays_line(summary: dict, group: str) -> str:
+    """The arrays of ``group`` in a store summary with their dimension and encoder: ``text 384-d (minilm)``."""
+    described = []
+    for name, trailing in summary[group].items():
+        encoder = summary["encoders"].get(f"{group}/{name}")
+        described.append(f"{name} {'x'.join(map(str, trailing))}-d" + (f" ({encoder})" if encoder else ""))
+    return ", ".join(described) or "none"
 
 
 def abbreviated(names: list[str], shown: int = 8) -> str:

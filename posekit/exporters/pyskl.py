@@ -2,8 +2,10 @@
 
 Person-major arrays per clip: ``keypoint`` (M, T, V, C) and ``keypoint_score`` (M, T, V) float32, with a missing
 joint written as zeros and score 0, as pyskl expects. M is the number of person slots the clip uses (at least
-one). A store without confidences gets score 1 for every present joint. Extra keys ``classes``, ``layout`` and
-``coordinates`` let posekit read the pickle back as it was; pyskl and mmaction2 ignore them.
+one). A store without confidences gets score 1 for every present joint. Extra keys ``classes``, ``layout``,
+``coordinates``, ``class_descriptions`` and ``class_features`` ({name: (K, D)}), and per annotation ``captions``
+(a list, for a clip with captions) and ``features`` ({name: (D,)}, the clip's non-NaN rows), let posekit read the
+pickle back as it was; pyskl and mmaction2 ignore them.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ def export_pyskl(store_path, out_path, split_names=None) -> int:
             name: ids[idx].tolist() for name, idx in store.splits.items() if split_names is None or name in split_names
         }
         sizes = store.column("image_size")
+        annotations = [_annotation(store, i, ids[i], sizes[i]) for i in range(len(store))]
+        _add_text(store, annotations)
         data = {
             "split": split,
-            "annotations": [_annotation(store, i, ids[i], sizes[i]) for i in range(len(store))],
+            "annotations": annotations,
             "classes": list(store.classes),
+            "class_descriptions": list(store.class_descriptions),
+            "class_features": {name: store.class_feature(name) for name in store.class_feature_names},
             "layout": store.layout.to_dict(),
             "coordinates": store.coordinates,
         }
@@ -65,3 +71,14 @@ def _annotation(store: SkeletonStore, index: int, clip_id: str, image_size) -> d
         "keypoint": np.where(present[..., None], keypoints, 0).astype(np.float32)[:persons],
         "keypoint_score": np.where(present, scores, 0).astype(np.float32)[:persons],
     }
+
+
+def _add_text(store: SkeletonStore, annotations: list[dict]) -> None:
+    """Each clip's captions and feature rows into its annotation, where it has any."""
+    features = {name: store.feature(name) for name in store.feature_names}
+    for index, (annotation, captions) in enumerate(zip(annotations, store.captions())):
+        if captions:
+            annotation["captions"] = captions
+        rows = {name: rows[index] for name, rows in features.items() if not np.isnan(rows[index]).all()}
+        if rows:
+            annotation["features"] = rows

@@ -4,8 +4,9 @@ One pickle ``{'split': {name: [frame_dir, ...]}, 'annotations': [{frame_dir, tot
 original_shape, label, keypoint (M, T, V, C), keypoint_score (M, T, V)}]}``. pyskl marks a missing joint with
 zeros and score 0; those become NaN here. 3D pickles (NTU ``*_3danno.pkl``) have no ``keypoint_score`` and pad
 absent persons with zeros, which also become NaN. Pickles written by posekit carry extra keys that pyskl
-ignores, ``classes``, ``layout`` and ``coordinates``, so a store survives the round trip with its class names,
-joint names and kind of coordinates.
+ignores, ``classes``, ``class_descriptions``, ``layout`` and ``coordinates``, and per annotation ``captions`` and
+``features``, so a store survives the round trip with its class names and descriptions, joint names, kind of
+coordinates, captions and per-clip features (per-class features, ``class_features``, are not read back).
 
 Pickles can run code when loaded: they are read with an unpickler that only builds plain containers and numpy
 arrays, so a foreign or hostile pickle is refused instead of executed.
@@ -21,7 +22,7 @@ from ..errors import InputError
 from ..layouts import Layout, get_layout
 from ..registry import IMPORTERS
 from ..safe_pickle import load_pickle
-from ..store import Clip
+from ..store import Clip, encode_captions
 from .base import ImportedDataset, expand, fail
 
 LAYOUT_BY_JOINTS = {13: "penn-13", 17: "coco-17", 18: "openpose-18", 20: "kinect-v1-20", 25: "ntu-25"}
@@ -50,12 +51,16 @@ def read_pyskl(sources: list[Path], *, layout=None, max_persons=None, fps=None) 
         raise fail(path, f"not a pyskl annotation list ({type(e).__name__}: {e})") from None
     chosen = _layout(layout, data.get("layout"), num_joints, path)
     classes = list(data.get("classes") or [str(i) for i in range(max(labels) + 1)])
+    descriptions = data.get("class_descriptions")
+    if descriptions is not None and len(descriptions) != len(classes):
+        raise fail(path, f"{len(descriptions)} class_descriptions for {len(classes)} classes")
     # pyskl does not say what its coordinates are: 3D pickles (NTU) are metric, 2D ones pixels.
     coordinates = data.get("coordinates") or ("metric" if dims == 3 else "pixel")
     return ImportedDataset(
         layout=chosen,
         clips=_clips(path, annotations, splits, max_persons, fps),
         classes=classes,
+        class_descriptions=[str(d) for d in descriptions] if descriptions is not None else None,
         coord_dims=int(dims),
         coordinates=coordinates,
         name=path.stem,
@@ -108,4 +113,6 @@ def _clip(ann: dict, splits: dict, max_persons, fps) -> Clip:
         source=frame_dir,
         splits=tuple(splits.get(frame_dir, ())),
         fps=float(fps) if fps else float("nan"),
+        text=encode_captions(ann.get("captions", ())),
+        features={str(name): np.asarray(row, np.float32) for name, row in (ann.get("features") or {}).items()},
     )

@@ -9,7 +9,9 @@ Layout of the file (the written schema is ``data_schemas/store.schema.json`` and
     /frames/labels     (F, K) bool per-frame multi-labels (optional)
     /clips/{id, offset, length, label, fps, image_size, source, text}   (N,) rows; /clips/track_names optional
     /splits/NAME       sorted clip indices                      /features/NAME       (N, D) float32 per-clip
-    /classes/{name, description}
+    /classes/{name, description}                                /class_features/NAME (K, D) float32 (optional)
+
+``/clips/text`` holds a clip's captions, one per line (``encode_captions`` / ``decode_captions``).
 
 Frames of all clips are stacked along axis 0 and chunked there, so a clip is one contiguous slice, the file has
 a fixed number of objects whatever the number of clips, and reading a clip touches one or two chunks.
@@ -17,6 +19,17 @@ Every write goes to a temporary file beside the target, which replaces the targe
 appending copies the existing store first, so an interrupted append leaves the original untouched.
 """
 
-from .format import FORMAT, FORMAT_VERSION, Clip, StoreError, atomic_path, check_format, temporary_beside  # noqa: F401
+from .edit import StoreEditor  # noqa: F401
+from .format import (  # noqa: F401
+    FORMAT,
+    FORMAT_VERSION,
+    Clip,
+    StoreError,
+    atomic_path,
+    check_format,
+    decode_captions,
+    encode_captions,
+    temporary_beside,
+)
 from .reader import SkeletonStore  # noqa: F401
 from .writer import StoreWriter  # noqa: F401

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..layouts import Layout
 from ..package_data import load_schema
-from .format import FORMAT_VERSION
+from .format import CLASS_FEATURES, FORMAT_VERSION
 
 STORE_SCHEMA = "store.schema.json"  # in data_schemas/
 # What h5py raises when the file's own structure (object headers, B-trees, heaps) is damaged or cut short.
@@ -126,6 +126,14 @@ def _consistency(f: h5py.File) -> list[str]:
             problems.append(f"{ds.name} has {ds.shape[0]} rows for {num_clips} clips")
     if clips["image_size"].shape[1:] != (2,):
         problems.append(f"clips/image_size has shape {clips['image_size'].shape}, expected (N, 2)")
+    num_classes = f["classes/name"].shape[0]
+    if f["classes/description"].shape[0] != num_classes:
+        problems.append(
+            f"classes/description has {f['classes/description'].shape[0]} rows for {num_classes} class names"
+        )
+    for ds in f.get(CLASS_FEATURES, {}).values():
+        if ds.shape[0] != num_classes:
+            problems.append(f"{ds.name} has {ds.shape[0]} rows for {num_classes} classes")
     if problems:
         return problems
     offsets, lengths = _read(clips["offset"]), _read(clips["length"])
@@ -143,7 +151,6 @@ def _consistency(f: h5py.File) -> list[str]:
         problems.append(f"duplicate clip ids: {', '.join(values[counts > 1][:5])}")
     if (ids == "").any():
         problems.append(f"{int((ids == '').sum())} empty clip ids")
-    num_classes = f["classes/name"].shape[0]
     labels = _read(clips["label"])
     bad = (labels != -1) & ((labels < 0) | (labels >= num_classes))
     if bad.any():
@@ -151,8 +158,6 @@ def _consistency(f: h5py.File) -> list[str]:
             f"{int(bad.sum())} clip labels outside the {num_classes} classes "
             f"(e.g. clip {ids[np.argmax(bad)]!r} has {labels[np.argmax(bad)]})"
         )
-    if f["classes/description"].shape[0] != num_classes:
-        problems.append("classes/description and classes/name differ in length")
     for name, ds in f["splits"].items():
         idx = _read(ds)
         if len(idx) and (idx.min() < 0 or idx.max() >= num_clips):

@@ -23,6 +23,9 @@ COORDINATES = ("pixel", "normalised", "metric")
 FRAME_FIELDS = ("keypoints", "scores", "track_id", "frame_index", "box", "keypoints_3d", "labels")
 CLIP_FIELDS = ("id", "offset", "length", "label", "fps", "image_size", "source", "text", "track_names")
 OPTIONAL_CLIP_FIELDS = ("track_names",)  # written once a clip has one; absent in stores that never had one
+CLASS_FEATURES = "class_features"  # group of (K, D) per-class arrays; absent in stores that never had one
+CLASS_ROWS_CHUNK = 256  # rows per chunk of a per-class array: classes number tens to thousands
+CAPTION_SEPARATOR = "\n"  # between the captions of a clip in /clips/text
 
 
 class StoreError(PosekitError, ValueError):
@@ -57,6 +60,22 @@ class Clip:
     @property
     def num_persons(self) -> int:
         return int(self.keypoints.shape[1])
+
+    @property
+    def captions(self) -> list[str]:
+        return decode_captions(self.text)
+
+
+def encode_captions(captions) -> str:
+    """``/clips/text``: a clip's captions, one per line; line breaks inside a caption become spaces and blank
+    captions are dropped."""
+    return CAPTION_SEPARATOR.join(caption for caption in (" ".join(str(c).split()) for c in captions) if caption)
+
+
+def decode_captions(text: str) -> list[str]:
+    """The captions in a ``/clips/text`` value: its non-blank lines, stripped ("" = none). A store written before
+    clips had several captions holds one line per clip, read as one caption."""
+    return [line.strip() for line in text.split(CAPTION_SEPARATOR) if line.strip()]
 
 
 def encode_track_names(names) -> str:

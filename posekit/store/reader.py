@@ -18,7 +18,7 @@ import numpy as np
 
 from ..layouts import Layout
 from .checks import DAMAGED_FILE_ERRORS, allows_empty, parse_provenance, structural_problems
-from .format import FRAME_FIELDS, Clip, StoreError, check_format, decode_track_names
+from .format import CLASS_FEATURES, FRAME_FIELDS, Clip, StoreError, check_format, decode_captions, decode_track_names
 
 
 class SkeletonStore:
@@ -173,6 +173,28 @@ class SkeletonStore:
         return self._read(ds, () if index is None else index)
 
     @property
+    def class_feature_names(self) -> list[str]:
+        """Names of the per-class arrays (``/class_features/NAME``, K rows), such as the classes' text embeddings."""
+        return list(self.file.get(CLASS_FEATURES, {}))
+
+    def class_feature(self, name: str) -> np.ndarray:
+        """``/class_features/NAME``: (K, D) float32, row k for class k, NaN rows = none."""
+        return self._read(self.file[CLASS_FEATURES][name])
+
+    @property
+    def encoders(self) -> dict[str, str]:
+        """The encoder recorded on each feature array that has one, by path: ``{"features/text": "minilm"}``."""
+        f = self.file
+        groups = (f["features"], f.get(CLASS_FEATURES, {}))
+        return {
+            ds.name.lstrip("/"): str(ds.attrs["encoder"]) for g in groups for ds in g.values() if "encoder" in ds.attrs
+        }
+
+    def captions(self) -> list[list[str]]:
+        """Every clip's captions (``/clips/text``, one caption per line), [] for a clip without."""
+        return [decode_captions(text) for text in self.column("text")]
+
+    @property
     def provenance(self) -> list[dict]:
         """The steps that made the store, oldest first; [] where the attribute is not a list of steps (a store
         opened with check=False, whose problems say so)."""
@@ -244,6 +266,7 @@ class SkeletonStore:
 
     def _summary(self) -> dict:
         f = self.file
+        captions_per_clip = self.captions()
         return {
             "path": str(self.path),
             "name": self.name,
@@ -260,6 +283,11 @@ class SkeletonStore:
             "num_classes": len(self.classes),
             "splits": {k: int(len(v)) for k, v in self.splits.items()},
             "features": {k: list(ds.shape[1:]) for k, ds in f["features"].items()},
+            "class_features": {k: list(ds.shape[1:]) for k, ds in f.get(CLASS_FEATURES, {}).items()},
+            "encoders": self.encoders,
+            "captioned_clips": sum(1 for captions in captions_per_clip if captions),
+            "captions": sum(len(captions) for captions in captions_per_clip),
+            "described_classes": sum(1 for text in self.class_descriptions if text),
             "labelled_clips": int((self.labels >= 0).sum()),
             "frames_per_clip": _stats(self.lengths),
             "provenance": self.provenance,

@@ -13,6 +13,8 @@ import numpy as np
 from ..layouts import Layout, get_layout
 from .checks import keypoint_problem
 from .format import (
+    CLASS_FEATURES,
+    CLASS_ROWS_CHUNK,
     CLIP_FIELDS,
     COORDINATES,
     FORMAT,
@@ -180,6 +182,8 @@ class StoreWriter:
         self._frames: dict[str, list] = {}
         self._clip_rows: dict[str, list] = {k: [] for k in CLIP_FIELDS}
         self._features: dict[str, list] = {}
+        self._class_features: dict[str, dict[int, np.ndarray]] = {}
+        self._encoders: dict[str, str] = {}
         self._buffered_frames = 0
 
     def _write_classes(self, names, descriptions):
@@ -196,12 +200,27 @@ class StoreWriter:
         return self._num_clips + len(self._clip_rows["id"])
 
     def class_index(self, name: str, description: str = "") -> int:
-        """Index of a class by name, adding it to the store's class list if new."""
+        """Index of a class by name, adding it to the store's class list if new; a known class without a
+        description takes ``description``."""
         if name not in self.classes:
             self.classes.append(name)
             self.class_descriptions.append(description)
             self._new_classes = True
-        return self.classes.index(name)
+        index = self.classes.index(name)
+        if description and not self.class_descriptions[index]:
+            self.class_descriptions[index] = description
+            self._new_classes = True
+        return index
+
+    def record_encoder(self, path: str, encoder: str) -> None:
+        """The ``encoder`` attribute of the array at ``path`` (``features/text``), set when the store is written."""
+        self._encoders[path] = encoder
+
+    def set_class_feature(self, name: str, index: int, vector) -> None:
+        """Row ``index`` of the per-class array ``/class_features/NAME`` (K, D); rows never set hold NaN."""
+        if not 0 <= index < len(self.classes):
+            raise StoreError(f"{self.path}: class feature {name!r}: class {index} outside the {len(self.classes)}")
+        self._class_features.setdefault(name, {})[index] = np.asarray(vector, np.float32).ravel()
 
     def add(self, clip: Clip) -> int:
         """Validate and buffer one clip; returns its index in the store."""
@@ -412,6 +431,36 @@ class StoreWriter:
             )
         if self._new_classes:
             self._write_classes(self.classes, self.class_descriptions)
+        self._write_class_features()
+        for path, encoder in self._encoders.items():
+            if path in f:
+                f[path].attrs["encoder"] = encoder
+
+    def _write_class_features(self):
+        """The rows set by :meth:`set_class_feature`; every per-class array grows to the class count (NaN rows)."""
+        f = self._h5
+        if self._class_features and CLASS_FEATURES not in f:
+            f.create_group(CLASS_FEATURES)
+        group = f.get(CLASS_FEATURES, {})
+        for name, rows in self._class_features.items():
+            dim = next(iter(rows.values())).size
+            ds = _grow(
+                group,
+                name,
+                (0, dim),
+                np.float32,
+                np.nan,
+                len(self.classes),
+                chunk=CLASS_ROWS_CHUNK,
+                checksums=self.checksums,
+            )
+            if ds.shape[1] != dim or any(v.size != dim for v in rows.values()):
+                raise StoreError(f"class feature {name!r}: every class needs the same size ({ds.shape[1]})")
+            for index, vector in rows.items():
+                ds[index] = vector
+        for ds in group.values():
+            if ds.shape[0] < len(self.classes):
+                ds.resize(len(self.classes), axis=0)
 
 
 def _float(value, shape, name, clip):

@@ -56,6 +56,32 @@ def test_store_pickle_store_round_trip(tmp_path):
             np.testing.assert_array_equal(new["scores"], old["scores"])
 
 
+def test_captions_features_and_class_descriptions_survive_the_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    clips = [_random_clip(rng, c, 4, 1, label, ("train",)) for c, label in (("a", 0), ("b", 1))]
+    clips[0].text, clips[0].features = "a person waves\nsomeone waving", {"text": [0.6, 0.8]}
+    source = tmp_path / "src.h5"
+    with StoreWriter(
+        source, "coco-17", coord_dims=2, classes=["wave", "clap"], class_descriptions=["hand side to side", ""]
+    ) as writer:
+        for clip in clips:
+            writer.add(clip)
+        writer.set_class_feature("text", 0, [1, 0])
+    export_pyskl(source, tmp_path / "out.pkl")
+    with open(tmp_path / "out.pkl", "rb") as f:
+        data = pickle.load(f)  # the file this test just wrote
+    assert data["class_descriptions"] == ["hand side to side", ""]
+    assert data["annotations"][0]["captions"] == ["a person waves", "someone waving"]
+    assert "captions" not in data["annotations"][1] and "features" not in data["annotations"][1]
+    np.testing.assert_allclose(data["class_features"]["text"][0], [1, 0])
+    dataset = read_pyskl([tmp_path / "out.pkl"])
+    assert dataset.class_descriptions == ["hand side to side", ""]
+    back = list(dataset.clips)
+    assert [c.captions for c in back] == [["a person waves", "someone waving"], []]
+    np.testing.assert_allclose(back[0].features["text"], [0.6, 0.8], rtol=1e-7)
+    assert back[1].features == {}
+
+
 def test_exported_structure_is_what_pyskl_reads(tmp_path):
     keypoints = np.full((2, 2, 17, 2), np.nan, np.float32)
     keypoints[:, 0] = np.arange(2 * 17 * 2).reshape(2, 17, 2)  # only person 0 exists
