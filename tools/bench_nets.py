@@ -1,8 +1,9 @@
-"""Training and inference throughput of UNIK and ST-GCN on the same input, as a markdown table.
+"""Training and inference throughput of UNIK, ST-GCN and CTR-GCN on the same input, as a markdown table.
 
     python tools/bench_nets.py --device cuda --amp
     python tools/bench_nets.py --device cpu --iters 3 --warmup 1
     python tools/bench_nets.py --mmaction2      # adds mmaction2's own ST-GCN (pyskl's) as a peer
+    python tools/bench_nets.py --ctrgcn-reference PATH   # adds the authors' CTR-GCN (a checkout of their code)
 
 Defaults follow pyskl's reports: batch 16, T=100, V=25 (NTU layout), M=2, 3-D joints. Models run in turns,
 one iteration each, and each figure is batch / median iteration time, so load from other jobs on a shared
@@ -12,7 +13,8 @@ machine hits every model alike.
 dependency): ``.venv/bin/pip install --no-deps mmaction2==1.2.0 einops==0.8.2``. 1.2.0 is the release that
 accepts the pinned mmcv 2.1 (1.1.0 refuses it), but its wheel lacks ``mmaction/models/localizers/drn``
 (open-mmlab/mmaction2#2714), so ``mmaction.models`` cannot be imported whole: only the ST-GCN backbone, its
-head and the losses the head needs are loaded.
+head and the losses the head needs are loaded. No package ships CTR-GCN (mmaction2 1.2.0 has none): its peer is the
+authors' code, imported from a checkout as tools/compare_ctrgcn.py does.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import time
 import types
 from contextlib import nullcontext
 from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 
 from posekit.layouts import get_layout
-from posekit.nets import STGCN, UNIK
+from posekit.nets import CTRGCN, STGCN, UNIK
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,6 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--mmaction2", action="store_true", help="also time mmaction2's STGCN + GCNHead (ntu-25 only)")
+    p.add_argument("--ctrgcn-reference", help="also time the authors' CTR-GCN from this checkout (ntu-25 only)")
     return p.parse_args(argv)
 
 
@@ -117,17 +121,27 @@ def _import_mmaction2():
     return MMAction2Backbone, GCNHead
 
 
+def authors_ctrgcn(args) -> torch.nn.Module:
+    from compare_ctrgcn import build_reference, load_reference  # beside this script in tools/
+
+    model_class, _ = load_reference(Path(args.ctrgcn_reference))
+    return build_reference(model_class, args.channels, args.persons, args.classes)
+
+
 def run(args) -> dict:
     layout = get_layout(args.layout)
     v = layout.num_joints
     models = {
         "UNIK": UNIK(args.channels, v, args.persons, args.classes),
         "ST-GCN": STGCN(layout, args.channels, args.persons, args.classes),
+        "CTR-GCN": CTRGCN(layout, args.channels, args.persons, args.classes),
     }
+    if (args.mmaction2 or args.ctrgcn_reference) and args.layout != "ntu-25":
+        sys.exit("bench_nets: the peers (--mmaction2, --ctrgcn-reference) build their NTU graph: use --layout ntu-25")
     if args.mmaction2:
-        if args.layout != "ntu-25":
-            sys.exit("bench_nets: --mmaction2 builds mmaction2's NTU graph: use --layout ntu-25")
         models["mmaction2 ST-GCN"] = MMAction2STGCN(args.channels, args.classes)
+    if args.ctrgcn_reference:
+        models["authors' CTR-GCN"] = authors_ctrgcn(args)
     x = torch.randn(args.batch, args.channels, args.frames, v, args.persons, device=args.device)
     y = torch.randint(args.classes, (args.batch,), device=args.device)
     steps = {name: make_steps(m.to(args.device), x, y, args) for name, m in models.items()}
@@ -174,9 +188,11 @@ def table(args, results: dict, command: str) -> str:
     ]
     for name, r in results.items():
         rows.append(f"| {name} | {r['params'] / 1e6:.2f} | {r['train']:.1f} | {r['infer']:.1f} |")
-    ratios = [("UNIK / ST-GCN", unik, stgcn)]
+    ratios = [("UNIK / ST-GCN", unik, stgcn), ("CTR-GCN / ST-GCN", results["CTR-GCN"], stgcn)]
     if "mmaction2 ST-GCN" in results:
         ratios.append(("ST-GCN / mmaction2 ST-GCN", stgcn, results["mmaction2 ST-GCN"]))
+    if "authors' CTR-GCN" in results:
+        ratios.append(("CTR-GCN / authors' CTR-GCN", results["CTR-GCN"], results["authors' CTR-GCN"]))
     for label, a, b in ratios:
         rows.append(
             f"| {label} | {a['params'] / b['params']:.2f} | {a['train'] / b['train']:.2f} | "

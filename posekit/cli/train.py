@@ -15,7 +15,7 @@ STREAMS = ("joint", "bone", "joint-motion", "bone-motion")
 
 @click.group()
 def train():
-    """Train a model: skeleton action recognisers on stores (unik, stgcn) and the other models posekit ships."""
+    """Train a model: skeleton action recognisers on stores (unik, stgcn, ctrgcn) and the other models posekit ships."""
 
 
 def transfer_options(head: str, items: str):
@@ -245,6 +245,7 @@ _action_model_command(
     "test split is scored with the best epoch on a hold-out of the training split.",
 )
 _action_model_command("stgcn", "ST-GCN baseline with a fixed skeleton graph, trained exactly as UNIK is.")
+_action_model_command("ctrgcn", "CTR-GCN baseline with channel-wise refined graphs, trained exactly as UNIK is.")
 
 
 @train.command(name="motion-generator")

@@ -1,12 +1,14 @@
 """Every posekit network, registered in ``posekit.registry.MODELS`` on import of this package: UNIK
-(topology-free) and the ST-GCN baseline with shared units and heads, the motion generator of LAC/ViA with the
-contrastive heads and positive views of their pre-training, and the rodent branch's networks. The pose student's
-head (``posekit.nets.student_head``) registers in mmpose's registry and is imported by its config instead.
+(topology-free) and the ST-GCN and CTR-GCN baselines with shared units and heads, the motion generator of LAC/ViA
+with the contrastive heads and positive views of their pre-training, and the rodent branch's networks. The pose
+student's head (``posekit.nets.student_head``) registers in mmpose's registry and is imported by its config
+instead.
 
 Build from a config with ``posekit.registry.MODELS.build(dict(type='UNIK', num_classes=60))``."""
 
 from posekit.nets import contrastive, positives  # noqa: F401  (LAC/ViA pre-training, thesis ch. 4)
 from posekit.nets.cnn_lstm import CNNLSTM  # noqa: F401  (the rodent branch's self-supervised CNN-LSTM)
+from posekit.nets.ctrgcn import CTRGCN
 from posekit.nets.dmsd import DMSD, TSMClassifier  # noqa: F401  (RatPose future-position prediction, seed 000)
 from posekit.nets.heads import ClassifierHead, FrameHead, make_head
 from posekit.nets.motion_generator import MotionGenerator
@@ -18,6 +20,7 @@ __all__ = [
     "MODELS",
     "UNIK",
     "STGCN",
+    "CTRGCN",
     "MotionGenerator",
     "SpatialDependencyUnit",
     "THESIS_DILATIONS",

@@ -22,7 +22,7 @@ from torch import nn
 from posekit.errors import InputError
 from posekit.layouts import Layout, get_layout
 from posekit.nets.heads import make_head
-from posekit.nets.units import STACK_CHANNELS, DataBN, SkeletonNet, build_stack, init_conv
+from posekit.nets.units import STACK_CHANNELS, DataBN, SkeletonNet, build_stack, graph_layout, init_conv, inward_edges
 from posekit.registry import MODELS
 
 PARTITIONS = ("root", "centripetal", "centrifugal")
@@ -33,11 +33,9 @@ def spatial_partitions(layout: Layout | str) -> np.ndarray:
     layout = get_layout(layout)
     if layout.centre is None:
         raise InputError(f"layout {layout.name!r} has no centre joint, which ST-GCN's partitions need")
-    v = layout.num_joints
-    adjacency = np.zeros((v, v))
-    for child, parent in layout.bones:
-        adjacency[child, parent] = adjacency[parent, child] = 1.0
-    neighbourhood = adjacency + np.eye(v)
+    inward = inward_edges(layout)
+    adjacency = inward + inward.T
+    neighbourhood = adjacency + np.eye(layout.num_joints)
     mean_weights = neighbourhood / neighbourhood.sum(axis=1, keepdims=True)
     hops = shortest_path(adjacency, unweighted=True, directed=False)[layout.index(layout.centre)]
     closer = hops[None, :] < hops[:, None]  # [i, j]: j is nearer the centre than i
@@ -80,11 +78,7 @@ class STGCN(SkeletonNet):
         dropout: float = 0.0,
         num_joints: int | None = None,
     ):
-        if layout is None:
-            raise InputError("ST-GCN needs a joint layout with bones (its fixed graph); this data has none")
-        layout = Layout.from_dict(layout) if isinstance(layout, dict) else get_layout(layout)  # dict: from a config
-        if num_joints is not None and num_joints != layout.num_joints:
-            raise InputError(f"ST-GCN: layout {layout.name!r} has {layout.num_joints} joints, the data {num_joints}")
+        layout = graph_layout("ST-GCN", layout, num_joints)
         partitions = torch.from_numpy(spatial_partitions(layout))
 
         def spatial(_: int, c_in: int, c_out: int) -> nn.Module:

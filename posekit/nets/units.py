@@ -1,18 +1,22 @@
-"""Units shared by UNIK and ST-GCN: input normalisation, temporal convolution, residuals and the 10-block stack.
+"""Units shared by UNIK, ST-GCN and CTR-GCN: input normalisation, temporal convolution, residuals, the 10-block
+stack and the layout a fixed-graph network reads its graph from.
 
-Both networks are the same stack (pyskl / 2s-AGCN layout): ``data_bn``, 10 blocks of
+The three networks are the same stack (pyskl / 2s-AGCN layout): ``data_bn``, 10 blocks of
 ``relu(temporal(spatial(x)) + residual(x))`` with channels 64x4, 128x3, 256x3 and temporal stride 2 at blocks
-5 and 8, then a head. They differ only in the spatial unit of a block, which the caller supplies.
+5 and 8, then a head. They differ in the spatial unit of a block, which the caller supplies, and CTR-GCN also in
+its temporal unit.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
 from posekit.errors import InputError
+from posekit.layouts import Layout, get_layout
 from posekit.nets.heads import global_pool
 
 STACK_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
@@ -94,9 +98,19 @@ class Block(nn.Module):
 
 
 SpatialFactory = Callable[[int, int, int], nn.Module]  # (block index, in channels, out channels) -> unit
+TemporalFactory = Callable[[int, int, int], nn.Module]  # (channels, stride, dilation) -> unit
 
 
-def build_stack(in_channels: int, make_spatial: SpatialFactory, dilations=(1,) * len(STACK_CHANNELS)) -> nn.Sequential:
+def temporal_conv(channels: int, stride: int, dilation: int) -> nn.Module:
+    return TemporalConv(channels, channels, stride=stride, dilation=dilation)
+
+
+def build_stack(
+    in_channels: int,
+    make_spatial: SpatialFactory,
+    dilations=(1,) * len(STACK_CHANNELS),
+    make_temporal: TemporalFactory = temporal_conv,
+) -> nn.Sequential:
     if len(dilations) != len(STACK_CHANNELS):
         raise ValueError(f"need one temporal dilation per block ({len(STACK_CHANNELS)}), got {len(dilations)}")
     blocks, c_in = [], in_channels
@@ -104,7 +118,7 @@ def build_stack(in_channels: int, make_spatial: SpatialFactory, dilations=(1,) *
         blocks.append(
             Block(
                 make_spatial(i, c_in, c_out),
-                TemporalConv(c_out, c_out, stride=stride, dilation=dilation),
+                make_temporal(c_out, stride, dilation),
                 shortcut(c_in, c_out, stride) if i else None,
             )
         )
@@ -132,3 +146,22 @@ class SkeletonNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.feature_map(x))
+
+
+def graph_layout(network: str, layout: Layout | dict | str | None, num_joints: int | None) -> Layout:
+    """The layout whose bones give a fixed-graph network (ST-GCN, CTR-GCN) its graph: a name, a layout or its dict
+    (from a config). ``num_joints``, when given (configs fill it from the data), must agree with it."""
+    if layout is None:
+        raise InputError(f"{network} needs a joint layout with bones (its fixed graph); this data has none")
+    layout = Layout.from_dict(layout) if isinstance(layout, dict) else get_layout(layout)
+    if num_joints is not None and num_joints != layout.num_joints:
+        raise InputError(f"{network}: layout {layout.name!r} has {layout.num_joints} joints, the data {num_joints}")
+    return layout
+
+
+def inward_edges(layout: Layout) -> np.ndarray:
+    """(V, V) with 1 at [parent, child] for every bone: the edges along which joints pass messages to the centre."""
+    edges = np.zeros((layout.num_joints, layout.num_joints))
+    for child, parent in layout.bones:
+        edges[parent, child] = 1.0
+    return edges

@@ -1,4 +1,4 @@
-"""Training, evaluation and prediction of skeleton action models (UNIK, ST-GCN) through mmengine's Runner.
+"""Training, evaluation and prediction of skeleton action models (UNIK, ST-GCN, CTR-GCN) through mmengine's Runner.
 
 A config from ``models/`` names the network and the pipelines; :func:`prepare_config` fills in what the store
 decides (joints, coordinate channels, classes) and what the command line asks of an action model (stream, linear
@@ -395,6 +395,9 @@ def predict(
 TRAINERS.register_module(name="unik", module=Trainer(partial(train, model="unik"), "unik/unik_1xb16-joint_store.py"))
 TRAINERS.register_module(
     name="stgcn", module=Trainer(partial(train, model="stgcn"), "stgcn/stgcn_1xb16-joint_store.py")
+)
+TRAINERS.register_module(
+    name="ctrgcn", module=Trainer(partial(train, model="ctrgcn"), "ctrgcn/ctrgcn_1xb16-joint_store.py")
 )
 # Action segmentation: the same path, with a per-frame head, sliding windows and frame-level metrics in the config.
 TRAINERS.register_module(
