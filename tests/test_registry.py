@@ -24,7 +24,7 @@ FORMATS = {
 def test_each_registry_lists_what_its_modules_register():
     assert set(names(IMPORTERS)) == FORMATS
     assert names(EXPORTERS) == ["pyskl"]
-    assert set(names(EXPERTS)) == {"blazepose", "blazepose-multi", "mmpose", "rtmlib", "file"}
+    assert set(names(EXPERTS)) == {"blazepose", "blazepose-multi", "blazepose-detector", "mmpose", "rtmlib", "file"}
     assert {"RandomTemporalCrop", "JointToBone", "RemapLayout", "FormatCTVM", "ToTensor"} <= set(names(TRANSFORMS))
     assert TRANSFORMS.get("ToTensor") is TRANSFORMS.get("FormatCTVM")
 

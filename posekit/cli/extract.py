@@ -16,11 +16,12 @@ from ..outputs import force_option, refuse_existing
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Proposals store to write (.h5).")
 @click.option(
     "--experts",
-    default="blazepose-multi,blazepose-multi+flip,blazepose-multi+scale0.75",
+    default="blazepose-detector,blazepose-detector+flip,blazepose-detector+scale0.75",
     show_default=True,
-    help="Comma-separated experts: blazepose-multi, blazepose (one person), rtmlib:MODEL.onnx, "
-    "FORMAT:FOLDER (precomputed openpose, alphapose, mmpose-json...), SPEC.json (mmpose config + "
-    "checkpoint); +flip / +scaleS add test-time-augmented runs.",
+    help="Comma-separated experts: blazepose-detector (BlazePose's person detector, every person), "
+    "blazepose-multi (a person per face), blazepose (one person), rtmlib:MODEL.onnx, FORMAT:FOLDER (precomputed "
+    "openpose, alphapose, mmpose-json...), SPEC.json (mmpose config + checkpoint); +flip / +scaleS add "
+    "test-time-augmented runs.",
 )
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda (mmpose, rtmlib; BlazePose is CPU only).")
 @click.option(

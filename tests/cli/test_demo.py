@@ -43,9 +43,9 @@ def test_demo_extracts_and_refines_the_person_in_its_sample_video(tmp_path):
     assert result.exit_code == 0, result.output
     proposals, refined = SkeletonStore(tmp_path / "proposals.h5"), SkeletonStore(tmp_path / "refined.h5")
     assert sorted(proposals.ids) == [
-        "sample_video@blazepose-multi",
-        "sample_video@blazepose-multi+flip",
-        "sample_video@blazepose-multi+scale0.75",
+        "sample_video@blazepose-detector",
+        "sample_video@blazepose-detector+flip",
+        "sample_video@blazepose-detector+scale0.75",
     ]
     assert len(refined) == 1 and validate(tmp_path / "refined.h5") == []
     clip = refined[0]

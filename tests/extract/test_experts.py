@@ -21,8 +21,9 @@ def test_names_and_augmentations():
     default = next(p.default for p in extract.params if p.name == "experts")
     assert default == ",".join(DEFAULT_EXPERTS)  # the CLI spells the default out to keep --help instant
     specs = parse_experts(default)
-    assert [s.name for s in specs] == ["blazepose-multi", "blazepose-multi+flip", "blazepose-multi+scale0.75"]
-    assert specs[2].augmentations == ("scale0.75",) and specs[2].options == {"type": "blazepose-multi"}
+    assert [s.name for s in specs] == ["blazepose-detector", "blazepose-detector+flip", "blazepose-detector+scale0.75"]
+    assert specs[2].augmentations == ("scale0.75",) and specs[2].options == {"type": "blazepose-detector"}
+    assert parse_expert("blazepose-multi+flip").options == {"type": "blazepose-multi"}
     assert parse_expert("rtmlib:models/rtmpose-t.onnx+flip").name == "rtmlib-rtmpose-t+flip"
     assert parse_expert("openpose:/data/op").options == {"type": "file", "format": "openpose", "path": "/data/op"}
     with pytest.raises(InputError, match="unique"):
@@ -47,7 +48,9 @@ def test_spec_file_names_the_expert_and_paths_are_relative_to_it(tmp_path):
     with pytest.raises(InputError, match="no checkpoint; give the weights"):
         build_expert(parse_expert(str(spec)))
     spec.write_text(json.dumps({"type": "nothing"}))
-    with pytest.raises(InputError, match='needs "type": one of blazepose, blazepose-multi, file, mmpose, rtmlib$'):
+    with pytest.raises(
+        InputError, match='needs "type": one of blazepose, blazepose-detector, blazepose-multi, file, mmpose, rtmlib$'
+    ):
         parse_expert(str(spec))
 
 

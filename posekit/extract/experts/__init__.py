@@ -5,11 +5,14 @@ A name is one of::
     blazepose                      MediaPipe BlazePose, offline (single person)
     blazepose-multi                BlazePose on the crop of each face MediaPipe's face detector finds, plus the
                                    whole-frame person, offline (several persons)
+    blazepose-detector             BlazePose's own person detector on the frame and its tiles, the landmark model
+                                   on every person it finds, through LiteRT, offline (several persons; default)
     rtmlib:MODEL.onnx              an RTMPose-family ONNX model run by rtmlib
     FORMAT:FOLDER                  poses precomputed elsewhere: openpose, alphapose, mmpose-json, or any
                                    `posekit convert` format, matched to each video by name
-    SPEC.json                      {"type": "mmpose"|"rtmlib"|"file"|"blazepose"|"blazepose-multi", "name": ...,
-                                   ...}, e.g. {"type": "mmpose", "name": "student", "config": ..., "checkpoint": ...}
+    SPEC.json                      {"type": "mmpose"|"rtmlib"|"file"|"blazepose"|"blazepose-multi"|
+                                   "blazepose-detector", "name": ..., ...}, e.g. {"type": "mmpose", "name":
+                                   "student", "config": ..., "checkpoint": ...}
 
 followed by test-time augmentations that make extra experts of the same model: ``+flip`` (mirrored frames,
 left/right joints swapped back) and ``+scaleS`` (frames resized by S), e.g. ``blazepose+flip+scale0.75``.
@@ -18,7 +21,8 @@ Each expert class registers in :data:`posekit.registry.EXPERTS` under its "type"
 (``@EXPERTS.register_module("rtmlib")``), which :func:`build_expert` builds from the other options as keyword
 arguments. In a spec file, "model" and "path" are relative to the file's folder; a class whose constructor takes
 ``base`` gets that folder instead (mmpose resolves its config and checkpoint against it). Importing this package
-imports every module in it, so a new expert module needs no list to join.
+imports every module in it, so a new expert module needs no list to join (one named alone on the command line,
+with no file or model, is also named in BUILT_IN_EXPERTS).
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from .files import JSON_FORMATS
 for _module in pkgutil.iter_modules(__path__):
     import_module(f"{__name__}.{_module.name}")
 
-DEFAULT_EXPERTS = ("blazepose-multi", "blazepose-multi+flip", "blazepose-multi+scale0.75")
+DEFAULT_EXPERTS = ("blazepose-detector", "blazepose-detector+flip", "blazepose-detector+scale0.75")
+BUILT_IN_EXPERTS = ("blazepose", "blazepose-multi", "blazepose-detector")  # named alone, no file or model
 SPEC_PATHS = ("model", "path")  # options that name a file, relative to a spec file's folder
 
 
@@ -81,7 +86,7 @@ def parse_expert(text: str) -> ExpertSpec:
 
 
 def _options(base: str) -> dict:
-    if base in ("blazepose", "blazepose-multi"):
+    if base in BUILT_IN_EXPERTS:
         return {"type": base}
     kind, sep, rest = base.partition(":")
     if sep and kind == "rtmlib":
@@ -98,7 +103,7 @@ def _options(base: str) -> dict:
             raise InputError(f'{path}: an expert spec needs "type": one of {", ".join(sorted(names(EXPERTS)))}')
         return {**options, "base": str(path.parent.resolve())}
     raise InputError(
-        f"unknown expert {base!r}: use blazepose-multi, blazepose, rtmlib:MODEL.onnx, FORMAT:FOLDER or a spec .json"
+        f"unknown expert {base!r}: use {', '.join(BUILT_IN_EXPERTS)}, rtmlib:MODEL.onnx, FORMAT:FOLDER or a spec .json"
     )
 
 

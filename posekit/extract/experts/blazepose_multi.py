@@ -65,10 +65,11 @@ def distinct_persons(poses: FramePoses, max_persons: int) -> np.ndarray:
     return np.array(kept, np.int64)
 
 
-def face_tiles(image_size: tuple[int, int]) -> list[tuple[int, int, int]]:
-    """(x, y, side) squares of side min(width, height) covering the image, overlapping by FACE_TILE_OVERLAP."""
+def face_tiles(image_size: tuple[int, int], side: int | None = None) -> list[tuple[int, int, int]]:
+    """(x, y, side) squares of side ``side`` (min(width, height) by default, at most that) covering the image,
+    overlapping by FACE_TILE_OVERLAP."""
     width, height = image_size
-    side = min(width, height)
+    side = min(width, height, side or width)
 
     def starts(length):
         count = int(np.ceil(max(length - side, 0) / (side * (1 - FACE_TILE_OVERLAP)))) + 1
