@@ -29,7 +29,7 @@ from ..outputs import force_option, refuse_existing
     type=click.IntRange(min=1),
     default=2,
     show_default=True,
-    help="Keep the M main persons of each video (longest and largest tracks).",
+    help="Keep the M main persons of each video (longest and largest tracks); a photo keeps every person.",
 )
 @click.option(
     "--workers",

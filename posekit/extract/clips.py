@@ -60,7 +60,9 @@ def extract_video(
             if max_frames is not None and done >= max_frames:
                 break
         fps, image_size = reader.fps, reader.image_size
-    slots = {track: slot for slot, track in enumerate(main_tracks(tracker, max_persons))}
+    # The cap keeps a video's main actors over time; a photo (one frame) has no such story: every person stays.
+    cap = max_persons if len(frame_numbers) > 1 else None
+    slots = {track: slot for slot, track in enumerate(main_tracks(tracker, cap))}
     return [
         _clip(video, expert, frames, frame_numbers, slots, layout, fps, image_size)
         for expert, frames in zip(experts, records)
