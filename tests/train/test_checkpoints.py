@@ -2,6 +2,7 @@
 posekit's own checkpoints load weights-only (even under TORCH_FORCE_WEIGHTS_ONLY_LOAD=1), --trust-checkpoint
 opens older ones with a warning, and --init refuses to fill less than the backbone."""
 
+import copy
 import fractions
 import json
 import pickle
@@ -10,6 +11,7 @@ import shutil
 import pytest
 import torch
 from click.testing import CliRunner
+from mmengine.config import Config
 
 from posekit import checkpoints
 from posekit.cli import main
@@ -260,3 +262,16 @@ def test_a_file_that_is_no_checkpoint_stops_in_one_line(sample_store, tmp_path):
     junk = tmp_path / "junk.pth"
     junk.write_text("not a checkpoint")
     _fails_in_one_line(["predict", junk, sample_store], "junk.pth: cannot be loaded weights-only")
+
+
+def test_a_runners_config_formats_once_and_again_when_it_changes(monkeypatch):
+    cfg = Config(dict(model=dict(type="UNIK", layout=dict(joints=["a", "b"], bones=[[0, 1]])), lr=0.1))
+    expected = cfg.pretty_text
+    once = checkpoints.formatted_once(cfg)
+    formatted = []
+    original = Config.pretty_text.fget
+    monkeypatch.setattr(Config, "pretty_text", property(lambda self: formatted.append(1) or original(self)))
+    assert once.pretty_text == expected and once.pretty_text == expected and len(formatted) == 1
+    once.lr = 0.2  # a changed config is formatted anew
+    assert "lr = 0.2" in once.pretty_text and len(formatted) == 2
+    assert copy.deepcopy(once).pretty_text == once.pretty_text and len(formatted) == 2
