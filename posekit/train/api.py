@@ -18,13 +18,14 @@ from pathlib import Path
 
 import torch
 from mmengine.config import Config
+from mmengine.dist import barrier, is_main_process
 from mmengine.runner import load_state_dict
 
 from .. import checkpoints
 from ..errors import PosekitError
 from ..layouts import Layout
 from ..registry import MODELS, TRAINERS
-from ..store import SkeletonStore
+from ..store import SkeletonStore, atomic_path
 from .overrides import Trainer, apply_overrides, config_path, run, write_metrics
 
 STREAMS = {"joint": [], "bone": ["JointToBone"], "joint-motion": ["JointMotion"], "bone-motion": ["BoneMotion"]}
@@ -221,10 +222,9 @@ def train(
         pretrained = checkpoints.load(init, trust=trust_checkpoint)
         pretrained_cfg = checkpoints.training_config(pretrained, init, trust=trust_checkpoint)
         options.setdefault("model_layout", pretrained_cfg.get("trained_on", {}).get("layout"))
-    cfg = prepare_config(Config.fromfile(path), store, work_dir, **options)
+    cfg = prepare_config(Config.fromfile(path), store, work_dir, launcher=launcher, **options)
     if init is not None and options.get("linear"):
         _check_input_layer_kept(pretrained_cfg.model.net.get("in_channels"), cfg.model.net.in_channels)
-    cfg.launcher = launcher
     init_tensors = None
 
     def load_init(runner) -> None:
@@ -280,15 +280,19 @@ def _check_input_layer_kept(pretrained_channels, channels) -> None:
 
 
 def _best_checkpoint(runner, work_dir: Path) -> Path:
-    """Copy the hold-out's best checkpoint (or the last one, with no hold-out) to ``work_dir/best.pth``."""
-    hook = next(h for h in runner.hooks if type(h).__name__ == "CheckpointHook")
-    source = (
-        getattr(hook, "best_ckpt_path", None)
-        or runner.message_hub.get_info("last_ckpt")
-        or str(work_dir / f"epoch_{runner.epoch}.pth")
-    )
+    """Copy the hold-out's best checkpoint (or the last one, with no hold-out) to ``work_dir/best.pth``. Under DDP
+    rank 0 copies it (it alone saved the checkpoints) and every rank waits for the copy before reading it."""
     target = work_dir / "best.pth"
-    shutil.copyfile(source, target)
+    if is_main_process():
+        hook = next(h for h in runner.hooks if type(h).__name__ == "CheckpointHook")
+        source = (
+            getattr(hook, "best_ckpt_path", None)
+            or runner.message_hub.get_info("last_ckpt")
+            or str(work_dir / f"epoch_{runner.epoch}.pth")
+        )
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+    barrier()
     return target
 
 

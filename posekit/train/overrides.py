@@ -27,12 +27,14 @@ Adding a trainer is:
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 from mmengine.config import Config
+from mmengine.dist import is_main_process
 
 from .. import checkpoints
 from ..errors import PosekitError
@@ -83,10 +85,13 @@ def apply_overrides(
     seed: int | None = None,
     amp: bool = False,
     resume: bool = False,
+    launcher: str = "none",
 ) -> Config:
     """The choices every trainer shares, applied to ``cfg``: the work dir; ``dataset``'s keys (the store...) on the
     dataset of every data loader; the number of epochs (:func:`set_epochs`); the training batch size; the data
-    loader workers; the seed; mixed precision (:func:`amp_optim_wrapper`); resuming. None keeps the config's."""
+    loader workers; the seed; mixed precision (:func:`amp_optim_wrapper`); resuming; the launcher ('pytorch' under
+    torchrun: :func:`run` sets up DDP). None keeps the config's; the launcher is always the command's, as a
+    checkpoint's config carries the launcher it was trained with."""
     cfg.work_dir = str(work_dir)
     for name in LOADERS:
         loader = cfg.get(name)
@@ -105,6 +110,7 @@ def apply_overrides(
     if amp:
         cfg.optim_wrapper.type = amp_optim_wrapper()
     cfg.resume = resume
+    cfg.launcher = launcher
     return cfg
 
 
@@ -150,7 +156,10 @@ def run(cfg: Config, *, trust_checkpoint: bool = False, before_training: Callabl
 
     The checkpoint it loads -- the latest in the work dir when ``cfg.resume``, else ``cfg.load_from`` -- is checked
     first (:func:`posekit.checkpoints.mmengine_loads`); ``trust_checkpoint`` loads it even if that can run code.
-    ``before_training(runner)``: what the trainer does to the built model first (load weights, move it)."""
+    ``before_training(runner)``: what the trainer does to the built model first (load weights, move it).
+    Under ``launcher='pytorch'`` each rank trains its share of every batch (:func:`set_up_ddp`)."""
+    if cfg.get("launcher") == "pytorch":
+        set_up_ddp(cfg)
     resuming = bool(cfg.get("resume"))
     loaded = checkpoints.latest_checkpoint(cfg.work_dir) if resuming else cfg.get("load_from")
     runner = checkpoints.build_runner(cfg)
@@ -162,9 +171,42 @@ def run(cfg: Config, *, trust_checkpoint: bool = False, before_training: Callabl
     return runner
 
 
+def set_up_ddp(cfg: Config) -> None:
+    """DDP for a run under torchrun, on GPUs or CPUs. With CUDA, mmengine's own set-up stands: the Runner starts the
+    process group with the config's backend (nccl) and puts each rank on the GPU of its LOCAL_RANK. Without CUDA,
+    mmengine would call torch.cuda.set_device and give DistributedDataParallel that GPU's id: the process group is
+    started here with gloo (the Runner starts none when one exists) and the model wrapped with no device ids."""
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        raise PosekitError(
+            "--launcher pytorch runs under torchrun, which starts one process per rank: "
+            "torchrun --nproc-per-node N -m posekit.cli train ..."
+        )
+    # Results gathered through the process group, not through files in a '.dist_test' folder of the current one.
+    for name in ("val_evaluator", "test_evaluator"):
+        evaluator = cfg.get(name)
+        for metric in evaluator if isinstance(evaluator, list) else [evaluator] if evaluator else []:
+            metric.setdefault("collect_device", "gpu")
+    if torch.cuda.is_available():
+        return
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="gloo")
+    # mmengine's wrapper and its arguments (as in Runner.wrap_model), device_ids=None for a model on the CPU: the
+    # config's keys win over the GPU id mmengine adds as a default argument.
+    cfg.model_wrapper_cfg = {
+        "type": "MMDistributedDataParallel",
+        "broadcast_buffers": False,
+        "find_unused_parameters": cfg.get("find_unused_parameters", False),
+        **(cfg.get("model_wrapper_cfg") or {}),
+        "device_ids": None,
+    }
+
+
 def write_metrics(work_dir, result: dict) -> Path:
-    """``work_dir/metrics.json``, written to a temporary file and renamed: a killed run leaves no half file."""
+    """``work_dir/metrics.json``, written to a temporary file and renamed: a killed run leaves no half file. Under
+    DDP every rank holds the same results and rank 0 alone writes them."""
     path = Path(work_dir) / "metrics.json"
+    if not is_main_process():
+        return path
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return path
