@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -40,8 +41,14 @@ from ..outputs import force_option, refuse_existing
 )
 @click.option("--layout", default="unik-17", show_default=True, help="Common joint layout of the store.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Only the first N frames of each video (trials).")
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Only the K-th (0-based) of N slices of the videos found, for N jobs of a cluster that extract a "
+    "collection in parallel; posekit store merge joins their stores as one run would have written them.",
+)
 @force_option()
-def extract(videos, output, experts, device, max_persons, workers, layout, max_frames, force):
+def extract(videos, output, experts, device, max_persons, workers, layout, max_frames, shard, force):
     """Pose proposals of every expert for VIDEOS (video files, images, or folders searched recursively) into a
     store.
 
@@ -59,6 +66,7 @@ def extract(videos, output, experts, device, max_persons, workers, layout, max_f
         get_layout(layout)
     except KeyError as e:
         raise PosekitError(f"--layout: {e.args[0]}") from None
+    shard = parse_shard(shard) if shard else None
     with output_lock(output, "extract"):
         refuse_existing(output, force=force)  # under the lock: a run that finished meanwhile is not overwritten
         summary = run(
@@ -70,16 +78,27 @@ def extract(videos, output, experts, device, max_persons, workers, layout, max_f
             workers=workers,
             layout=layout,
             max_frames=max_frames,
+            shard=shard,
             report=lambda line: click.echo(line, err=True),
         )
     resumed = f", {summary['resumed']} from an earlier run" if summary["resumed"] else ""
     failed = f"; {len(summary['failed'])} failed (reported above)" if summary["failed"] else ""
     videos = f"{summary['videos']} video{'s' if summary['videos'] != 1 else ''}"
+    if shard:
+        videos += f" (shard {shard[0]}/{shard[1]} of {summary['found']} found)"
     click.echo(
         f"extracted {videos}{resumed} x {len(summary['experts'])} experts "
         f"({', '.join(summary['experts'])}) = {summary['clips']} clips, layout {summary['layout']} -> "
         f"{output}{failed}"
     )
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` -> (K, N), 0 <= K < N."""
+    match = re.fullmatch(r"([0-9]+)/([0-9]+)", text)
+    if not match or int(match[1]) >= int(match[2]):
+        raise PosekitError(f"--shard {text!r}: give K/N, the K-th of N shards counted from 0 (0/10 ... 9/10)")
+    return int(match[1]), int(match[2])
 
 
 COMMANDS = (extract,)

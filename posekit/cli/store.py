@@ -131,17 +131,27 @@ def validate(path, deep):
 
 
 @store.command()
-@click.argument("a", type=click.Path(path_type=Path))
-@click.argument("b", type=click.Path(path_type=Path))
+@click.argument("stores", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @force_option()
-def merge(a, b, output, force):
-    """Write a new store with the clips of A then B (classes matched by name)."""
+def merge(stores, output, force):
+    """Write a new store with the clips of STORES, one store after the other (classes matched by name). The
+    shards of one posekit extract --shard K/N run are taken in shard order, as one run would have ordered them."""
     from ..store.merge import merge as run
 
     refuse_existing(output, force=force)
-    summary = run(a, b, output)
-    click.echo(f"merged {summary['from_a']} + {summary['from_b']} clips -> {output}")
+    summary = run(stores, output)
+    counts = " + ".join(str(clips) for clips in summary["inputs"].values())
+    click.echo(f"merged {counts} clips{shard_note(summary['shards'])} -> {output}")
+
+
+def shard_note(shards: dict | None) -> str:
+    """How merge took the shards of an extraction: in shard order, and which are missing."""
+    if shards is None:
+        return ""
+    missing = shards["missing"]
+    absent = f"; shards {', '.join(map(str, missing))} of {shards['count']} missing" if missing else ""
+    return f" (extraction shards in shard order{absent})"
 
 
 @store.command()

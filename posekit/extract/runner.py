@@ -26,7 +26,7 @@ from ..store import SkeletonStore, StoreWriter, atomic_path
 from ..video import VideoReader
 from .clips import extract_video
 from .experts import DEFAULT_EXPERTS, ExpertSpec, build_expert, parse_experts
-from .video import Video, find_videos
+from .video import Video, find_videos, shard_videos
 
 SETTINGS = "settings.json"
 
@@ -50,14 +50,17 @@ def extract(
     workers: int = 1,
     layout="unik-17",
     max_frames: int | None = None,
+    shard: tuple[int, int] | None = None,
     progress: bool = True,
     report=print,
 ) -> dict:
     """Extract pose proposals of ``sources`` (videos, images or folders) into the store ``output``; returns a
     summary.
 
-    ``report(line)`` receives one line per folder of images, saying how its images are read, and one per video
-    that failed. ``max_frames`` caps the frames per video."""
+    ``report(line)`` receives one line per folder of images, saying how its images are read, one saying which
+    videos a shard takes, and one per video that failed. ``max_frames`` caps the frames per video. ``shard``
+    (K, N): only the K-th of N slices of the videos found (:func:`posekit.extract.video.shard_videos`), for N jobs that
+    extract a collection in parallel; a slice past the videos writes a store without clips."""
     output = Path(output)
     if output.is_dir() or not output.parent.is_dir():
         raise InputError(
@@ -68,7 +71,10 @@ def extract(
                 else f"folder {output.parent} does not exist"
             )
         )
-    videos = find_videos(sources, report)
+    found = find_videos(sources, report)
+    videos = shard_videos(found, *shard) if shard else found
+    if shard:
+        report(f"shard {shard[0]}/{shard[1]}: {len(videos)} of the {len(found)} videos found")
     specs = parse_experts(list(experts))
     target = get_layout(layout)
     work = work_folder(output)
@@ -78,6 +84,7 @@ def extract(
         "layout": target.name,
         "max_persons": max_persons,
         "max_frames": max_frames,
+        **({"shard": list(shard)} if shard else {}),  # a run of another shard may not finish this one
     }
     _prepare(work, settings)
     pending = [v for v in videos if not part_path(work, v).exists()]
@@ -90,7 +97,7 @@ def extract(
             else _in_workers(*job, workers=min(workers, len(pending)))
         )
     done = [v for v in videos if part_path(work, v).exists()]
-    if not done:
+    if failed and not done:
         shutil.rmtree(work, ignore_errors=True)
         raise InputError(f"{output}: no video could be read ({len(failed)} failed); nothing written")
     provenance = {
@@ -102,6 +109,8 @@ def extract(
         "videos": len(done),
         "failed": [f"{v.path}: {m}" for v, m in failed.items()],
     }
+    if shard:  # posekit store merge orders the shards by it and names the missing ones
+        provenance["shard"] = {"index": shard[0], "count": shard[1], "videos": len(found)}
     with StoreWriter(
         output, target, coord_dims=2, coordinates="pixel", allow_empty=True, provenance=provenance, name=output.stem
     ) as writer:
@@ -119,6 +128,7 @@ def extract(
         "failed": {str(v.path): m for v, m in failed.items()},
         "experts": [s.name for s in specs],
         "layout": target.name,
+        "found": len(found),
     }
 
 

@@ -42,6 +42,16 @@ def find_videos(sources, report: Callable[[str], None] = lambda line: None) -> l
     return videos
 
 
+def shard_videos(videos: list[Video], index: int, count: int) -> list[Video]:
+    """The ``index``-th (0-based) of ``count`` contiguous slices of ``videos``, in their order, the first
+    ``len(videos) % count`` one video longer than the rest (a slice past the videos is empty). Slices of the same
+    list (the same sources, listed the same way) never overlap and together hold every video in its order: the
+    shards' stores merged in shard order hold the clips of one run over all the videos."""
+    size, longer = divmod(len(videos), count)
+    start = index * size + min(index, longer)
+    return videos[start : start + size + (index < longer)]
+
+
 def _in_folder(source: Path, report: Callable[[str], None]) -> list[Video]:
     """The video files under ``source`` and what the images of each folder under it make, in path order."""
     files = [p for p in source.rglob("*") if p.is_file()]

@@ -178,7 +178,7 @@ def test_merge_unites_classes_by_name_and_reindexes_labels(tmp_path):
     clip = make_clip(1, label=0, splits=("test",))
     clip.labels = np.array([[1, 0], [0, 1]] * 3, bool)
     b = write(tmp_path / "b.h5", [clip], classes=("jump", "swim"))
-    merge(a, b, tmp_path / "c.h5", progress=False)
+    merge([a, b], tmp_path / "c.h5", progress=False)
     c = SkeletonStore(tmp_path / "c.h5")
     assert c.classes == ["run", "jump", "swim"]
     assert list(c.labels) == [1, 1]  # B's "jump" (0) is C's 1
@@ -191,11 +191,11 @@ def test_merge_refuses_clashing_ids_and_layouts(tmp_path):
     a = write(tmp_path / "a.h5", [make_clip(0)])
     b = write(tmp_path / "b.h5", [make_clip(0)])
     with pytest.raises(StoreError, match="clip ids also in"):
-        merge(a, b, tmp_path / "c.h5", progress=False)
+        merge([a, b], tmp_path / "c.h5", progress=False)
     with StoreWriter(tmp_path / "d.h5", "coco-17", coord_dims=2) as w:
         w.add(make_clip(5, v=17))
     with pytest.raises(StoreError, match="layout 'coco-17' differs"):
-        merge(a, tmp_path / "d.h5", tmp_path / "c.h5", progress=False)
+        merge([a, tmp_path / "d.h5"], tmp_path / "c.h5", progress=False)
     assert not (tmp_path / "c.h5").exists()
 
 
@@ -260,8 +260,7 @@ def test_track_names_round_trip_and_are_written_only_once_a_clip_has_them(tmp_pa
         w.add(make_clip(3, track_names=("rat 1",)))
     assert [clip.track_names for clip in SkeletonStore(unnamed)] == [(), ("rat 1",)]
     merge(
-        unnamed,
-        write(tmp_path / "b.h5", [make_clip(9, track_names=("mouse",))]),
+        [unnamed, write(tmp_path / "b.h5", [make_clip(9, track_names=("mouse",))])],
         tmp_path / "merged.h5",
         progress=False,
     )

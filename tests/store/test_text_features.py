@@ -84,7 +84,7 @@ def test_merge_keeps_captions_features_descriptions_and_class_rows(tmp_path):
         class_features={"text": [[0, 1], [0.6, 0.8]]},
         encoder="enc",
     )
-    merge(a, b, tmp_path / "ab.h5", progress=False)
+    merge([a, b], tmp_path / "ab.h5", progress=False)
     with SkeletonStore(tmp_path / "ab.h5") as store:
         assert store.classes == ["run", "jump", "wave"]
         # A's description stays; A's empty one for "jump" takes B's; "wave" is new
@@ -113,7 +113,7 @@ def test_merge_keeps_captions_features_descriptions_and_class_rows(tmp_path):
 def test_merge_grows_class_rows_for_classes_that_bring_none(tmp_path):
     a = write(tmp_path / "a.h5", [clip("a1", 0)], ["run"], class_features={"text": [[1, 0]]})
     b = write(tmp_path / "b.h5", [clip("b1", 0)], ["wave"])
-    merge(a, b, tmp_path / "ab.h5", progress=False)
+    merge([a, b], tmp_path / "ab.h5", progress=False)
     with SkeletonStore(tmp_path / "ab.h5") as store:
         rows = store.class_feature("text")
     assert rows.shape == (2, 2) and np.isnan(rows[1]).all()
@@ -124,7 +124,7 @@ def test_merge_refuses_embeddings_of_different_encoders(tmp_path):
     a = write(tmp_path / "a.h5", [clip("a1", 0, "x", {"text": [1, 0]})], ["run"], {}, {"text": [[1, 0]]}, "minilm")
     b = write(tmp_path / "b.h5", [clip("b1", 0, "y", {"text": [0, 1]})], ["run"], {}, {"text": [[0, 1]]}, "bow-2")
     with pytest.raises(StoreError, match="features/text was made by 'bow-2'.*'minilm'"):
-        merge(a, b, tmp_path / "ab.h5", progress=False)
+        merge([a, b], tmp_path / "ab.h5", progress=False)
     assert not (tmp_path / "ab.h5").exists()
 
 
