@@ -5,6 +5,7 @@ every train command shares: its options (:func:`trainer_options`), its run under
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import click
@@ -87,8 +88,9 @@ def run_trainer(name: str, store, work_dir, **options) -> dict:
 
 
 def report(summary: str, *paths) -> None:
-    """A train command's last lines: what was done, then where it went."""
-    click.echo(f"{summary}\n-> {', '.join(str(path) for path in paths)}")
+    """A train command's last lines: what was done, then where it went; under torchrun, from rank 0 only."""
+    if os.environ.get("RANK", "0") == "0":
+        click.echo(f"{summary}\n-> {', '.join(str(path) for path in paths)}")
 
 
 class RegistryChoice(click.Choice):
