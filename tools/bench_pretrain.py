@@ -49,7 +49,7 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
     if args.project_2d:
         common.append("--project-2d")
     jobs = []
-    for positives in POSITIVES:
+    for positives in args.positives.split(","):
         argv = [*posekit, "train", "pretrain", *common, "--positives", positives, "--epochs", str(args.pretrain_epochs)]
         if positives != "augment":
             argv += ["--generator", str(args.generator)]
@@ -60,7 +60,7 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
         "fraction": ["--label-fraction", str(args.label_fraction), "--epochs", str(args.fraction_epochs)],
     }
     for evaluation in args.evaluations.split(","):
-        for arm in ARMS:
+        for arm in ("scratch", *args.positives.split(",")):
             argv = [*posekit, "train", "unik", *common, *evaluation_options[evaluation]]
             needs = []
             if arm != "scratch":
@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--eval-epochs", type=int, default=20)
     parser.add_argument("--fraction-epochs", type=int, default=60)
     parser.add_argument("--label-fraction", type=float, default=0.1)
+    parser.add_argument("--positives", default=",".join(POSITIVES), help="the pre-trained arms, beside scratch")
     parser.add_argument(
         "--evaluations", default=",".join(EVALUATIONS), help=f"comma-separated, of {', '.join(EVALUATIONS)}"
     )
