@@ -116,5 +116,6 @@ TRAINERS = OwnRegistry(
         "posekit.train.lstm_selfsup",
         "posekit.train.student",
         "posekit.train.pretrain",
+        "posekit.train.tmor",
     ],
 )

@@ -128,8 +128,9 @@ class KeyEncoder(ExponentialMovingAverage):
         averaged_param.lerp_(source_param, 1 - self.key_momentum(steps))
 
 
-def _multi_positive_nce(positive_logits: torch.Tensor, negative_logits: torch.Tensor) -> torch.Tensor:
-    """-mean log(sum_p e^pos / (sum_p e^pos + sum_n e^neg)) from (N, P) and (N, K) logits."""
+def multi_positive_nce(positive_logits: torch.Tensor, negative_logits: torch.Tensor) -> torch.Tensor:
+    """-mean log(sum_p e^pos / (sum_p e^pos + sum_n e^neg)) from (N, P) and (N, K) logits; a logit of -inf is
+    a key left out of its row (T-MOR's same-class texts, eq. 6.6)."""
     all_logits = torch.cat([positive_logits, negative_logits], dim=1)
     return (torch.logsumexp(all_logits, dim=1) - torch.logsumexp(positive_logits, dim=1)).mean()
 
@@ -152,7 +153,7 @@ def sequence_infonce(
     query, positives, negatives = (F.normalize(x, dim=-1) for x in (query, positives, negatives))
     positive_logits = torch.einsum("nd,npd->np", query, positives) / temperature
     negative_logits = query @ negatives.T / temperature
-    return _multi_positive_nce(positive_logits, negative_logits)
+    return multi_positive_nce(positive_logits, negative_logits)
 
 
 def frame_infonce(
@@ -164,4 +165,4 @@ def frame_infonce(
     query, positives, negatives = (F.normalize(x, dim=-1) for x in (query, positives, negatives))
     positive_logits = torch.einsum("ntd,nptd->np", query, positives) / temperature
     negative_logits = query.flatten(1) @ negatives.flatten(1).T / temperature  # sum over tau of per-frame cosines
-    return _multi_positive_nce(positive_logits, negative_logits)
+    return multi_positive_nce(positive_logits, negative_logits)

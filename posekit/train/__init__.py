@@ -21,4 +21,5 @@ from . import (  # noqa: E402,F401  (registration)
     segmentation,
     sequence_order,
     sequence_pairs,
+    tmor,
 )

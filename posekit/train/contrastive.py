@@ -109,6 +109,12 @@ class ContrastivePretrainer(BaseModel):
     def forward(self, keypoints: torch.Tensor, mode: str = "loss", label=None, index=None, id=None, length=None):
         if mode != "loss":
             raise ValueError(f"ContrastivePretrainer only trains (mode 'loss'), got mode {mode!r}")
+        losses, _ = self.contrastive_losses(keypoints)
+        return losses
+
+    def contrastive_losses(self, keypoints: torch.Tensor) -> tuple[dict, torch.Tensor]:
+        """L_q's terms and ``positive_top1`` of a batch, its keys then enqueued, and the queries' unit-norm
+        phi(E_Vs) (N, D), on which a model adding terms (T-MOR) computes them."""
         query, positives = self.positive_views(keypoints)
         query_sequence, query_frames = embed(self.grouped_feature_map(self.net, query), self.projection)
         key_sequence, key_frames = self.embed_keys(positives)
@@ -121,7 +127,7 @@ class ContrastivePretrainer(BaseModel):
                 query_frames, key_frames, self.frame_queue.keys, self.temperature
             )
         self.enqueue(key_sequence[:, 0], key_frames[:, 0])
-        return losses
+        return losses, query_sequence
 
     @torch.no_grad()
     def enqueue(self, sequence_keys: torch.Tensor, frame_keys: torch.Tensor) -> None:

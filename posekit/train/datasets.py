@@ -1,15 +1,33 @@
-"""The store as mmengine sees it: StoreDataset registered for configs, with label fractions for transfer."""
+"""The store as mmengine sees it: StoreDataset registered for configs, with label fractions for transfer and the
+clips' feature rows (text embeddings...) for the models trained against them."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+import torch
 from mmengine.registry import FUNCTIONS
 
 from ..data import StoreDataset, collate_clips
 from ..registry import DATASETS
+from ..store import StoreError
 
-# mmengine's Runner looks collate functions up in its root registry only, whatever the scope.
-FUNCTIONS.register_module(name="collate_clips", module=collate_clips, force=True)
+
+def collate_store_clips(batch: list[dict]) -> dict:
+    """:func:`~posekit.data.collate_clips`, plus ``features`` {name: (N, D) float32} when the samples carry
+    feature rows (:class:`StoreClips` with ``feature_rows``)."""
+    collated = collate_clips(batch)
+    if "features" in batch[0]:
+        collated["features"] = {
+            name: torch.stack([s["features"][name] for s in batch]) for name in batch[0]["features"]
+        }
+    return collated
+
+
+# mmengine's Runner looks collate functions up in its root registry only, whatever the scope. Configs name it
+# collate_clips: the feature rows come through whenever a dataset reads them, with no second name to get right.
+FUNCTIONS.register_module(name="collate_clips", module=collate_store_clips, force=True)
 
 
 @DATASETS.register_module()
@@ -21,7 +39,9 @@ class StoreClips(StoreDataset):
     (at least one clip), for semi-supervised transfer (fine-tuning with 10% of the labels).
     ``num_clips`` K > 1 (multi-clip testing): each clip is read K times in a row, its k-th read tagged
     ``clip = (k, K)`` for the test-mode :class:`~posekit.data.transforms.UniformSample`;
-    :class:`~posekit.train.metric.ClipAccuracy` averages the K scores of a clip id."""
+    :class:`~posekit.train.metric.ClipAccuracy` averages the K scores of a clip id.
+    ``feature_rows``: names of per-clip arrays (``/features/NAME``) whose row each sample carries as
+    ``features`` {name: (D,) float32 tensor}, NaN where the clip has none (a clip without captions)."""
 
     def __init__(
         self,
@@ -34,8 +54,16 @@ class StoreClips(StoreDataset):
         seed: int = 0,
         fields=("keypoints", "scores"),
         num_clips: int = 1,
+        feature_rows: Sequence[str] = (),
     ):
         super().__init__(store, split=split, transform=pipeline, fields=fields)
+        missing = [name for name in feature_rows if name not in self.store.feature_names]
+        if missing:
+            raise StoreError(
+                f"{self.store.path}: no feature array {missing[0]!r}; it has "
+                f"{', '.join(self.store.feature_names) or 'none'} (`posekit text embed` writes text ones)"
+            )
+        self.feature_rows = tuple(feature_rows)
         if part not in ("all", "train", "holdout"):
             raise ValueError(f"part must be all, train or holdout, got {part!r}")
         if not 0 < label_fraction <= 1 or not 0 <= holdout < 1:
@@ -58,6 +86,16 @@ class StoreClips(StoreDataset):
         sample = super().raw(i // self.num_clips)
         if self.num_clips > 1:
             sample["clip"] = (i % self.num_clips, self.num_clips)
+        return sample
+
+    def __getitem__(self, i: int) -> dict:
+        sample = super().__getitem__(i)
+        if self.feature_rows:  # after the pipeline, whose formatting keeps only the model's input and the clip's keys
+            index = int(sample["index"])
+            sample["features"] = {
+                name: torch.from_numpy(np.asarray(self.store.feature(name, index), dtype=np.float32))
+                for name in self.feature_rows
+            }
         return sample
 
 

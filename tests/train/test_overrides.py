@@ -39,7 +39,18 @@ def test_overrides_reach_every_loader_present_and_none_keeps_the_configs():
 
 
 def test_every_trainer_registers_under_its_command_name_with_a_default_config_in_the_zoo(tmp_path):
-    trainers = ["ctrgcn", "dmsd", "lstm-selfsup", "motion-generator", "pretrain", "segment", "stgcn", "student", "unik"]
+    trainers = [
+        "ctrgcn",
+        "dmsd",
+        "lstm-selfsup",
+        "motion-generator",
+        "pretrain",
+        "segment",
+        "stgcn",
+        "student",
+        "tmor",
+        "unik",
+    ]
     assert sorted(names(TRAINERS)) == trainers
     assert all(config_path(name).is_file() for name in trainers)
     assert config_path("dmsd") == models_dir() / "dmsd/dmsd_1xb16_arena.py"

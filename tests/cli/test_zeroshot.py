@@ -1,0 +1,160 @@
+"""posekit zeroshot and search: T-MOR and classifier (ConSE) checkpoints on the sample store with template captions,
+scores written as eval writes them, unseen-class subsets, few-shot prototypes, and the user's mistakes as one line."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from posekit.cli import main
+from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
+from posekit.store import Clip, SkeletonStore, StoreEditor, StoreWriter
+from posekit.train.fusion import load_scores
+from posekit.train.tmor import _prototypes
+
+SHORT = ["--epochs", "1", "--batch-size", "4", "--workers", "0", "--seed", "0"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def invoke(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The sample store (4 actions; 20 training, 4 test clips) with template captions and bag-of-words rows, a T-MOR
+    checkpoint and a UNIK classifier's, each of one epoch."""
+    root = tmp_path_factory.mktemp("zeroshot")
+    store = root / "sample.h5"
+    with StoreWriter(store, "coco-17", coord_dims=2, classes=list(ACTIONS)) as w:
+        for clip_id, label, kp, sc in make_sample(6):
+            w.add(
+                Clip(
+                    id=clip_id,
+                    keypoints=kp[:24],
+                    scores=sc[:24],
+                    label=label,
+                    fps=30.0,
+                    image_size=IMAGE_SIZE,
+                    splits=(sample_split(clip_id),),
+                )
+            )
+    for args in (["text", "caption", store], ["text", "embed", store, "--encoder", "bow"]):
+        assert invoke(*args)[0] == 0
+    for command, work_dir in (("tmor", root / "tmor"), ("unik", root / "unik")):
+        code, output = invoke("train", command, "--store", store, "--work-dir", work_dir, *SHORT)
+        assert code == 0, output
+    return store, root / "tmor" / "best.pth", root / "unik" / "best.pth"
+
+
+def test_zero_shot_writes_metrics_and_scores_as_eval_does(trained, tmp_path):
+    store, tmor, _ = trained
+    code, output = invoke("zeroshot", tmor, "--store", store, "--work-dir", tmp_path)
+    assert code == 0, output
+    assert "zero-shot (tmor)" in output and "4 clips of 4 classes (chance 25.0%)" in output and str(tmp_path) in output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    scores = load_scores(tmp_path / "scores.pkl")  # as posekit fuse reads it
+    with SkeletonStore(store) as info:
+        test = info.split("test")
+        assert sorted(scores["ids"]) == sorted(info.ids[test]) and scores["classes"] == list(ACTIONS)
+    np.testing.assert_allclose(scores["scores"].sum(axis=1), 1, rtol=1e-5)  # softmax rows
+    top1 = 100 * np.mean(scores["scores"].argmax(axis=1) == scores["labels"])
+    assert metrics["top1"] == pytest.approx(top1) and metrics["kind"] == "tmor"
+    assert metrics["class_texts"] == [[action] for action in ACTIONS]  # the class names as words
+    assert (tmp_path / "confusion.png").is_file()
+
+
+def test_unseen_classes_score_only_their_clips_among_them(trained, tmp_path):
+    store, tmor, _ = trained
+    code, output = invoke("zeroshot", tmor, "--store", store, "--unseen", "walk,jump", "--work-dir", tmp_path)
+    assert code == 0, output
+    scores = load_scores(tmp_path / "scores.pkl")
+    assert scores["classes"] == ["walk", "jump"] and scores["scores"].shape == (2, 2)
+    walk = scores["ids"].index("walk_003")
+    assert scores["labels"][walk] == 0 and scores["labels"][1 - walk] == 1  # positions among the chosen classes
+    assert json.loads((tmp_path / "metrics.json").read_text())["chance"] == 50.0
+
+
+def test_a_classifier_on_its_own_classes_picks_what_it_predicts(trained, tmp_path):
+    store, _, unik = trained
+    code, output = invoke("zeroshot", unik, "--store", store, "--work-dir", tmp_path)
+    assert code == 0, output
+    assert "zero-shot (classifier)" in output
+    zero_shot = load_scores(tmp_path / "scores.pkl")
+    trained_scores = load_scores(unik.parent / "scores.pkl")  # posekit train unik's own test scores
+    # ConSE: the classes' bag-of-words rows share no word, so the nearest class text is the most probable class
+    predicted = dict(zip(trained_scores["ids"], trained_scores["scores"].argmax(axis=1)))
+    assert [predicted[i] for i in zero_shot["ids"]] == zero_shot["scores"].argmax(axis=1).tolist()
+
+
+def test_few_shot_reports_the_mean_and_spread_of_its_draws(trained, tmp_path):
+    store, tmor, _ = trained
+    code, output = invoke("zeroshot", tmor, "--store", store, "--shots", "1", "--draws", "3", "--work-dir", tmp_path)
+    assert code == 0, output
+    assert "1-shot (tmor, nearest prototype, 3 draws)" in output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    top1 = [draw["top1"] for draw in metrics["per_draw"]]
+    assert len(top1) == 3 and metrics["top1_mean"] == pytest.approx(np.mean(top1))
+    assert metrics["top1_std"] == pytest.approx(np.std(top1))
+    code, output = invoke("zeroshot", tmor, "--store", store, "--shots", "6", "--work-dir", tmp_path / "six")
+    assert code == 2 and "has 5 clips, fewer than --shots 6" in output and "\n" not in output.strip()
+
+
+def test_prototypes_are_the_normalised_means_of_the_drawn_clips():
+    features = torch.tensor([[1.0, 0.0], [0.0, 1.0], [3.0, 4.0], [0.6, 0.8]])
+    labels = np.array([0, 0, 1, 1])
+    prototypes = _prototypes(features, labels, 2, shots=2, seed=0)  # every clip drawn: order does not matter
+    s = 2**-0.5
+    torch.testing.assert_close(prototypes, torch.tensor([[s, s], [0.6, 0.8]]))
+    one = _prototypes(features, labels, 2, shots=1, seed=3)
+    assert all(any(torch.allclose(one[c], features[i] / features[i].norm()) for i in np.flatnonzero(labels == c))
+               for c in range(2))  # fmt: skip
+
+
+def test_search_ranks_clips_by_cosine_and_says_how_to_draw_one(trained):
+    store, tmor, _ = trained
+    code, output = invoke("search", tmor, "a person jumps", "--store", store, "--top", "3")
+    assert code == 0, output
+    lines = output.strip().splitlines()
+    rows = [line.split("\t") for line in lines[:-1]]
+    assert [row[0] for row in rows] == ["1", "2", "3"]
+    scores = [float(row[2]) for row in rows]
+    assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 for s in scores)
+    with SkeletonStore(store) as info:
+        assert all(row[1] in set(info.ids) and row[3] in ACTIONS for row in rows)
+    assert f"posekit show {store} --clips {rows[0][1]} -o" in lines[-1]
+
+
+def test_a_class_file_of_the_wrong_length_is_one_line(trained, tmp_path):
+    store, tmor, _ = trained
+    classes = tmp_path / "classes.txt"
+    classes.write_text("waving a hand\nsquatting\n")
+    code, output = invoke("zeroshot", tmor, "--store", store, "--classes", classes, "--work-dir", tmp_path / "z")
+    assert code == 2 and "2 class texts for the 4 classes" in output and "\n" not in output.strip()
+    classes.write_text("waving a hand\nsquat\njumping up\nwalk\n")
+    code, output = invoke("zeroshot", tmor, "--store", store, "--classes", classes, "--work-dir", tmp_path / "z")
+    assert code == 0, output
+    texts = json.loads((tmp_path / "z" / "metrics.json").read_text())["class_texts"]
+    assert texts == [["waving a hand"], ["squat"], ["jumping up"], ["walk"]]
+
+
+def test_text_features_of_another_encoder_are_one_line(trained, tmp_path):
+    store, tmor, _ = trained
+    other = tmp_path / "other.h5"
+    shutil.copyfile(store, other)
+    with StoreEditor(other) as editor:
+        editor.new_class_feature("small", 64, encoder="bow-64")
+    code, output = invoke("zeroshot", tmor, "--store", other, "--text-features", "small", "--work-dir", tmp_path / "z")
+    assert code == 2 and "of encoder bow-64" in output and "trained on bow-1024" in output
+    assert "\n" not in output.strip()
