@@ -7,9 +7,10 @@ Temporal transforms index every per-frame array alike (``FRAME_KEYS``), person t
 coordinate transforms change ``keypoints`` only (the dataset puts 2D or 3D coordinates there).
 NaN stays NaN through every transform and becomes 0 only at the end, as UNIK reads zeros as missing.
 
-Random transforms draw from their own ``np.random.Generator``: seeded with ``seed`` in the main process, and
-re-seeded from ``(seed, torch.initial_seed())`` on first use in each DataLoader worker, so workers do not
-repeat each other and a run with ``torch.manual_seed`` is reproducible.
+Random transforms draw from their own ``np.random.Generator``: seeded with ``seed`` in the main process when one
+is given; otherwise, and in each DataLoader worker, from ``(torch.initial_seed(), the transform's name, seed)`` on
+first use, so workers and transforms do not repeat each other and a run whose torch seed is set (mmengine's
+``randomness.seed``, ``--seed``) is reproducible, with or without workers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
+import zlib
 from contextlib import contextmanager
 
 import numpy as np
@@ -103,13 +105,16 @@ class RandomTransform:
 
     def __init__(self, seed: int | None = None):
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = None if seed is None else np.random.default_rng(seed)
         self._pid = os.getpid()
 
     @property
     def rng(self) -> np.random.Generator:
-        if self._pid != os.getpid():  # a DataLoader worker: its own stream, from torch's per-worker seed
-            entropy = [torch.initial_seed() % (1 << 63)] + ([] if self.seed is None else [self.seed])
+        # A DataLoader worker, or no seed: a stream from torch's seed (per worker in a worker), drawn at first use,
+        # after the Runner has set it; the name keeps two transforms from drawing the same numbers.
+        if self._rng is None or self._pid != os.getpid():
+            name = zlib.crc32(type(self).__name__.encode())
+            entropy = [torch.initial_seed() % (1 << 63), name] + ([] if self.seed is None else [self.seed])
             self._rng = np.random.default_rng(entropy)
             self._pid = os.getpid()
         return self._rng

@@ -128,6 +128,22 @@ def test_random_rotation_is_seedable_and_bounded():
     np.testing.assert_allclose(np.linalg.norm(a[0, 0], axis=-1), [1, 1, np.sqrt(2)], rtol=1e-6)  # lengths kept
 
 
+def test_without_a_seed_random_transforms_follow_torchs_seed_and_differ_from_each_other():
+    kp = np.ones((1, 1, 3, 2))
+
+    def draw(torch_seed):
+        torch.manual_seed(torch_seed)  # what mmengine's randomness setting does before building the pipeline
+        scale = RandomScale(scale=0.5)(sample_of(kp))["keypoints"][0, 0, 0]
+        rotation = RandomRotation(angle=90)(sample_of([[[[1.0, 0.0]]]]))["keypoints"][0, 0, 0]
+        return scale, rotation
+
+    (scale, rotation), (again, rotation_again) = draw(3), draw(3)
+    np.testing.assert_array_equal(scale, again)
+    np.testing.assert_array_equal(rotation, rotation_again)
+    assert not np.array_equal(draw(4)[0], scale)  # another torch seed, other draws
+    assert RandomScale(scale=0.5).rng.random() != RandomRotation(angle=90).rng.random()  # not one shared stream
+
+
 def test_random_scale_per_axis():
     out = RandomScale(scale=(2, 2))(sample_of([[[[1, -3], [0, 1], [2, 2]]]]))["keypoints"]
     np.testing.assert_allclose(out[0, 0], [[2, -6], [0, 2], [4, 4]])
