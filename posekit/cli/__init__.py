@@ -11,7 +11,7 @@ from pose_refine.errors import RefineError
 
 from .. import __version__
 from ..errors import PosekitError
-from . import demo, extract, models, motion, refine, rodent, show, store, synth, text, tmor, train
+from . import demo, deploy, extract, models, motion, refine, rodent, show, store, synth, text, tmor, train
 
 
 class _Group(click.Group):
@@ -34,6 +34,6 @@ def main():
     """posekit: skeleton stores, importers, pose extraction and skeleton action models."""
 
 
-for _module in (store, text, extract, refine, show, train, tmor, synth, motion, rodent, models, demo):
+for _module in (store, text, extract, refine, show, train, deploy, tmor, synth, motion, rodent, models, demo):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -198,7 +198,8 @@ def evaluate(checkpoint, store, split, work_dir, clips, trust_checkpoint):
 @force_option()
 @trust_checkpoint_option()
 def predict(checkpoint, source, fmt, split, layout, reader_options, output, force, trust_checkpoint):
-    """Label every clip of a store (or of one --split), or of a skeleton file of --format."""
+    """Label every clip of a store (or of one --split), or of a skeleton file of --format, with a trained
+    CHECKPOINT or its ONNX export (a .onnx file of posekit export, run by onnxruntime on the CPU)."""
     from ..convert import as_store, parse_reader_options
     from ..train.api import predict as run
     from ..train.predictions import check_predictions_path, write_predictions

@@ -71,7 +71,7 @@ class ChannelTopologyGraphConv(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, subsets: torch.Tensor):
         super().__init__()
-        k = len(subsets)
+        k = self.num_subsets = len(subsets)  # a Python int: len() of a tensor warns when traced (ONNX export)
         self.relation_channels = 8 if in_channels <= 16 else in_channels // 8
         self.topology = nn.Parameter(subsets.clone())  # A_k, shared by the channels
         self.alpha = nn.Parameter(torch.zeros(1))
@@ -86,14 +86,14 @@ class ChannelTopologyGraphConv(nn.Module):
     def topologies(self, x: torch.Tensor) -> torch.Tensor:
         """Q_k for every sample: (N, C_in, T, V) -> (N, K, C_out, V, V)."""
         n, _, _, v = x.shape
-        k = len(self.topology)
+        k = self.num_subsets
         phi, psi = self.correlate(x.mean(2, keepdim=True)).view(n, 2, k * self.relation_channels, v).unbind(1)
         refinement = self.refine(torch.tanh(phi.unsqueeze(-1) - psi.unsqueeze(-2))).view(n, k, -1, v, v)
         return refinement * self.alpha + self.topology[:, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, t, v = x.shape
-        features = self.transform(x).view(n, len(self.topology), -1, t, v)
+        features = self.transform(x).view(n, self.num_subsets, -1, t, v)
         y = (features @ self.topologies(x).transpose(-1, -2)).sum(1)  # sum_k sum_j Q_k[c, i, j] T_k(x)[c, t, j]
         return torch.relu(self.bn(y) + self.down(x))
 

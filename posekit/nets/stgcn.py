@@ -50,14 +50,15 @@ class GraphConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, partitions: torch.Tensor, edge_importance: bool = True):
         super().__init__()
         self.register_buffer("partitions", partitions, persistent=False)  # rebuilt from the layout
+        self.num_partitions = len(partitions)  # a Python int: len() of a tensor warns when traced (ONNX export)
         self.importance = nn.Parameter(torch.ones_like(partitions)) if edge_importance else None
-        self.conv = init_conv(nn.Conv2d(in_channels, len(partitions) * out_channels, 1))
+        self.conv = init_conv(nn.Conv2d(in_channels, self.num_partitions * out_channels, 1))
         self.bn = nn.BatchNorm2d(out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, t, v = x.shape
         graph = self.partitions if self.importance is None else self.partitions * self.importance
-        y = self.conv(x).view(n, len(graph), -1, t, v)
+        y = self.conv(x).view(n, self.num_partitions, -1, t, v)
         return torch.relu(self.bn(torch.einsum("nkctv,kwv->nctw", y, graph)))
 
 

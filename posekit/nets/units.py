@@ -43,7 +43,8 @@ class DataBN(nn.Module):
         self.bn = nn.BatchNorm1d(num_persons * num_joints * in_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 5 or (x.shape[1], x.shape[3], x.shape[4]) != self.expected:
+        # Not while tracing (ONNX export): shapes are traced tensors there, and the graph's input fixes C, V and M.
+        if not torch.jit.is_tracing() and (x.dim() != 5 or (x.shape[1], x.shape[3], x.shape[4]) != self.expected):
             c, v, m = self.expected
             raise InputError(f"expected skeletons shaped (N, C={c}, T, V={v}, M={m}), got {tuple(x.shape)}")
         n, c, t, v, m = x.shape

@@ -336,30 +336,60 @@ def evaluate(
     return metrics
 
 
-def predict(
-    checkpoint, store, *, split: str | None = None, device: str | None = None, trust_checkpoint: bool = False
-) -> list[dict]:
-    """Label every clip of a store (or one split) with a trained checkpoint: one dict per clip with the
-    predicted class, its probability and the top-5. The store's joints are mapped to the training layout. Every
-    error about the store's clips names the store."""
-    import numpy as np
-    from torch.utils.data import DataLoader
+class CheckpointRecognizer:
+    """A trained action recogniser (``posekit train unik``, ``stgcn``, ``ctrgcn``) read from its checkpoint:
+    ``net``, its network in eval mode (keypoints (N, C, T, V, M) -> logits (N, classes)), and ``info``, what
+    labelling clips with it needs: the network's name, the class names, the training layout (JSON), the stream and
+    the test pipeline (which ends with the stream transform). :class:`posekit.deploy.runtime.OnnxRecognizer` is the
+    same for an ONNX export."""
 
-    from ..data import collate_clips
+    def __init__(self, checkpoint, *, device: str | None = None, trust_checkpoint: bool = False):
+        state = checkpoints.load(checkpoint, trust=trust_checkpoint)
+        cfg = checkpoints.training_config(state, checkpoint, trust=trust_checkpoint)
+        _check_clip_recognizer(cfg, checkpoint)
+        trained = cfg.get("trained_on")
+        if trained is None:
+            raise PosekitError(f"{checkpoint}: no record of the training store; retrain with this posekit")
+        model = MODELS.build(cfg.model)
+        model.load_state_dict(state.get("state_dict", state))
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.net = model.net.to(self.device).eval()
+        self.info = {
+            "model": cfg.model.net.type,
+            "classes": list(trained["classes"]),
+            "layout": trained["layout"],
+            "stream": trained.get("stream"),
+            "pipeline": cfg.to_dict()["test_dataloader"]["dataset"]["pipeline"],
+        }
+
+    def logits(self, keypoints: torch.Tensor) -> torch.Tensor:
+        """(N, C, T, V, M) keypoints -> (N, classes) float32 logits on the CPU."""
+        with torch.no_grad():
+            return self.net(keypoints.to(self.device)).float().cpu()
+
+
+def _check_clip_recognizer(cfg: Config, checkpoint) -> None:
+    """Stop at a checkpoint of another model (pre-training, motion generator, segmentation...) in one line."""
+    kind = cfg.model.get("type")
+    head = cfg.model.get("net", {}).get("head", "cls")
+    if kind != "SkeletonRecognizer" or head != "cls":
+        what = f"a {kind} checkpoint" if kind != "SkeletonRecognizer" else f"a recogniser with a {head!r} head"
+        raise PosekitError(
+            f"{checkpoint}: {what}, not a clip action recogniser (posekit train unik, stgcn or ctrgcn makes those)"
+        )
+
+
+def prediction_clips(store, split: str | None, info: dict):
+    """The clips of a store (or one split) as a recogniser reads them: the store's joints mapped to its training
+    layout when they differ, then its test pipeline."""
     from ..layouts import generic_layout, mapping
-    from ..registry import MODELS
     from . import datasets
 
-    state = checkpoints.load(checkpoint, trust=trust_checkpoint)
-    cfg = checkpoints.training_config(state, checkpoint, trust=trust_checkpoint)
-    trained = cfg.get("trained_on")
-    if trained is None:
-        raise PosekitError(f"{checkpoint}: no record of the training store; retrain with this posekit")
-    layout = Layout.from_json(trained["layout"])
-    pipeline = list(cfg.test_dataloader.dataset.pipeline)
+    layout = Layout.from_json(info["layout"])
+    pipeline = list(info["pipeline"])
     source = SkeletonStore(store)
     if source.layout.joints != layout.joints:
-        pipeline = [dict(type="RemapLayout", target=trained["layout"])] + pipeline
+        pipeline = [dict(type="RemapLayout", target=info["layout"])] + pipeline
         if not mapping(source.layout, layout).matched.any():
             unnamed = source.layout.joints == generic_layout(source.layout.num_joints).joints
             hint = (
@@ -371,29 +401,50 @@ def predict(
             raise PosekitError(
                 f"{store}: layout {source.layout.name!r} shares no joint with the model's {layout.name!r}{hint}"
             )
-    dataset = datasets.StoreClips(str(store), split=split, pipeline=pipeline)
-    model = MODELS.build(cfg.model)
-    model.load_state_dict(state.get("state_dict", state))
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device).eval()
-    classes = trained["classes"]
+    return datasets.StoreClips(str(store), split=split, pipeline=pipeline)
+
+
+def predict(
+    checkpoint, store, *, split: str | None = None, device: str | None = None, trust_checkpoint: bool = False
+) -> list[dict]:
+    """Label every clip of a store (or one split) with a trained checkpoint, or with its ONNX export (a ``.onnx``
+    file from ``posekit export``, run by onnxruntime on the CPU; ``device`` and ``trust_checkpoint`` are the
+    checkpoint's): one dict per clip with the predicted class, its probability and the top-5. Either way the clips
+    go through the same pipeline, rebuilt from the checkpoint's config or the export's metadata. Every error about
+    the store's clips names the store."""
+    from torch.utils.data import DataLoader
+
+    from ..data import collate_clips
+
+    if Path(checkpoint).suffix.lower() == ".onnx":
+        from ..deploy.runtime import OnnxRecognizer
+
+        recognizer = OnnxRecognizer(checkpoint)
+    else:
+        recognizer = CheckpointRecognizer(checkpoint, device=device, trust_checkpoint=trust_checkpoint)
+    dataset = prediction_clips(store, split, recognizer.info)
+    classes = recognizer.info["classes"]
     results = []
     try:
-        with torch.no_grad():
-            for batch in DataLoader(dataset, batch_size=1, collate_fn=collate_clips):
-                probs = model(batch["keypoints"].to(device), batch["label"], mode="tensor").float().softmax(1)[0]
-                top = np.argsort(-probs.cpu().numpy())[:5]
-                results.append(
-                    {
-                        "id": batch["id"][0],
-                        "predicted": classes[top[0]],
-                        "probability": float(probs[top[0]]),
-                        "top5": [[classes[k], float(probs[k])] for k in top],
-                    }
-                )
+        for batch in DataLoader(dataset, batch_size=1, collate_fn=collate_clips):
+            probs = recognizer.logits(batch["keypoints"]).softmax(1)[0].numpy()
+            results.append(_labelled(batch["id"][0], probs, classes))
     except PosekitError as e:  # a clip the pipeline refuses (no image size...): say which store holds it
         raise type(e)(str(e) if str(e).startswith(str(store)) else f"{store}: {e}") from None
     return results
+
+
+def _labelled(clip_id: str, probs, classes: list[str]) -> dict:
+    """One clip's prediction: the most probable class, its probability and the top-5, best first."""
+    import numpy as np
+
+    top = np.argsort(-probs)[:5]
+    return {
+        "id": clip_id,
+        "predicted": classes[top[0]],
+        "probability": float(probs[top[0]]),
+        "top5": [[classes[k], float(probs[k])] for k in top],
+    }
 
 
 TRAINERS.register_module(name="unik", module=Trainer(partial(train, model="unik"), "unik/unik_1xb16-joint_store.py"))
