@@ -2,11 +2,11 @@
 # Every GPU figure posekit claims, measured once into one file. Run from the repository root on a machine with a
 # GPU (under 8 minutes on one H100):
 #
-#     bash tools/gpu_check.sh [--data DIR] [--out FILE] [--quick]
+#     bash tools/gpu_check.sh [--data DIR] [--out FILE] [--device cpu|cuda] [--quick]
 #
 # --data: the shared data folder (default ../shared/data; sections whose data is absent are skipped, saying so);
-# --out: the report (default gpu_check.md); --quick: tiny sizes, to try the script itself on a CPU (figures then
-# mean nothing).
+# --out: the report (default gpu_check.md); --device: default cuda when torch sees a GPU, else cpu; --quick: tiny
+# sizes, to try the script itself on a CPU (`--device cpu --quick`: its figures then mean nothing).
 #
 # It uses the machine's own PyTorch (a CUDA build) and does not install posekit: the repository runs from
 # PYTHONPATH. Python dependencies the machine lacks are installed with --no-deps from the wheels that
@@ -25,12 +25,14 @@ set -uo pipefail
 data=../shared/data
 out=gpu_check.md
 quick=0
+device=
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --quick) quick=1; shift ;;
-    *) echo "gpu_check: unknown option $1 (use --data DIR, --out FILE, --quick)" >&2; exit 2 ;;
+    --device) device=$2; shift 2 ;;
+    *) echo "gpu_check: unknown option $1 (use --data DIR, --out FILE, --device cpu|cuda, --quick)" >&2; exit 2 ;;
   esac
 done
 
@@ -54,11 +56,11 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-device=$("$python" -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")
+[ -n "$device" ] || device=$("$python" -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")
 {
   echo "# posekit GPU check, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "    bash tools/gpu_check.sh --data $data --out $out$([ $quick = 1 ] && echo ' --quick')"
+  echo "    bash tools/gpu_check.sh --data $data --out $out --device $device$([ $quick = 1 ] && echo ' --quick')"
   echo
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "- $("$python" -c "import torch, platform; print(f'python {platform.python_version()}, torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}')")"
