@@ -90,7 +90,7 @@ def zeroshot(
     """Label each clip of STORE's --split by the nearest class text, from skeletons alone, with a T-MOR checkpoint
     (posekit train tmor) or, as the baseline, a classifier's (posekit train unik: its scores weight its training
     classes' texts, ConSE). With --shots K: K labelled clips per class instead, nearest class prototype."""
-    from ..train.tmor import few_shot, zero_shot
+    from ..train.transfer import few_shot, zero_shot
 
     if shots and classes_file:
         raise click.UsageError("--classes gives the class texts of zero-shot; --shots uses none")
@@ -142,7 +142,7 @@ def _few_shot_line(r: dict, work_dir: Path) -> str:
 def search(checkpoint, sentence, store, split, top, text_features, trust_checkpoint):
     """The clips of STORE whose motion is nearest SENTENCE ("a person sits down"), by a T-MOR checkpoint (or a
     classifier's): rank, clip id, cosine and class, best first."""
-    from ..train.tmor import search as run
+    from ..train.transfer import search as run
 
     hits = run(
         checkpoint,

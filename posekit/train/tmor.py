@@ -1,7 +1,7 @@
 """T-MOR (thesis ch. 6, sec. 6.3-6.4): a UNIK motion encoder trained against augmented copies of each window
 (eq. 6.3), against the clip's video features (eq. 6.4, when given) and against the text of its class (eq. 6.6,
-negatives from other classes only); then zero-shot classification (the class whose text embedding is nearest),
-few-shot classification and text search, from skeletons alone.
+negatives from other classes only): the model and its trainer (``posekit train tmor``). Zero-shot, few-shot and
+text search with the trained encoder are :mod:`posekit.train.transfer`'s.
 
 The model, :class:`TMOR`, is :class:`~posekit.train.contrastive.ContrastivePretrainer` (MoCo: UNIK ``net``, phi,
 momentum key encoder, queue; eq. 6.3 is its sequence term) with two more terms on the queries' phi(E_M(sk)):
@@ -14,33 +14,21 @@ momentum key encoder, queue; eq. 6.3 is its sequence term) with two more terms o
   features, kept unprojected and projected at every step (they are frozen: the queue never goes stale).
 
 Downstream only ``net`` is needed: ``posekit train unik --init`` loads it as it loads pre-training's.
-
-Transfer (:func:`zero_shot`, :func:`few_shot`, :func:`search`) reads a T-MOR checkpoint or, as the baseline, a
-classifier (``posekit train unik``). A clip's embedding is, for T-MOR, phi(E_M(sk)); for a classifier, ConSE
-(Norouzi et al., ICLR 2014): the mean of its training classes' text embeddings weighted by its softmax scores, in
-the text encoder's space. Class texts are embedded by the encoder the text features were made with (the store's
-``encoder`` attribute, recorded in the checkpoint), as ``posekit text embed`` embeds classes. Few-shot compares
-the encoder's pooled feature E_M (256-d), the representation both kinds transfer, with class prototypes.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from torch import nn
 
 from .. import checkpoints
-from ..errors import InputError, PosekitError
-from ..layouts import Layout, mapping
+from ..errors import PosekitError
 from ..nets.contrastive import NegativesQueue, ProjectionHead, sequence_infonce
-from ..nets.heads import global_pool
 from ..nets.tmor import class_text_infonce
 from ..registry import MODELS, TRAINERS
 from ..store import SkeletonStore, atomic_path
@@ -50,7 +38,6 @@ from .pretrain import WINDOW_TRANSFORMS
 from .pretrain import prepare_config as contrastive_config
 
 CONFIG = "tmor/tmor_1xb32-text_store.py"
-BASELINE_TEMPERATURE = 0.1  # a classifier's zero-shot scores: softmax of cosines over T-MOR's default temperature
 LOGGED = ("loss", "positive_top1", "class_top1")  # what metrics.json reports of the last iterations
 
 
@@ -287,312 +274,3 @@ def _last_means(hub) -> dict:
 
 
 TRAINERS.register_module(name="tmor", module=Trainer(train, CONFIG))
-
-
-# -- transfer: zero-shot, few-shot, search ----------------------------------------------------------------------------
-@dataclass
-class Embedder:
-    """A trained checkpoint as transfer reads it: ``kind`` ``tmor`` or ``classifier``, its model (eval mode), the
-    pipeline that prepares whole clips, its layout, the text encoder of its space, the softmax temperature of its
-    scores and, for a classifier, its training classes' text embeddings (ConSE's semantic space)."""
-
-    kind: str
-    model: nn.Module
-    pipeline: list
-    layout: Layout
-    encoder: object
-    temperature: float
-    seen_texts: torch.Tensor | None = None
-
-    def embed_texts(self, texts: list[list[str]]) -> torch.Tensor:
-        """Unit-norm embeddings (K, D) in the clips' space of each row's texts (the mean of their encodings, as
-        ``posekit text embed`` embeds a class)."""
-        from ..text.embed import mean_embeddings
-
-        rows = torch.from_numpy(mean_embeddings(self.encoder, texts))
-        with torch.no_grad():
-            return self.model.embed_texts(rows) if self.kind == "tmor" else F.normalize(rows, dim=-1)
-
-    @torch.no_grad()
-    def embed_clips(self, store, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unit-norm embeddings (N, D) in the texts' space and unit-norm pooled features E_M (N, 256) of the
-        store's clips ``indices``, one clip at a time (no padding in the pooled means)."""
-        from torch.utils.data import DataLoader
-
-        from ..data import collate_clips
-        from .datasets import StoreClips
-
-        dataset = StoreClips(str(store), pipeline=self.pipeline_for(store))
-        dataset.indices = np.asarray(indices)
-        joint, pooled = [], []
-        for batch in DataLoader(dataset, batch_size=1, collate_fn=collate_clips):
-            feature_map = self.model.net.feature_map(batch["keypoints"])
-            features = global_pool(feature_map)
-            pooled.append(F.normalize(features, dim=-1))
-            if self.kind == "tmor":
-                joint.append(F.normalize(self.model.projection(features), dim=-1))
-            else:  # ConSE: the training classes' texts weighted by the softmax scores
-                scores = self.model.net.head(feature_map).softmax(dim=1)
-                joint.append(F.normalize(scores @ self.seen_texts, dim=-1))
-        return torch.cat(joint), torch.cat(pooled)
-
-    def pipeline_for(self, store) -> list:
-        """The pipeline, after a joint remap when the store's layout is not the model's (matched by name)."""
-        with SkeletonStore(store) as info:
-            if info.layout.joints == self.layout.joints:
-                return self.pipeline
-            if not mapping(info.layout, self.layout).matched.any():
-                raise PosekitError(
-                    f"{store}: layout {info.layout.name!r} shares no joint with the model's {self.layout.name!r}"
-                )
-        return [dict(type="RemapLayout", target=self.layout.to_json())] + self.pipeline
-
-
-def load_embedder(checkpoint, store, *, text_features: str = "text", trust: bool = False) -> Embedder:
-    """The embedder of a T-MOR or classifier checkpoint, its text encoder checked against the store's."""
-    state = checkpoints.load(checkpoint, trust=trust)
-    cfg = checkpoints.training_config(state, checkpoint, trust=trust)
-    trained = cfg.get("trained_on")
-    kind = {"TMOR": "tmor", "SkeletonRecognizer": "classifier"}.get(cfg.model.type)
-    if kind is None or trained is None:
-        raise PosekitError(
-            f"{checkpoint}: a {cfg.model.type} checkpoint; zero-shot, few-shot and search read those of "
-            f"posekit train tmor and of the classifiers (posekit train unik)"
-        )
-    model = MODELS.build(cfg.model)
-    model.load_state_dict(state.get("state_dict", state))
-    model.eval()
-    encoder_name = _encoder_name(cfg, checkpoint, store, text_features)
-    encoder = recorded_encoder(encoder_name)
-    if kind == "tmor":
-        return Embedder(kind, model, list(cfg.embed_pipeline), _layout(trained), encoder, cfg.model.temperature)
-    from ..text.captions import class_phrase
-    from ..text.embed import mean_embeddings
-
-    seen = torch.from_numpy(mean_embeddings(encoder, [[class_phrase(name)] for name in trained.classes]))
-    pipeline = list(cfg.test_dataloader.dataset.pipeline)  # ends with its stream transform
-    return Embedder(kind, model, pipeline, _layout(trained), encoder, BASELINE_TEMPERATURE, seen)
-
-
-def _layout(trained) -> Layout:
-    return Layout.from_json(trained["layout"])
-
-
-def _encoder_name(cfg: Config, checkpoint, store, text_features: str) -> str:
-    """T-MOR: the encoder its text projection was trained on, which the store's text features must share; a
-    classifier: the encoder of the store's text features."""
-    with SkeletonStore(store) as info:
-        stored = info.encoders.get(f"class_features/{text_features}") or info.encoders.get(f"features/{text_features}")
-    recorded = cfg.trained_on.get("text_encoder")
-    if recorded and stored and stored != recorded:
-        raise PosekitError(
-            f"{store}: text features {text_features!r} are of encoder {stored}, {checkpoint} was trained on "
-            f"{recorded}: embed them with `posekit text embed --encoder {recorded} --name NAME` and pass "
-            f"--text-features NAME"
-        )
-    if not (recorded or stored):
-        raise PosekitError(
-            f"{store}: no text features {text_features!r} to take the text encoder from; `posekit text embed "
-            f"{store}` writes them (or --text-features NAME)"
-        )
-    return recorded or stored
-
-
-def recorded_encoder(name: str):
-    """The text encoder a store's ``encoder`` attribute names: ``bow-N`` (the bag of words of N buckets), a
-    registered name (``minilm``) or a model folder."""
-    from ..text.encoders import BagOfWords, get_encoder
-
-    buckets = re.fullmatch(r"bow-(\d+)", name)
-    return BagOfWords(int(buckets.group(1))) if buckets else get_encoder(name)
-
-
-@dataclass
-class Evaluated:
-    """The clips and classes a transfer is scored on: ``classes`` (store indices, in scoring order), their names,
-    ``indices`` of the clips of those classes in the split and their ``labels`` (positions in ``classes``)."""
-
-    classes: list[int]
-    names: list[str]
-    indices: np.ndarray
-    labels: np.ndarray
-
-
-def evaluated(info: SkeletonStore, store, split: str, unseen: list[str] | None) -> Evaluated:
-    """The split's clips of the ``unseen`` classes (names; None: every class), choosing among those classes."""
-    names = list(info.classes)
-    chosen = list(range(len(names)))
-    if unseen:
-        unknown = [name for name in unseen if name not in names]
-        if unknown:
-            raise PosekitError(f"{store}: no class {unknown[0]!r}; classes: {', '.join(names)}")
-        chosen = [names.index(name) for name in dict.fromkeys(unseen)]
-    indices = info.split(split)
-    labels = info.labels[indices]
-    keep = np.isin(labels, chosen)
-    if not keep.any():
-        raise PosekitError(f"{store} [{split}]: no clip of the classes scored")
-    position = {c: k for k, c in enumerate(chosen)}
-    return Evaluated(chosen, [names[c] for c in chosen], indices[keep], np.array([position[y] for y in labels[keep]]))
-
-
-def class_texts(info: SkeletonStore, store, classes_file=None) -> list[list[str]]:
-    """The texts of each store class: its name as words and its description (``posekit text embed``'s class
-    rows), or line k of ``classes_file`` for class k (a name, as words, or a description)."""
-    from ..text.captions import class_phrase
-
-    if classes_file is None:
-        return [[class_phrase(n)] + ([d] if d.strip() else []) for n, d in zip(info.classes, info.class_descriptions)]
-    try:
-        lines = [line.strip() for line in Path(classes_file).read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{classes_file}: cannot read class texts ({e})") from None
-    if len(lines) != len(info.classes):
-        raise InputError(
-            f"{classes_file}: {len(lines)} class texts for the {len(info.classes)} classes of {store}; "
-            f"give one line per class, in the store's order ({', '.join(info.classes[:3])}...)"
-        )
-    return [[line if " " in line else class_phrase(line)] for line in lines]
-
-
-def zero_shot(
-    checkpoint,
-    store,
-    *,
-    work_dir,
-    split: str = "test",
-    classes_file=None,
-    unseen: list[str] | None = None,
-    text_features: str = "text",
-    trust_checkpoint: bool = False,
-) -> dict:
-    """Each clip of the split (of the ``unseen`` classes only, when given) labelled by the nearest class text;
-    writes ``metrics.json``, ``scores.pkl`` (softmax of the cosines over the temperature, for ``posekit fuse``)
-    and ``confusion.png`` to ``work_dir``. Returns the metrics."""
-    from .metric import ClipAccuracy
-
-    Path(work_dir).mkdir(parents=True, exist_ok=True)
-    embedder = load_embedder(checkpoint, store, text_features=text_features, trust=trust_checkpoint)
-    with SkeletonStore(store) as info:
-        scored = evaluated(info, store, split, unseen)
-        texts = class_texts(info, store, classes_file)
-        ids = info.ids[scored.indices]
-    class_embeddings = embedder.embed_texts([texts[c] for c in scored.classes])
-    clips, _ = embedder.embed_clips(store, scored.indices)
-    scores = (clips @ class_embeddings.T / embedder.temperature).softmax(dim=1)
-    metric = ClipAccuracy(out_dir=str(work_dir), class_names=scored.names)
-    metric.process(None, [{"id": i, "label": y, "scores": s} for i, y, s in zip(ids, scored.labels, scores)])
-    metrics = metric.compute_metrics(metric.results)
-    result = {
-        "checkpoint": str(checkpoint),
-        "kind": embedder.kind,
-        "store": str(store),
-        "split": split,
-        "classes": scored.names,
-        "class_texts": [texts[c] for c in scored.classes],
-        "clips": len(scored.indices),
-        "chance": 100 / len(scored.classes),
-        **metrics,
-    }
-    write_metrics(work_dir, result)
-    return result
-
-
-def few_shot(
-    checkpoint,
-    store,
-    *,
-    shots: int,
-    draws: int = 5,
-    work_dir,
-    split: str = "test",
-    support_split: str = "train",
-    unseen: list[str] | None = None,
-    text_features: str = "text",
-    trust_checkpoint: bool = False,
-) -> dict:
-    """``shots`` labelled clips per class of ``support_split`` (draw d seeded with d), their mean pooled feature a
-    prototype, each clip of ``split`` labelled by the nearest prototype (cosine); the mean and standard deviation
-    over ``draws`` draws, and each draw's figures, into ``work_dir/metrics.json``."""
-    from .metric import accuracy
-
-    if shots < 1 or draws < 1:
-        raise PosekitError(f"--shots and --draws must be at least 1, got {shots} and {draws}")
-    Path(work_dir).mkdir(parents=True, exist_ok=True)
-    embedder = load_embedder(checkpoint, store, text_features=text_features, trust=trust_checkpoint)
-    with SkeletonStore(store) as info:
-        scored = evaluated(info, store, split, unseen)
-        pool = evaluated(info, store, support_split, scored.names)
-    _check_support(pool, shots, store, support_split)
-    _, test_features = embedder.embed_clips(store, scored.indices)
-    _, pool_features = embedder.embed_clips(store, pool.indices)
-    per_draw = []
-    for draw in range(draws):
-        prototypes = _prototypes(pool_features, pool.labels, len(scored.classes), shots, draw)
-        per_draw.append(accuracy((test_features @ prototypes.T).numpy(), scored.labels))
-    result = {
-        "checkpoint": str(checkpoint),
-        "kind": embedder.kind,
-        "store": str(store),
-        "split": split,
-        "support_split": support_split,
-        "shots": shots,
-        "draws": draws,
-        "classes": scored.names,
-        "clips": len(scored.indices),
-        "chance": 100 / len(scored.classes),
-        **{f"{k}_mean": float(np.mean([d[k] for d in per_draw])) for k in per_draw[0]},
-        **{f"{k}_std": float(np.std([d[k] for d in per_draw])) for k in per_draw[0]},
-        "per_draw": per_draw,
-    }
-    write_metrics(work_dir, result)
-    return result
-
-
-def _check_support(pool: Evaluated, shots: int, store, split: str) -> None:
-    counts = np.bincount(pool.labels, minlength=len(pool.classes))
-    if counts.min() < shots:
-        short = pool.names[int(counts.argmin())]
-        raise PosekitError(f"{store} [{split}]: class {short!r} has {counts.min()} clips, fewer than --shots {shots}")
-
-
-def _prototypes(features: torch.Tensor, labels: np.ndarray, num_classes: int, shots: int, seed: int) -> torch.Tensor:
-    """(classes, D) unit-norm means of ``shots`` clips of each class, drawn with ``seed``."""
-    rng = np.random.default_rng(seed)
-    rows = [rng.choice(np.flatnonzero(labels == c), size=shots, replace=False) for c in range(num_classes)]
-    return F.normalize(torch.stack([features[r].mean(dim=0) for r in rows]), dim=-1)
-
-
-def search(
-    checkpoint,
-    store,
-    sentence: str,
-    *,
-    top: int = 10,
-    split: str | None = None,
-    text_features: str = "text",
-    trust_checkpoint: bool = False,
-) -> list[dict]:
-    """The ``top`` clips of the store (or of ``split``) nearest the sentence: rank, id, cosine, class name (None for
-    an unlabelled clip)."""
-    if not sentence.strip():
-        raise PosekitError("give a sentence to search for")
-    embedder = load_embedder(checkpoint, store, text_features=text_features, trust=trust_checkpoint)
-    with SkeletonStore(store) as info:
-        indices = info.split(split)
-        ids, labels, names = info.ids[indices], info.labels[indices], list(info.classes)
-    if not len(indices):
-        raise PosekitError(f"{store}{f' [{split}]' if split else ''}: no clip to search")
-    query = embedder.embed_texts([[sentence]])
-    clips, _ = embedder.embed_clips(store, indices)
-    similarity = (clips @ query.T).squeeze(1)
-    best = torch.argsort(similarity, descending=True)[:top].tolist()
-    return [
-        {
-            "rank": rank + 1,
-            "id": str(ids[k]),
-            "score": float(similarity[k]),
-            "label": names[labels[k]] if labels[k] >= 0 else None,
-        }
-        for rank, k in enumerate(best)
-    ]

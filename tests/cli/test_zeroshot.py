@@ -13,7 +13,7 @@ from posekit.cli import main
 from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
 from posekit.store import Clip, SkeletonStore, StoreEditor, StoreWriter
 from posekit.train.fusion import load_scores
-from posekit.train.tmor import _prototypes
+from posekit.train.transfer import _prototypes
 
 SHORT = ["--epochs", "1", "--batch-size", "4", "--workers", "0", "--seed", "0"]
 

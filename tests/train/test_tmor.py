@@ -16,7 +16,8 @@ from posekit.cli import main
 from posekit.nets.tmor import class_text_infonce
 from posekit.store import SkeletonStore
 from posekit.train.datasets import StoreClips, collate_store_clips
-from posekit.train.tmor import TMOR, recorded_encoder
+from posekit.train.tmor import TMOR
+from posekit.train.transfer import recorded_encoder
 
 SHORT = ["--epochs", "1", "--batch-size", "4", "--workers", "0", "--seed", "0"]
 
