@@ -3,7 +3,6 @@ copy of it that replaces the target only when the edit completes."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -11,12 +10,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .format import CLASS_FEATURES, CLASS_ROWS_CHUNK, StoreError, encode_captions, provenance_step, temporary_beside
+from .format import CLASS_FEATURES, CLASS_ROWS_CHUNK, StoreError, encode_captions, temporary_beside
 from .reader import SkeletonStore
-from .writer import _grow
+from .writer import AtomicStoreContext, _grow, append_provenance
 
 
-class StoreEditor:
+class StoreEditor(AtomicStoreContext):
     """Edit the store at ``path`` into ``output`` (default: ``path`` itself, replaced in place).
 
     ``store`` reads the original (refused when it fails the structural checks); the edits go to a copy beside
@@ -34,34 +33,23 @@ class StoreEditor:
     def __enter__(self) -> "StoreEditor":
         self.store = SkeletonStore(self.path)
         self._h5, self._tmp = None, None
-        try:
-            self._tmp = temporary_beside(self.output)
-            shutil.copyfile(self.path, self._tmp)
-            shutil.copymode(self.path, self._tmp)
-            self._h5 = h5py.File(self._tmp, "r+")
-            # edits follow the store: one written before chunk checksums stays without them
-            self._checksums = bool(self._h5["clips/offset"].fletcher32)
-        except BaseException:
-            self._abort()
-            raise
+        self._or_abort(self._copy)
         return self
 
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self._abort()
-            return False
-        try:
-            if self._provenance:
-                steps = json.loads(self._h5.attrs.get("provenance", "[]"))
-                steps.append(provenance_step(**self._provenance))
-                self._h5.attrs["provenance"] = json.dumps(steps)
-            self._h5.close()
-            self.store.close()
-            os.replace(self._tmp, self.output)
-        except BaseException:
-            self._abort()
-            raise
-        return False
+    def _copy(self):
+        self._tmp = temporary_beside(self.output)
+        shutil.copyfile(self.path, self._tmp)
+        shutil.copymode(self.path, self._tmp)
+        self._h5 = h5py.File(self._tmp, "r+")
+        # edits follow the store: one written before chunk checksums stays without them
+        self._checksums = bool(self._h5["clips/offset"].fletcher32)
+
+    def _commit(self):
+        if self._provenance:
+            append_provenance(self._h5, self._provenance)
+        self._h5.close()
+        self.store.close()
+        os.replace(self._tmp, self.output)
 
     def _abort(self):
         if self._h5 is not None and self._h5.id.valid:

@@ -1,4 +1,5 @@
-"""StoreWriter: builds a store from clips, or appends to one, through a temporary file renamed on success."""
+"""StoreWriter: builds a store from clips, or appends to one, through a temporary file renamed on success; that
+protocol (:class:`AtomicStoreContext`) and :func:`append_provenance` are shared with :class:`~.edit.StoreEditor`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import h5py
 import numpy as np
@@ -32,7 +34,41 @@ from .format import (
 )
 
 
-class StoreWriter:
+class AtomicStoreContext:
+    """The context protocol of a store written into a temporary file beside its target: the subclass's
+    ``__enter__`` sets the file up through :meth:`_or_abort`; on leaving the block :meth:`_commit` makes it replace
+    the target, and on any error :meth:`_abort` releases it, so the target is untouched."""
+
+    def _or_abort(self, step: Callable[[], None]) -> None:
+        """Run ``step``; on any error release the temporary file and raise the error."""
+        try:
+            step()
+        except BaseException:
+            self._abort()
+            raise
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._abort()
+        else:
+            self._or_abort(self._commit)
+        return False
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _abort(self) -> None:
+        raise NotImplementedError
+
+
+def append_provenance(f: h5py.File, step: dict) -> None:
+    """Append ``step`` (with the time and posekit's version) to the store's ``provenance`` attribute."""
+    steps = json.loads(f.attrs.get("provenance", "[]"))
+    steps.append(provenance_step(**step))
+    f.attrs["provenance"] = json.dumps(steps)
+
+
+class StoreWriter(AtomicStoreContext):
     """Write clips into a new store (``mode='w'``) or append to an existing one (``mode='a'``).
 
     Frames are chunked ``chunk_frames`` at a time and compressed with ``compression``: the defaults (128, "lzf")
@@ -96,29 +132,20 @@ class StoreWriter:
         if self.mode == "a" and not self.base.is_file():
             raise StoreError(f"{self.base}: no store to append to")
         self._tmp = temporary_beside(self.path)
-        try:
-            if self.mode == "a":
-                shutil.copyfile(self.base, self._tmp)
-                shutil.copymode(self.base, self._tmp)
-            self._h5 = h5py.File(self._tmp, "r+" if self.mode == "a" else "w")
-            self._open()
-        except BaseException:
-            self._abort()
-            raise
+        self._or_abort(self._create)
         return self
 
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self._abort()
-            return False
-        try:
-            self._finish()
-            self._h5.close()
-            os.replace(self._tmp, self.path)
-        except BaseException:
-            self._abort()
-            raise
-        return False
+    def _create(self):
+        if self.mode == "a":
+            shutil.copyfile(self.base, self._tmp)
+            shutil.copymode(self.base, self._tmp)
+        self._h5 = h5py.File(self._tmp, "r+" if self.mode == "a" else "w")
+        self._open()
+
+    def _commit(self):
+        self._finish()
+        self._h5.close()
+        os.replace(self._tmp, self.path)
 
     def _abort(self):
         try:
@@ -176,9 +203,7 @@ class StoreWriter:
             self._write_classes(self.classes, self.class_descriptions)
             self._new_classes = True
         if self._provenance:
-            steps = json.loads(f.attrs.get("provenance", "[]"))
-            steps.append(provenance_step(**self._provenance))
-            f.attrs["provenance"] = json.dumps(steps)
+            append_provenance(f, self._provenance)
         self._frames: dict[str, list] = {}
         self._clip_rows: dict[str, list] = {k: [] for k in CLIP_FIELDS}
         self._features: dict[str, list] = {}
