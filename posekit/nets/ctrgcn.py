@@ -25,18 +25,7 @@ import torch
 from torch import nn
 
 from posekit.layouts import Layout
-from posekit.nets.heads import make_head
-from posekit.nets.units import (
-    STACK_CHANNELS,
-    DataBN,
-    SkeletonNet,
-    TemporalConv,
-    build_stack,
-    graph_layout,
-    init_conv,
-    inward_edges,
-    shortcut,
-)
+from posekit.nets.units import GraphNet, TemporalConv, init_conv, inward_edges, shortcut
 from posekit.registry import MODELS
 
 SUBSETS = ("identity", "inward", "outward")
@@ -123,11 +112,19 @@ class MultiScaleTemporalConv(nn.Module):
         return torch.cat([branch(x) for branch in self.branches], dim=1)
 
 
-@MODELS.register_module()
-class CTRGCN(SkeletonNet):
-    """CTR-GCN on (N, C, T, V, M) skeletons of ``layout`` (V = its joint count); same stack and heads as UNIK.
+def multi_scale_temporal(channels: int, stride: int, _: int) -> nn.Module:
+    """The stack's temporal unit: an MS-TCN, whose dilations are its own (the stack's are not used)."""
+    return MultiScaleTemporalConv(channels, stride)
 
-    ``num_joints``, when given (configs fill it from the data), must agree with the layout."""
+
+@MODELS.register_module()
+class CTRGCN(GraphNet):
+    """CTR-GCN (:class:`~posekit.nets.units.GraphNet`): a :class:`ChannelTopologyGraphConv` over the layout's three
+    subsets and a :class:`MultiScaleTemporalConv` in every block."""
+
+    network = "CTR-GCN"
+    graph = staticmethod(ctrgcn_subsets)
+    temporal_unit = staticmethod(multi_scale_temporal)
 
     def __init__(
         self,
@@ -139,17 +136,6 @@ class CTRGCN(SkeletonNet):
         dropout: float = 0.0,
         num_joints: int | None = None,
     ):
-        layout = graph_layout("CTR-GCN", layout, num_joints)
-        subsets = torch.from_numpy(ctrgcn_subsets(layout))
-
-        def spatial(_: int, c_in: int, c_out: int) -> nn.Module:
-            return ChannelTopologyGraphConv(c_in, c_out, subsets)
-
-        def temporal(channels: int, stride: int, _: int) -> nn.Module:
-            return MultiScaleTemporalConv(channels, stride)
-
         super().__init__(
-            DataBN(in_channels, layout.num_joints, num_persons),
-            build_stack(in_channels, spatial, make_temporal=temporal),
-            make_head(head, STACK_CHANNELS[-1], num_classes, dropout),
+            ChannelTopologyGraphConv, layout, in_channels, num_persons, num_classes, head, dropout, num_joints
         )

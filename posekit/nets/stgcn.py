@@ -14,6 +14,8 @@ A learnable edge-importance mask (paper sec. 3.6, initialised to ones) scales ev
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from scipy.sparse.csgraph import shortest_path
@@ -21,8 +23,7 @@ from torch import nn
 
 from posekit.errors import InputError
 from posekit.layouts import Layout, get_layout
-from posekit.nets.heads import make_head
-from posekit.nets.units import STACK_CHANNELS, DataBN, SkeletonNet, build_stack, graph_layout, init_conv, inward_edges
+from posekit.nets.units import GraphNet, init_conv, inward_edges
 from posekit.registry import MODELS
 
 PARTITIONS = ("root", "centripetal", "centrifugal")
@@ -63,10 +64,12 @@ class GraphConv(nn.Module):
 
 
 @MODELS.register_module()
-class STGCN(SkeletonNet):
-    """ST-GCN on (N, C, T, V, M) skeletons of ``layout`` (V = its joint count); same stack and heads as UNIK.
+class STGCN(GraphNet):
+    """ST-GCN (:class:`~posekit.nets.units.GraphNet`): a :class:`GraphConv` over the layout's spatial partitions in
+    every block, scaled by the learnable edge-importance mask unless ``edge_importance`` is False."""
 
-    ``num_joints``, when given (configs fill it from the data), must agree with the layout."""
+    network = "ST-GCN"
+    graph = staticmethod(spatial_partitions)
 
     def __init__(
         self,
@@ -79,15 +82,5 @@ class STGCN(SkeletonNet):
         dropout: float = 0.0,
         num_joints: int | None = None,
     ):
-        layout = graph_layout("ST-GCN", layout, num_joints)
-        partitions = torch.from_numpy(spatial_partitions(layout))
-
-        def spatial(_: int, c_in: int, c_out: int) -> nn.Module:
-            return GraphConv(c_in, c_out, partitions, edge_importance)
-
-        blocks = build_stack(in_channels, spatial)
-        super().__init__(
-            DataBN(in_channels, layout.num_joints, num_persons),
-            blocks,
-            make_head(head, STACK_CHANNELS[-1], num_classes, dropout),
-        )
+        graph_conv = partial(GraphConv, edge_importance=edge_importance)
+        super().__init__(graph_conv, layout, in_channels, num_persons, num_classes, head, dropout, num_joints)

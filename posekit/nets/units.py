@@ -1,5 +1,6 @@
 """Units shared by UNIK, ST-GCN and CTR-GCN: input normalisation, temporal convolution, residuals, the 10-block
-stack and the layout a fixed-graph network reads its graph from.
+stack and, for the fixed-graph networks (ST-GCN, CTR-GCN), their base :class:`GraphNet` and the layout they read
+their graph from.
 
 The three networks are the same stack (pyskl / 2s-AGCN layout): ``data_bn``, 10 blocks of
 ``relu(temporal(spatial(x)) + residual(x))`` with channels 64x4, 128x3, 256x3 and temporal stride 2 at blocks
@@ -17,7 +18,7 @@ from torch import nn
 
 from posekit.errors import InputError
 from posekit.layouts import Layout, get_layout
-from posekit.nets.heads import global_pool
+from posekit.nets.heads import global_pool, make_head
 
 STACK_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
 STACK_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
@@ -147,6 +148,43 @@ class SkeletonNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.feature_map(x))
+
+
+class GraphNet(SkeletonNet):
+    """A network on the fixed graph of a layout's bones (ST-GCN, CTR-GCN), on (N, C, T, V, M) skeletons of
+    ``layout`` (V = its joint count); same stack and heads as UNIK. ``num_joints``, when given (configs fill it from
+    the data), must agree with the layout.
+
+    A subclass names itself (``network``, in messages) and gives ``graph``, the (K, V, V) graph of a layout, and
+    ``temporal_unit``, the stack's temporal unit; ``spatial_unit(in channels, out channels, graph)`` makes each
+    block's spatial unit."""
+
+    network: str
+    graph: Callable[[Layout], np.ndarray]
+    temporal_unit: TemporalFactory = staticmethod(temporal_conv)
+
+    def __init__(
+        self,
+        spatial_unit: Callable[[int, int, torch.Tensor], nn.Module],
+        layout: Layout | dict | str | None,
+        in_channels: int,
+        num_persons: int,
+        num_classes: int,
+        head: str,
+        dropout: float,
+        num_joints: int | None,
+    ):
+        layout = graph_layout(self.network, layout, num_joints)
+        adjacency = torch.from_numpy(self.graph(layout))
+
+        def spatial(_: int, c_in: int, c_out: int) -> nn.Module:
+            return spatial_unit(c_in, c_out, adjacency)
+
+        super().__init__(
+            DataBN(in_channels, layout.num_joints, num_persons),
+            build_stack(in_channels, spatial, make_temporal=self.temporal_unit),
+            make_head(head, STACK_CHANNELS[-1], num_classes, dropout),
+        )
 
 
 def graph_layout(network: str, layout: Layout | dict | str | None, num_joints: int | None) -> Layout:
