@@ -26,6 +26,7 @@ Adding a trainer is:
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 from dataclasses import dataclass
@@ -181,6 +182,9 @@ def set_up_ddp(cfg: Config) -> None:
             "--launcher pytorch runs under torchrun, which starts one process per rank: "
             "torchrun --nproc-per-node N -m posekit.cli train ..."
         )
+    # Closed before the interpreter exits: left to its teardown, gloo's threads outlived Python and a rank could
+    # abort ("terminate called without an active exception") after a run that had finished and written its results.
+    atexit.register(_close_process_group)
     # Results gathered through the process group, not through files in a '.dist_test' folder of the current one.
     for name in ("val_evaluator", "test_evaluator"):
         evaluator = cfg.get(name)
@@ -199,6 +203,11 @@ def set_up_ddp(cfg: Config) -> None:
         **(cfg.get("model_wrapper_cfg") or {}),
         "device_ids": None,
     }
+
+
+def _close_process_group() -> None:
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def write_metrics(work_dir, result: dict) -> Path:
