@@ -7,55 +7,24 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
-from posekit.cli import main
-from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
-from posekit.store import Clip, SkeletonStore, StoreEditor, StoreWriter
+from posekit.sample import ACTIONS
+from posekit.store import SkeletonStore, StoreEditor
 from posekit.train.fusion import load_scores
 from posekit.train.transfer import _prototypes
-
-SHORT = ["--epochs", "1", "--batch-size", "4", "--workers", "0", "--seed", "0"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def invoke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result.exit_code, result.output
+from tests.train.conftest import sample_store  # noqa: F401  (the training tests' 24-clip COCO-17 store)
+from tests.train.test_tmor import SHORT, _one_thread, invoke, text_store  # noqa: F401  (fixtures and helpers)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(text_store, tmp_path_factory):  # noqa: F811  (the fixture imported above)
     """The sample store (4 actions; 20 training, 4 test clips) with template captions and bag-of-words rows, a T-MOR
     checkpoint and a UNIK classifier's, each of one epoch."""
     root = tmp_path_factory.mktemp("zeroshot")
-    store = root / "sample.h5"
-    with StoreWriter(store, "coco-17", coord_dims=2, classes=list(ACTIONS)) as w:
-        for clip_id, label, kp, sc in make_sample(6):
-            w.add(
-                Clip(
-                    id=clip_id,
-                    keypoints=kp[:24],
-                    scores=sc[:24],
-                    label=label,
-                    fps=30.0,
-                    image_size=IMAGE_SIZE,
-                    splits=(sample_split(clip_id),),
-                )
-            )
-    for args in (["text", "caption", store], ["text", "embed", store, "--encoder", "bow"]):
-        assert invoke(*args)[0] == 0
     for command, work_dir in (("tmor", root / "tmor"), ("unik", root / "unik")):
-        code, output = invoke("train", command, "--store", store, "--work-dir", work_dir, *SHORT)
+        code, output = invoke("train", command, "--store", text_store, "--work-dir", work_dir, *SHORT)
         assert code == 0, output
-    return store, root / "tmor" / "best.pth", root / "unik" / "best.pth"
+    return text_store, root / "tmor" / "best.pth", root / "unik" / "best.pth"
 
 
 def test_zero_shot_writes_metrics_and_scores_as_eval_does(trained, tmp_path):
