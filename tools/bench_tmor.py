@@ -32,7 +32,6 @@ import numpy as np
 PENN_SOURCE = Path("/work/shared/data/actions/penn_action")
 PENN_STORE = Path("/tmp/penn.h5")
 UNSEEN = 5
-MODELS = ("tmor", "unik")
 SHOTS = (1, 5)
 
 
@@ -100,11 +99,13 @@ def run_split(seed: int, penn: Path, args, env: dict) -> dict:
     seen = seen_store(penn, root / "seen.h5", unseen, args.encoder, env)
     common = ["--epochs", args.epochs, "--workers", 0, "--seed", seed]
     figures, seconds = {}, {}
-    for model in MODELS:
+    for model in models(args.text_heads):
         work_dir = root / model
         started = time.perf_counter()
         if not (work_dir / "metrics.json").is_file():
-            posekit("train", model, "--store", seen, "--work-dir", work_dir, *common, env=env)
+            command, head = model.partition("-")[::2]
+            options = ["--text-head", head] if head else []
+            posekit("train", command, "--store", seen, "--work-dir", work_dir, *common, *options, env=env)
         seconds[f"train {model}"] = time.perf_counter() - started
         transfers = {"zeroshot": []} | {f"{k}-shot": ["--shots", k] for k in SHOTS}
         for name, options in transfers.items():
@@ -120,7 +121,12 @@ def run_split(seed: int, penn: Path, args, env: dict) -> dict:
     return {"unseen": unseen, "figures": figures, "seconds": seconds}
 
 
-def table(results: list[dict]) -> str:
+def models(text_heads: str) -> list[str]:
+    """The work dirs of the encoders: ``tmor`` (the config's MLP text head), ``tmor-HEAD`` for another, ``unik``."""
+    return [f"tmor-{h}" if h != "mlp" else "tmor" for h in text_heads.split(",")] + ["unik"]
+
+
+def table(results: list[dict], text_heads: str) -> str:
     """Markdown: per model and transfer, top-1 and mean class accuracy on the unseen classes' test clips (mean over
     splits; few-shot: mean over draws, then splits, with the spread over draws)."""
     lines = [
@@ -128,7 +134,8 @@ def table(results: list[dict]) -> str:
         "| --- | --- | --- | --- |",
     ]
     labels = {"tmor": "T-MOR (eq. 6.3 + 6.6)", "unik": "UNIK cross-entropy (+ ConSE for zero-shot)"}
-    for model in MODELS:
+    labels |= {f"tmor-{h}": f"T-MOR, {h} text head" for h in text_heads.split(",")}
+    for model in models(text_heads):
         for name in ["zeroshot"] + [f"{k}-shot" for k in SHOTS]:
             runs = [r["figures"][(model, name)] for r in results]
             if name == "zeroshot":
@@ -150,6 +157,10 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=1, help="Seen/unseen splits, seeds 0..N-1.")
     parser.add_argument("--epochs", type=int, default=3, help="Training epochs of both models.")
     parser.add_argument("--encoder", default="minilm", help="Text encoder of posekit text embed.")
+    parser.add_argument(
+        "--text-heads", default="mlp", help="T-MOR text heads to compare (posekit train tmor --text-head), e.g. "
+        "mlp,linear,frozen."
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("/tmp/tmor_bench"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -157,7 +168,7 @@ def main() -> None:
     started = time.perf_counter()
     penn = penn_with_text(args.out, args.encoder, env)
     results = [run_split(seed, penn, args, env) for seed in range(args.splits)]
-    report = table(results)
+    report = table(results, args.text_heads)
     for seed, result in enumerate(results):
         report += f"\n\nsplit {seed}: unseen {', '.join(result['unseen'])}; seconds: " + ", ".join(
             f"{step} {value:.0f}" for step, value in result["seconds"].items()

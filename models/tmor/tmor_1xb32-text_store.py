@@ -33,6 +33,7 @@ model = dict(
     num_classes=1,
     text_weight=1.0,
     video_weight=1.0,
+    text_head="mlp",  # the thesis's MLP phi_T; `linear` or `frozen` (--text-head) keep unseen class texts in place
 )
 max_epochs = 20
 optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))

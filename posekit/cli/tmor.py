@@ -12,6 +12,7 @@ from .options import report, run_trainer, trainer_options, trust_checkpoint_opti
 from .train import train
 
 CONFIG = "tmor/tmor_1xb32-text_store.py"
+TEXT_HEADS = ("mlp", "linear", "frozen")  # posekit.train.tmor.TEXT_HEADS, without importing torch for --help
 TERMS = {"loss_sequence": "L_mm", "loss_video": "L_mv", "loss_text": "L_mt"}  # the thesis's names (eq. 6.3, 6.4, 6.6)
 
 
@@ -28,6 +29,13 @@ def _text_features_option(help_text: str):
 @_text_features_option("Per-clip text embeddings /features/NAME (and class rows /class_features/NAME) of eq. 6.6.")
 @click.option("--video-features", help="Per-clip video features /features/NAME for the video term, eq. 6.4.")
 @click.option("--split", default="train", show_default=True, help="The split whose clips train.")
+@click.option(
+    "--text-head",
+    type=click.Choice(TEXT_HEADS),
+    help="phi_T: the thesis's MLP, one linear map, or none (frozen: motion is mapped into the text encoder's own "
+    "space; default: the config's, mlp).",
+)
+@click.option("--project-2d", is_flag=True, help="Read a 3D store's joints as their 2D camera view.")
 def tmor(**options):
     """T-MOR (thesis ch. 6): UNIK trained against augmented copies of each window (MoCo, eq. 6.3), the text of its
     class (eq. 6.6: negatives from other classes only) and, with --video-features, its video features (eq. 6.4).
@@ -42,6 +50,15 @@ def tmor(**options):
         f"loss {r['loss']:.3f} ({terms}){nearest}",
         options["work_dir"] / "metrics.json",
         r["best_checkpoint"],
+    )
+
+
+def _project_2d_option():
+    return click.option(
+        "--project-2d",
+        is_flag=True,
+        help="Read a 3D store's joints as their 2D camera view, with the store's own normalisation (a model of "
+        "2D joints on another dataset's 3D store).",
     )
 
 
@@ -73,6 +90,7 @@ def _unseen(value: str | None) -> list[str] | None:
 @click.option("--draws", type=click.IntRange(min=1), default=5, show_default=True, help="Few-shot: random draws.")
 @click.option("--support-split", default="train", show_default=True, help="Few-shot: the split shots come from.")
 @click.option("--work-dir", type=click.Path(path_type=Path), help="Where results go (default: beside CKPT).")
+@_project_2d_option()
 @trust_checkpoint_option()
 def zeroshot(
     checkpoint,
@@ -85,6 +103,7 @@ def zeroshot(
     draws,
     support_split,
     work_dir,
+    project_2d,
     trust_checkpoint,
 ):
     """Label each clip of STORE's --split by the nearest class text, from skeletons alone, with a T-MOR checkpoint
@@ -101,6 +120,7 @@ def zeroshot(
         work_dir=work_dir,
         unseen=_unseen(unseen),
         text_features=text_features,
+        project_2d=project_2d,
         trust_checkpoint=trust_checkpoint,
     )
     with work_dir_lock(work_dir, name):
@@ -138,8 +158,9 @@ def _few_shot_line(r: dict, work_dir: Path) -> str:
 @click.option("--split", help="Search only this split (default: every clip).")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @_text_features_option("The store's text features whose encoder embeds SENTENCE.")
+@_project_2d_option()
 @trust_checkpoint_option()
-def search(checkpoint, sentence, store, split, top, text_features, trust_checkpoint):
+def search(checkpoint, sentence, store, split, top, text_features, project_2d, trust_checkpoint):
     """The clips of STORE whose motion is nearest SENTENCE ("a person sits down"), by a T-MOR checkpoint (or a
     classifier's): rank, clip id, cosine and class, best first."""
     from ..train.transfer import search as run
@@ -151,6 +172,7 @@ def search(checkpoint, sentence, store, split, top, text_features, trust_checkpo
         top=top,
         split=split,
         text_features=text_features,
+        project_2d=project_2d,
         trust_checkpoint=trust_checkpoint,
     )
     for hit in hits:

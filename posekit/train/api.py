@@ -73,6 +73,7 @@ def prepare_config(
             label_fraction=label_fraction,
         )
         classes = list(info.classes)
+        coord_dims = 2 if project_2d else info.coord_dims
     if test_clips is not None:
         _set_test_clips(cfg.test_dataloader.dataset, test_clips)
     if holdout <= 0:  # nothing held out: select nothing, keep the last epoch
@@ -81,7 +82,9 @@ def prepare_config(
     apply_overrides(cfg, work_dir, dataset=dict(store=str(store)), **overrides)
     # the config's test metric (ClipAccuracy for recognisers, FrameSegmentation for segment), writing to the work dir
     cfg.test_evaluator = dict(type=cfg.test_evaluator.type, out_dir=str(work_dir), class_names=classes)
-    cfg.trained_on = dict(store=str(store), layout=layout.to_json(), classes=classes, stream=stream)
+    cfg.trained_on = dict(
+        store=str(store), layout=layout.to_json(), classes=classes, stream=stream, coord_dims=coord_dims
+    )
     return cfg
 
 

@@ -42,6 +42,7 @@ from mmengine.model import BaseModel, is_model_wrapper
 from torch import nn
 
 from ..nets.contrastive import KeyEncoder, NegativesQueue, embed, frame_infonce, sequence_infonce
+from ..nets.heads import global_pool
 from ..nets.units import STACK_STRIDES
 from ..registry import HOOKS, MODELS
 
@@ -109,14 +110,15 @@ class ContrastivePretrainer(BaseModel):
     def forward(self, keypoints: torch.Tensor, mode: str = "loss", label=None, index=None, id=None, length=None):
         if mode != "loss":
             raise ValueError(f"ContrastivePretrainer only trains (mode 'loss'), got mode {mode!r}")
-        losses, _ = self.contrastive_losses(keypoints)
+        losses, *_ = self.contrastive_losses(keypoints)
         return losses
 
-    def contrastive_losses(self, keypoints: torch.Tensor) -> tuple[dict, torch.Tensor]:
+    def contrastive_losses(self, keypoints: torch.Tensor) -> tuple[dict, torch.Tensor, torch.Tensor]:
         """L_q's terms and ``positive_top1`` of a batch, its keys then enqueued, and the queries' unit-norm
-        phi(E_Vs) (N, D), on which a model adding terms (T-MOR) computes them."""
+        phi(E_Vs) (N, D) and pooled E_Vs (N, C), on which a model adding terms (T-MOR) computes them."""
         query, positives = self.positive_views(keypoints)
-        query_sequence, query_frames = embed(self.grouped_feature_map(self.net, query), self.projection)
+        query_map = self.grouped_feature_map(self.net, query)
+        query_sequence, query_frames = embed(query_map, self.projection)
         key_sequence, key_frames = self.embed_keys(positives)
         losses = {
             "loss_sequence": sequence_infonce(query_sequence, key_sequence, self.sequence_queue.keys, self.temperature),
@@ -127,7 +129,7 @@ class ContrastivePretrainer(BaseModel):
                 query_frames, key_frames, self.frame_queue.keys, self.temperature
             )
         self.enqueue(key_sequence[:, 0], key_frames[:, 0])
-        return losses, query_sequence
+        return losses, query_sequence, global_pool(query_map)
 
     @torch.no_grad()
     def enqueue(self, sequence_keys: torch.Tensor, frame_keys: torch.Tensor) -> None:

@@ -6,10 +6,14 @@ text search with the trained encoder are :mod:`posekit.train.transfer`'s.
 The model, :class:`TMOR`, is :class:`~posekit.train.contrastive.ContrastivePretrainer` (MoCo: UNIK ``net``, phi,
 momentum key encoder, queue; eq. 6.3 is its sequence term) with two more terms on the queries' phi(E_M(sk)):
 
-- eq. 6.6: phi_T, a 2-layer MLP on the frozen text embeddings of ``/features/TEXT`` (each clip's captions,
-  ``posekit text embed``), into the same 128-d space; :func:`~posekit.nets.tmor.class_text_infonce` with the
-  batch's captions and the text rows (``/class_features/TEXT``) of the other training classes as negatives. Clips
-  without a label or a caption add no text term.
+- eq. 6.6: phi_T on the frozen text embeddings of ``/features/TEXT`` (each clip's captions, ``posekit text
+  embed``), into the space of phi(E_M); :func:`~posekit.nets.tmor.class_text_infonce` with the batch's captions
+  and the text rows (``/class_features/TEXT``) of the other training classes as negatives. Clips without a label
+  or a caption add no text term. ``text_head`` (:data:`TEXT_HEADS`) chooses phi_T: ``mlp`` (2 layers into the
+  128-d space of eq. 6.3, the thesis's "MLP-based projection"), ``linear`` (one bias-free linear map: an unseen
+  class text lands where the seen texts it is made of do) or ``frozen`` (phi_T the identity; a second motion head
+  maps E_M into the text encoder's own space, so the unseen class names keep the places the text encoder gave
+  them, as zero-shot skeleton models that align with a frozen text space do).
 - eq. 6.4: phi_V on the frozen ``/features/VIDEO`` rows, MoCo's InfoNCE against a queue of past clips' video
   features, kept unprojected and projected at every step (they are frozen: the queue never goes stale).
 
@@ -25,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
+from torch import nn
 
 from .. import checkpoints
 from ..errors import PosekitError
@@ -39,14 +44,16 @@ from .pretrain import prepare_config as contrastive_config
 
 CONFIG = "tmor/tmor_1xb32-text_store.py"
 LOGGED = ("loss", "positive_top1", "class_top1")  # what metrics.json reports of the last iterations
+TEXT_HEADS = ("mlp", "linear", "frozen")
 
 
 @MODELS.register_module()
 class TMOR(ContrastivePretrainer):
     """T-MOR (see the module notes): ``text_dim`` D_T of the text rows named ``text_feature``; ``num_classes``
     the store's classes (the class texts' buffer); ``video_feature`` / ``video_dim``: the video rows of eq. 6.4
-    (None: no video term); ``text_weight`` / ``video_weight`` the weights of eq. 6.6 and 6.4 beside eq. 6.3's 1.
-    The other arguments are :class:`~posekit.train.contrastive.ContrastivePretrainer`'s. Class texts
+    (None: no video term); ``text_weight`` / ``video_weight`` the weights of eq. 6.6 and 6.4 beside eq. 6.3's 1;
+    ``text_head`` one of :data:`TEXT_HEADS` (see the module notes). The other arguments are
+    :class:`~posekit.train.contrastive.ContrastivePretrainer`'s. Class texts
     (:meth:`set_class_texts`) are buffers: saved, restored on resume."""
 
     def __init__(
@@ -58,15 +65,25 @@ class TMOR(ContrastivePretrainer):
         video_dim: int | None = None,
         text_weight: float = 1.0,
         video_weight: float = 1.0,
+        text_head: str = "mlp",
         **contrastive,
     ):
         super().__init__(**contrastive)
         if (video_feature is None) != (video_dim is None):
             raise ValueError("give both video_feature and video_dim, or neither")
+        if text_head not in TEXT_HEADS:
+            raise ValueError(f"text_head is one of {', '.join(TEXT_HEADS)}, got {text_head!r}")
         dims = self.sequence_queue.keys.shape[1]
         self.text_feature, self.video_feature = text_feature, video_feature
         self.text_weight, self.video_weight = text_weight, video_weight
-        self.text_projection = ProjectionHead(text_dim, dims)
+        self.text_projection = {
+            "mlp": lambda: ProjectionHead(text_dim, dims),
+            "linear": lambda: nn.Linear(text_dim, dims, bias=False),
+            "frozen": nn.Identity,
+        }[text_head]()
+        # phi(E_M) of eq. 6.3 is the motion side of eq. 6.6 unless the text space is the encoder's own
+        pooled_dim = self.projection.mlp[0].in_features
+        self.motion_text_projection = ProjectionHead(pooled_dim, text_dim) if text_head == "frozen" else None
         self.register_buffer("class_texts", torch.zeros(num_classes, text_dim))
         self.register_buffer("class_known", torch.zeros(num_classes, dtype=torch.bool))
         self.video_projection = ProjectionHead(video_dim, dims) if video_feature else None
@@ -85,17 +102,30 @@ class TMOR(ContrastivePretrainer):
             return self.embed_clips(keypoints)
         if mode != "loss":
             raise ValueError(f"TMOR trains (mode 'loss') or embeds (mode 'tensor'), got mode {mode!r}")
-        losses, motion = self.contrastive_losses(keypoints)
-        losses["loss_text"] = self.text_weight * self.text_loss(motion, features[self.text_feature], label)
+        losses, motion, pooled = self.contrastive_losses(keypoints)
+        text_motion = self.text_space(motion, pooled)
+        losses["loss_text"] = self.text_weight * self.text_loss(text_motion, features[self.text_feature], label)
         if self.class_known.any():
-            losses["class_top1"] = self.class_top1(motion, label)
+            losses["class_top1"] = self.class_top1(text_motion, label)
         if self.video_feature is not None:
             losses["loss_video"] = self.video_weight * self.video_loss(motion, features[self.video_feature])
         return losses
 
     def embed_clips(self, keypoints: torch.Tensor) -> torch.Tensor:
-        """Unit-norm phi(E_M(sk)) (N, D) of whole clips (N, C, T, V, M): what zero-shot compares with texts."""
-        return F.normalize(self.projection(self.net.features(keypoints)), dim=-1)
+        """Unit-norm embeddings (N, D) of whole clips (N, C, T, V, M) in the texts' space: what zero-shot compares
+        with texts."""
+        return self.embed_pooled(self.net.features(keypoints))
+
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Pooled features E_M (N, C) -> unit-norm embeddings (N, D) in the texts' space."""
+        return self.text_space(F.normalize(self.projection(pooled), dim=-1), pooled)
+
+    def text_space(self, motion: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        """The motion side of eq. 6.6: phi(E_M) ``motion`` (N, D) as it is, or, with a frozen text space, the
+        unit-norm second head on the pooled E_M (N, C)."""
+        if self.motion_text_projection is None:
+            return motion
+        return F.normalize(self.motion_text_projection(pooled), dim=-1)
 
     def embed_texts(self, rows: torch.Tensor) -> torch.Tensor:
         """Unit-norm phi_T of text embeddings (K, D_T) -> (K, D)."""
@@ -145,12 +175,21 @@ class TMOR(ContrastivePretrainer):
 
 # -- training ---------------------------------------------------------------------------------------------------------
 def prepare_config(
-    cfg: Config, store, work_dir, *, text_features: str = "text", video_features: str | None = None, **options
+    cfg: Config,
+    store,
+    work_dir,
+    *,
+    text_features: str = "text",
+    video_features: str | None = None,
+    text_head: str | None = None,
+    **options,
 ) -> Config:
     """The config of ``posekit train pretrain`` (the store's shape, the pipeline, the queue length; ``options``: its
-    own and the shared ones: split, epochs, batch_size...) with the text and video rows, the class count and the
-    pipeline that embeds whole clips downstream."""
+    own and the shared ones: split, epochs, batch_size, project_2d...) with the text and video rows, the class
+    count, ``text_head`` (None: the config's) and the pipeline that embeds whole clips downstream."""
     cfg, _ = contrastive_config(cfg, store, work_dir, **options)
+    if text_head is not None:
+        cfg.model.text_head = text_head
     split = cfg.trained_on.split
     with SkeletonStore(store) as info:
         text_dim = _feature_dim(info, store, text_features, "--text-features")
@@ -220,6 +259,7 @@ def train(
     config=None,
     text_features: str = "text",
     video_features: str | None = None,
+    text_head: str | None = None,
     trust_checkpoint: bool = False,
     **options,
 ) -> dict:
@@ -228,7 +268,13 @@ def train(
     work_dir = Path(work_dir)
     path = config_path("tmor", config)
     cfg = prepare_config(
-        Config.fromfile(path), store, work_dir, text_features=text_features, video_features=video_features, **options
+        Config.fromfile(path),
+        store,
+        work_dir,
+        text_features=text_features,
+        video_features=video_features,
+        text_head=text_head,
+        **options,
     )
     rows, known = class_text_rows(store, text_features, cfg.trained_on.train_classes)
 
@@ -258,6 +304,7 @@ def train(
         "temperature": model.temperature,
         "text_weight": model.text_weight,
         "video_weight": model.video_weight,
+        "text_head": model.get("text_head", "mlp"),
         **_last_means(runner.message_hub),
         "best_checkpoint": str(best),
     }

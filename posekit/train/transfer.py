@@ -37,7 +37,8 @@ BASELINE_TEMPERATURE = 0.1  # a classifier's zero-shot scores: softmax of cosine
 class Embedder:
     """A trained checkpoint as transfer reads it: ``kind`` ``tmor`` or ``classifier``, its model (eval mode), the
     pipeline that prepares whole clips, its layout, the text encoder of its space, the softmax temperature of its
-    scores and, for a classifier, its training classes' text embeddings (ConSE's semantic space)."""
+    scores, for a classifier its training classes' text embeddings (ConSE's semantic space), the coordinates it
+    reads and whether a 3D store is to be read as its 2D camera view (``project_2d``)."""
 
     kind: str
     model: nn.Module
@@ -46,6 +47,8 @@ class Embedder:
     encoder: object
     temperature: float
     seen_texts: torch.Tensor | None = None
+    coord_dims: int | None = None
+    project_2d: bool = False
 
     def embed_texts(self, texts: list[list[str]]) -> torch.Tensor:
         """Unit-norm embeddings (K, D) in the clips' space of each row's texts (the mean of their encodings, as
@@ -73,26 +76,45 @@ class Embedder:
             features = global_pool(feature_map)
             pooled.append(F.normalize(features, dim=-1))
             if self.kind == "tmor":
-                joint.append(F.normalize(self.model.projection(features), dim=-1))
+                joint.append(self.model.embed_pooled(features))
             else:  # ConSE: the training classes' texts weighted by the softmax scores
                 scores = self.model.net.head(feature_map).softmax(dim=1)
                 joint.append(F.normalize(scores @ self.seen_texts, dim=-1))
         return torch.cat(joint), torch.cat(pooled)
 
     def pipeline_for(self, store) -> list:
-        """The pipeline, after a joint remap when the store's layout is not the model's (matched by name)."""
+        """The pipeline, after a joint remap when the store's layout is not the model's (matched by name). With
+        ``project_2d`` (a model of 2D joints on a 3D store of another dataset), the store's own normalisation, then
+        its 2D camera view, replace the model's normalisation; a model trained with --project-2d projects already."""
+        from .api import NORMALISATIONS, default_normalisation
+
+        pipeline = self.pipeline
+        projects = any(t["type"] == "Project2D" for t in pipeline)
         with SkeletonStore(store) as info:
+            if self.project_2d and info.coord_dims != 3:
+                raise PosekitError(f"--project-2d reads 3D joints; {store} has {info.coord_dims}D joints")
+            if self.project_2d and not projects:
+                kept = [t for t in pipeline if t["type"] not in NORMALISATIONS]
+                pipeline = [*default_normalisation(info), dict(type="Project2D"), *kept]
+                projects = True
+            dims = 2 if projects else info.coord_dims
+            if self.coord_dims and dims != self.coord_dims:
+                hint = ": add --project-2d to read them as their 2D camera view" if dims == 3 else ""
+                raise PosekitError(f"{store}: {dims}D joints; the model reads {self.coord_dims}D joints{hint}")
             if info.layout.joints == self.layout.joints:
-                return self.pipeline
+                return pipeline
             if not mapping(info.layout, self.layout).matched.any():
                 raise PosekitError(
                     f"{store}: layout {info.layout.name!r} shares no joint with the model's {self.layout.name!r}"
                 )
-        return [dict(type="RemapLayout", target=self.layout.to_json())] + self.pipeline
+        return [dict(type="RemapLayout", target=self.layout.to_json())] + pipeline
 
 
-def load_embedder(checkpoint, store, *, text_features: str = "text", trust: bool = False) -> Embedder:
-    """The embedder of a T-MOR or classifier checkpoint, its text encoder checked against the store's."""
+def load_embedder(
+    checkpoint, store, *, text_features: str = "text", project_2d: bool = False, trust: bool = False
+) -> Embedder:
+    """The embedder of a T-MOR or classifier checkpoint, its text encoder checked against the store's;
+    ``project_2d``: read the store's 3D joints as their 2D camera view."""
     state = checkpoints.load(checkpoint, trust=trust)
     cfg = checkpoints.training_config(state, checkpoint, trust=trust)
     trained = cfg.get("trained_on")
@@ -107,14 +129,16 @@ def load_embedder(checkpoint, store, *, text_features: str = "text", trust: bool
     model.eval()
     encoder_name = _encoder_name(cfg, checkpoint, store, text_features)
     encoder = recorded_encoder(encoder_name)
+    reads = dict(coord_dims=trained.get("coord_dims"), project_2d=project_2d)
     if kind == "tmor":
-        return Embedder(kind, model, list(cfg.embed_pipeline), _layout(trained), encoder, cfg.model.temperature)
+        pipeline, temperature = list(cfg.embed_pipeline), cfg.model.temperature
+        return Embedder(kind, model, pipeline, _layout(trained), encoder, temperature, **reads)
     from ..text.captions import class_phrase
     from ..text.embed import mean_embeddings
 
     seen = torch.from_numpy(mean_embeddings(encoder, [[class_phrase(name)] for name in trained.classes]))
     pipeline = list(cfg.test_dataloader.dataset.pipeline)  # ends with its stream transform
-    return Embedder(kind, model, pipeline, _layout(trained), encoder, BASELINE_TEMPERATURE, seen)
+    return Embedder(kind, model, pipeline, _layout(trained), encoder, BASELINE_TEMPERATURE, seen, **reads)
 
 
 def _layout(trained) -> Layout:
@@ -207,6 +231,7 @@ def zero_shot(
     classes_file=None,
     unseen: list[str] | None = None,
     text_features: str = "text",
+    project_2d: bool = False,
     trust_checkpoint: bool = False,
 ) -> dict:
     """Each clip of the split (of the ``unseen`` classes only, when given) labelled by the nearest class text;
@@ -215,7 +240,9 @@ def zero_shot(
     from .metric import ClipAccuracy
 
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    embedder = load_embedder(checkpoint, store, text_features=text_features, trust=trust_checkpoint)
+    embedder = load_embedder(
+        checkpoint, store, text_features=text_features, project_2d=project_2d, trust=trust_checkpoint
+    )
     with SkeletonStore(store) as info:
         scored = evaluated(info, store, split, unseen)
         texts = class_texts(info, store, classes_file)
@@ -252,6 +279,7 @@ def few_shot(
     support_split: str = "train",
     unseen: list[str] | None = None,
     text_features: str = "text",
+    project_2d: bool = False,
     trust_checkpoint: bool = False,
 ) -> dict:
     """``shots`` labelled clips per class of ``support_split`` (draw d seeded with d), their mean pooled feature a
@@ -262,7 +290,9 @@ def few_shot(
     if shots < 1 or draws < 1:
         raise PosekitError(f"--shots and --draws must be at least 1, got {shots} and {draws}")
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    embedder = load_embedder(checkpoint, store, text_features=text_features, trust=trust_checkpoint)
+    embedder = load_embedder(
+        checkpoint, store, text_features=text_features, project_2d=project_2d, trust=trust_checkpoint
+    )
     with SkeletonStore(store) as info:
         scored = evaluated(info, store, split, unseen)
         pool = evaluated(info, store, support_split, scored.names)
@@ -314,13 +344,16 @@ def search(
     top: int = 10,
     split: str | None = None,
     text_features: str = "text",
+    project_2d: bool = False,
     trust_checkpoint: bool = False,
 ) -> list[dict]:
     """The ``top`` clips of the store (or of ``split``) nearest the sentence: rank, id, cosine, class name (None for
     an unlabelled clip)."""
     if not sentence.strip():
         raise PosekitError("give a sentence to search for")
-    embedder = load_embedder(checkpoint, store, text_features=text_features, trust=trust_checkpoint)
+    embedder = load_embedder(
+        checkpoint, store, text_features=text_features, project_2d=project_2d, trust=trust_checkpoint
+    )
     with SkeletonStore(store) as info:
         indices = info.split(split)
         ids, labels, names = info.ids[indices], info.labels[indices], list(info.classes)

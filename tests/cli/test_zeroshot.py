@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from posekit.sample import ACTIONS
-from posekit.store import SkeletonStore, StoreEditor
+from posekit.store import Clip, SkeletonStore, StoreEditor, StoreWriter
 from posekit.train.fusion import load_scores
-from posekit.train.transfer import _prototypes
+from posekit.train.transfer import _prototypes, load_embedder
 from tests.train.conftest import sample_store  # noqa: F401  (the training tests' 24-clip COCO-17 store)
 from tests.train.test_tmor import SHORT, _one_thread, invoke, text_store  # noqa: F401  (fixtures and helpers)
 
@@ -127,3 +127,54 @@ def test_text_features_of_another_encoder_are_one_line(trained, tmp_path):
     code, output = invoke("zeroshot", tmor, "--store", other, "--text-features", "small", "--work-dir", tmp_path / "z")
     assert code == 2 and "of encoder bow-64" in output and "trained on bow-1024" in output
     assert "\n" not in output.strip()
+
+
+def test_a_2d_model_reads_another_datasets_3d_store_as_its_camera_view(trained, tmp_path):
+    """Cross-dataset zero-shot: a T-MOR of 2D pixel joints on a 3D store. Without --project-2d one line says what to
+    add; with it the store's own normalisation (centred on the body) and the camera view replace the model's image
+    normalisation. The 3D clips here are the 2D ones as Kinect coordinates (-x, -y, depth), so their centred camera
+    view is exactly the 2D clips centred on the body."""
+    store, tmor, _ = trained
+    store_3d = tmp_path / "metric_3d.h5"
+    with SkeletonStore(store) as source:
+        with StoreWriter(
+            store_3d, source.layout, coord_dims=3, classes=list(source.classes), coordinates="metric"
+        ) as w:
+            for i in range(len(source)):
+                clip = source[i]
+                depth = np.full(clip.keypoints.shape[:-1] + (1,), 3.0, np.float32)
+                w.add(Clip(id=clip.id, keypoints=np.concatenate([-clip.keypoints, depth], -1), label=clip.label,
+                           splits=clip.splits))  # fmt: skip
+    code, output = invoke("zeroshot", tmor, "--store", store_3d, "--work-dir", tmp_path / "no")
+    assert code == 2 and "3D joints; the model reads 2D joints: add --project-2d" in output
+    assert "\n" not in output.strip()
+    code, output = invoke("zeroshot", tmor, "--store", store_3d, "--project-2d", "--work-dir", tmp_path / "z")
+    assert code == 0, output
+    projected = load_embedder(tmor, store_3d, project_2d=True)
+    assert [t["type"] for t in projected.pipeline_for(store_3d)] == ["CentreSkeleton", "Project2D", "SelectPersons"]
+    centred = load_embedder(tmor, store)
+    centred.pipeline = [dict(type="CentreSkeleton"), dict(type="SelectPersons", num=2)]
+    indices = np.arange(6)
+    torch.testing.assert_close(projected.embed_clips(store_3d, indices), centred.embed_clips(store, indices))
+    code, output = invoke("zeroshot", tmor, "--store", store, "--project-2d", "--work-dir", tmp_path / "2d")
+    assert code == 2 and "--project-2d reads 3D joints" in output
+
+
+@pytest.mark.parametrize("head", ["frozen", "linear"])
+def test_a_text_head_of_choice_trains_and_transfers(text_store, head, tmp_path):  # noqa: F811
+    work_dir = tmp_path / head
+    code, output = invoke("train", "tmor", "--store", text_store, "--work-dir", work_dir, "--text-head", head, *SHORT)
+    assert code == 0, output
+    assert json.loads((work_dir / "metrics.json").read_text())["text_head"] == head
+    code, output = invoke("zeroshot", work_dir / "best.pth", "--store", text_store, "--work-dir", tmp_path / "z")
+    assert code == 0 and "zero-shot (tmor)" in output
+    embedder = load_embedder(work_dir / "best.pth", text_store)
+    rows = torch.randn(3, 1024)
+    texts = embedder.model.embed_texts(rows)
+    if head == "frozen":  # the text encoder's own space: phi_T is the identity
+        torch.testing.assert_close(texts, torch.nn.functional.normalize(rows, dim=-1))
+    else:  # one bias-free linear map: a sum of texts goes where the sum of their images does
+        image = embedder.model.text_projection
+        torch.testing.assert_close(image(rows[0] + rows[1]), image(rows[0]) + image(rows[1]))
+    clips, _ = embedder.embed_clips(text_store, np.arange(2))
+    assert clips.shape == (2, texts.shape[1])

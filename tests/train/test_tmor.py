@@ -184,3 +184,28 @@ def test_missing_text_features_are_one_line(text_store, tmp_path):
         "train", "tmor", "--store", text_store, "--work-dir", tmp_path, *SHORT, "--text-features", "x"
     )
     assert code == 2 and "no per-clip features 'x' (--text-features)" in output and "\n" not in output.strip()
+
+
+def test_a_frozen_text_space_contrasts_a_second_motion_head_with_the_unprojected_texts():
+    model = tiny_tmor(text_head="frozen")
+    assert isinstance(model.text_projection, torch.nn.Identity) and model.motion_text_projection is not None
+    model.set_class_texts(torch.randn(3, 6), torch.tensor([True, True, True]))
+    pooled = torch.randn(4, 256)
+    motion = model.text_space(torch.zeros(4, 128), pooled)  # phi(E_M) of eq. 6.3 is not used
+    torch.testing.assert_close(motion, torch.nn.functional.normalize(model.motion_text_projection(pooled), dim=-1))
+    torch.testing.assert_close(model.embed_pooled(pooled), motion)
+    texts, labels = torch.randn(4, 6), torch.tensor([0, 1, 2, 0])
+    expected = class_text_infonce(
+        motion, torch.nn.functional.normalize(texts, dim=-1), labels,
+        torch.nn.functional.normalize(model.class_texts, dim=-1), torch.arange(3), model.temperature,
+    )  # fmt: skip
+    torch.testing.assert_close(model.text_loss(motion, texts, labels), expected)
+    with pytest.raises(ValueError, match="text_head is one of mlp, linear, frozen"):
+        tiny_tmor(text_head="deep")
+
+
+def test_the_command_line_offers_the_models_text_heads():
+    from posekit.cli.tmor import TEXT_HEADS as offered
+    from posekit.train.tmor import TEXT_HEADS
+
+    assert offered == TEXT_HEADS
