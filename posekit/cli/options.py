@@ -88,9 +88,9 @@ def run_trainer(name: str, store, work_dir, **options) -> dict:
 
 
 def report(summary: str, *paths) -> None:
-    """A train command's last lines: what was done, then where it went; under torchrun, from rank 0 only."""
+    """A train command's lines: what was done, then where it went (if anywhere); under torchrun, from rank 0 only."""
     if os.environ.get("RANK", "0") == "0":
-        click.echo(f"{summary}\n-> {', '.join(str(path) for path in paths)}")
+        click.echo(summary + (f"\n-> {', '.join(str(path) for path in paths)}" if paths else ""))
 
 
 class RegistryChoice(click.Choice):

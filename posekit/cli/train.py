@@ -132,18 +132,20 @@ def _train_streams(model: str, streams: str, weights: str | None, options: dict)
     options.pop("resume")
 
     def train_one(stream: str, stream_dir: Path, resume: bool) -> dict:
-        click.echo(f"stream {stream} -> {stream_dir}{' (resumed)' if resume else ''}")
+        report(f"stream {stream} -> {stream_dir}{' (resumed)' if resume else ''}")
         return run_trainer(model, **{**options, "stream": stream, "resume": resume}, work_dir=stream_dir)
 
     with work_dir_lock(work_dir, f"train {model} --streams"):
         r = train_streams(train_one, names, work_dir, parse_weights(weights, names))
-    for stream, figures in r["streams"].items():
-        skipped = " (trained before, skipped)" if stream in r["skipped"] else ""
-        click.echo(f"  {stream}: test top-1 {figures['top1']:.2f}%{skipped}")
+    lines = [
+        f"  {stream}: test top-1 {figures['top1']:.2f}%"
+        + (" (trained before, skipped)" if stream in r["skipped"] else "")
+        for stream, figures in r["streams"].items()
+    ]
     weights_text = ", ".join(f"{s} {w:g}" for s, w in r["weights"].items())
     report(
-        f"fused {len(names)} streams of {model} ({weights_text}): test top-1 {r['top1']:.2f}%, top-5 "
-        f"{r['top5']:.2f}%, mean class {r['mean_class_acc']:.2f}% over {r['clips']} clips",
+        "\n".join(lines) + f"\nfused {len(names)} streams of {model} ({weights_text}): test top-1 {r['top1']:.2f}%, "
+        f"top-5 {r['top5']:.2f}%, mean class {r['mean_class_acc']:.2f}% over {r['clips']} clips",
         work_dir / "metrics.json",
         work_dir / "scores.pkl",
     )

@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from mmengine.dist import barrier, is_main_process
+
 from ..errors import PosekitError
 from .fusion import fuse
 from .overrides import write_metrics
@@ -57,7 +59,10 @@ def train_streams(
             skipped.append(stream)
             continue
         results[stream] = train_one(stream, stream_dir, (stream_dir / "last_checkpoint").is_file())
-    fused = fuse([work_dir / s / "scores.pkl" for s in streams], work_dir / "scores.pkl", weights)
+        # under DDP rank 0 writes the stream's scores and metrics: the other ranks wait for them before going on
+        barrier()
+    output = work_dir / "scores.pkl" if is_main_process() else None
+    fused = fuse([work_dir / s / "scores.pkl" for s in streams], output, weights)
     summary = {
         "streams": {s: {k: results[s].get(k) for k in ("top1", "top5", "mean_class_acc", "epochs")} for s in streams},
         "weights": dict(zip(streams, weights)),

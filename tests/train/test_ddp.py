@@ -126,3 +126,18 @@ def test_only_the_main_process_writes_metrics(tmp_path, monkeypatch, main_proces
     monkeypatch.setattr(overrides, "is_main_process", lambda: main_process)
     path = overrides.write_metrics(tmp_path, {"top1": 50.0})
     assert path == tmp_path / "metrics.json" and path.is_file() == main_process
+
+
+def test_streams_under_ddp_train_each_stream_on_both_ranks_and_fuse_once(sample_store, tmp_path):
+    """--streams under torchrun: every rank trains every stream (rank 0 writes each), the ranks wait for rank 0's
+    scores before the next stream, and one fusion is written and reported."""
+    work = tmp_path / "streams"
+    out = launch(sample_store, ddp_config(tmp_path), work, "--epochs", "1", "--streams", "joint,bone")
+    assert out.count("stream joint ->") == out.count("stream bone ->") == 1 and out.count("fused 2 streams") == 1
+    for stream in ("joint", "bone"):
+        assert [len(epochs_of(work / stream, rank)) for rank in range(WORLD_SIZE)] == [1, 1]
+        assert (work / stream / "metrics.json").is_file() and (work / stream / "scores.pkl").is_file()
+    summary = json.loads((work / "metrics.json").read_text())
+    with SkeletonStore(sample_store) as store:
+        assert summary["clips"] == len(store.split("test")) and set(summary["streams"]) == {"joint", "bone"}
+    assert not list(work.rglob("*.tmp"))
