@@ -9,6 +9,10 @@ first because every evaluation of a pre-trained arm waits for it.
     python tools/bench_pretrain.py --store ucla.h5 --project-2d --generator mg/epoch_36.pth --out grid \
         --pretrain-epochs 5 --eval-epochs 10 --jobs 2
 
+With --rotation-reference (a 3D store read with --project-2d), also the privileged reference: from scratch with
+random 3D camera views before the projection (unik/unik_1xb16-joint-rotate3d_store.py), fine-tuned and on the label
+fraction (a trained model, so no linear cell).
+
 With --segment-store U.h5 (from `posekit synth untrimmed`), also action segmentation from scratch and from each
 pre-training, and from an `augment` encoder pre-trained with the sequence-level term only (Table 4.7's ablation).
 The tables (top-1, frame accuracy, mAP on the test splits, %) are printed and written to OUT/table.md.
@@ -29,6 +33,7 @@ from pathlib import Path
 POSITIVES = ("augment", "compose", "retarget")
 ARMS = ("scratch", *POSITIVES)
 EVALUATIONS = ("linear", "fraction", "finetune")
+ROTATION_CONFIG = "unik/unik_1xb16-joint-rotate3d_store.py"  # scratch with random 3D camera views, then 2D
 
 
 @dataclass
@@ -67,6 +72,10 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
                 argv += ["--init", str(args.out / f"pretrain-{arm}" / "best.pth")]
                 needs = [f"pretrain-{arm}"]
             jobs.append(Job(f"{evaluation}-{arm}", argv, args.out / f"{evaluation}-{arm}", needs))
+    if args.rotation_reference:
+        for evaluation in set(args.evaluations.split(",")) - {"linear"}:  # a reference trained, not a frozen encoder
+            argv = [*posekit, "train", "unik", *common, *evaluation_options[evaluation], "--config", ROTATION_CONFIG]
+            jobs.append(Job(f"{evaluation}-rotation3d", argv, args.out / f"{evaluation}-rotation3d"))
     if args.segment_store:
         jobs += segmentation_jobs(args, posekit)
     return jobs
@@ -138,7 +147,7 @@ def figure(work_dir: Path, key: str) -> str:
 def table(args: argparse.Namespace) -> str:
     fraction = f"fine-tuned, {args.label_fraction:.0%} labels"
     lines = [f"| arm | linear | fine-tuned | {fraction} |", "|---|---:|---:|---:|"]
-    for arm in ARMS:
+    for arm in (*ARMS, "rotation3d") if args.rotation_reference else ARMS:
         cells = [figure(args.out / f"{evaluation}-{arm}", "top1") for evaluation in ("linear", "finetune", "fraction")]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     if args.segment_store:
@@ -162,6 +171,11 @@ def main() -> None:
     parser.add_argument("--positives", default=",".join(POSITIVES), help="the pre-trained arms, beside scratch")
     parser.add_argument(
         "--evaluations", default=",".join(EVALUATIONS), help=f"comma-separated, of {', '.join(EVALUATIONS)}"
+    )
+    parser.add_argument(
+        "--rotation-reference",
+        action="store_true",
+        help="also from scratch with random 3D camera views before the 2D projection (a 3D store with --project-2d)",
     )
     parser.add_argument("--segment-store", type=Path, help="untrimmed store (posekit synth untrimmed): segmentation")
     parser.add_argument("--segment-epochs", type=int, default=10)
