@@ -7,10 +7,9 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from tqdm import tqdm
-
 from .errors import InputError, PosekitError
 from .layouts import mapping
+from .progress import progress_bar
 from .registry import IMPORTERS, names
 from .store import Clip, StoreWriter
 
@@ -71,12 +70,11 @@ def convert(
         provenance=provenance,
         compression=compression,
     ) as writer:
-        clips = tqdm(
+        clips = progress_bar(
             dataset.clips,
             desc=f"convert {fmt}",
             unit="clip",
-            # None: on a terminal only; a file or pipe would keep every redraw
-            disable=None if progress else True,
+            show=progress,
             # drawn once clips have been counted for a while: files read in one go show no "0clip" bar
             delay=PROGRESS_DELAY_S,
             leave=False,

@@ -89,7 +89,8 @@ def _cell(panel: dict, frame: int, size: int, bones, title: str) -> np.ndarray:
 def _write_video(output: Path, panels, size: int, bones, fps: float, progress: bool) -> int:
     """Every clip looped to the longest one's length, panels side by side; returns the number of frames."""
     import cv2
-    from tqdm import tqdm
+
+    from .progress import progress_bar
 
     length = max(len(p["keypoints"]) for p in panels)
     with atomic_path(output) as tmp:
@@ -98,7 +99,7 @@ def _write_video(output: Path, panels, size: int, bones, fps: float, progress: b
         try:
             if not writer.isOpened():
                 raise InputError(f"{output}: OpenCV cannot write a video here (use an .mp4 or .avi name)")
-            for t in tqdm(range(length), desc="show", unit="frame", disable=not progress, leave=False):
+            for t in progress_bar(range(length), desc="show", unit="frame", show=progress, leave=False):
                 cells = []
                 for p in panels:
                     frame = t % len(p["keypoints"])

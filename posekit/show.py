@@ -21,7 +21,8 @@ from .video import VideoReader
 def show(store_path, video, output, *, clip: str | None = None, progress: bool = True) -> dict:
     """Draw the chosen clips of ``store_path`` on ``video`` into ``output`` (written whole or not at all)."""
     import cv2
-    from tqdm import tqdm
+
+    from .progress import progress_bar
 
     store = SkeletonStore(store_path)
     indices = select_clips(store, Path(video), clip)
@@ -41,7 +42,7 @@ def show(store_path, video, output, *, clip: str | None = None, progress: bool =
         try:
             if not writer.isOpened():
                 raise InputError(f"{output}: OpenCV cannot write a video here (use an .mp4 or .avi name)")
-            with tqdm(total=total, desc="show", unit="frame", disable=not progress, leave=False) as bar:
+            with progress_bar(total=total, desc="show", unit="frame", show=progress, leave=False) as bar:
                 for _, image in reader.frames():  # to the video's real end: a container's frame count is a hint
                     drawn += any([_draw(image, layer, written, bones, gamma) for layer in layers])
                     writer.write(image)

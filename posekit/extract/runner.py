@@ -18,10 +18,9 @@ import shutil
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..errors import InputError, PosekitError
 from ..layouts import get_layout
+from ..progress import progress_bar
 from ..store import SkeletonStore, StoreWriter, atomic_path
 from ..video import VideoReader
 from .clips import extract_video
@@ -176,7 +175,7 @@ def _in_process(videos, specs, device, target, max_persons, max_frames, work, pr
     total = _frame_total(videos, max_frames)
     failed = {}
     try:
-        with tqdm(total=total, unit="frame", desc="extract", disable=not progress, dynamic_ncols=True) as bar:
+        with progress_bar(total=total, unit="frame", desc="extract", show=progress, dynamic_ncols=True) as bar:
             for video in videos:
                 bar.set_postfix_str(video.id, refresh=False)
                 error = _extract_to_part(
@@ -224,8 +223,8 @@ def _in_workers(videos, specs, device, target, max_persons, max_frames, work, pr
     with (
         context.Manager() as manager,
         ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(specs, device)) as pool,
-        tqdm(
-            total=total, unit="frame", desc=f"extract ({workers} workers)", disable=not progress, dynamic_ncols=True
+        progress_bar(
+            total=total, unit="frame", desc=f"extract ({workers} workers)", show=progress, dynamic_ncols=True
         ) as bar,
     ):
         frames_done = manager.Queue()

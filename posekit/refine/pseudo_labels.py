@@ -77,7 +77,7 @@ def export_coco(
     refined_store, out_dir, *, gamma: float = GAMMA, anchors: int = 20, images=None, seed: int = 0, quality: int = 95
 ) -> dict:
     """Write OUT_DIR/pseudo_labels.json (COCO keypoints + anchor classes) and OUT_DIR/images/; returns a summary."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     out_dir = Path(out_dir)
     if out_dir.exists():
@@ -94,7 +94,7 @@ def export_coco(
         try:
             image_table = {}
             wanted = np.unique(np.stack([labels.clip, labels.frame_index], axis=1), axis=0)
-            progress = tqdm(total=len(wanted), desc="pseudo-label frames", unit="frame")
+            progress = progress_bar(total=len(wanted), desc="pseudo-label frames", unit="frame")
             for clip in np.unique(wanted[:, 0]):
                 indices = wanted[wanted[:, 0] == clip, 1]
                 frames = (

@@ -41,7 +41,7 @@ def refine_store(
     progress: bool = True,
 ) -> dict:
     """Fuse every video of ``proposals`` into ``output``; write the quality report to ``report_dir`` if given."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     store = SkeletonStore(proposals)
     head, neck = _head_and_neck(store)
@@ -91,7 +91,9 @@ def refine_store(
             name=store.name,
             allow_empty=True,
         ) as writer:
-            for video_id, clips in tqdm(videos.items(), desc="refine", unit="video", disable=not progress, leave=False):
+            for video_id, clips in progress_bar(
+                videos.items(), desc="refine", unit="video", show=progress, leave=False
+            ):
                 video = load_video(store, video_id, clips, experts)
                 tracks, fused, confidence = refine_video(video.poses, head=head, neck=neck, max_persons=max_persons)
                 report.add(video.video_id, video.experts, video.poses, tracks, fused, confidence, head=head, neck=neck)

@@ -100,13 +100,13 @@ def _check_compatible(stores: list[SkeletonStore]) -> dict[str, str]:
 def _append(writer: StoreWriter, store: SkeletonStore, progress: bool) -> np.ndarray:
     """Add the clips of ``store``, labels re-indexed to the output's classes; returns the output index of each of
     its classes."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     new_index = np.array(
         [writer.class_index(name, text) for name, text in zip(store.classes, store.class_descriptions)],
         dtype=np.int64,
     )
-    for clip in tqdm(store, total=len(store), desc="merge", unit="clip", disable=not progress, leave=False):
+    for clip in progress_bar(store, total=len(store), desc="merge", unit="clip", show=progress, leave=False):
         if clip.label >= 0:
             clip.label = int(new_index[clip.label])
         if clip.labels is not None:

@@ -16,8 +16,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from ..progress import progress_bar
 from ..store import Clip, SkeletonStore, StoreError, StoreWriter
 from . import THESIS_YAWS
 from .views import bone_lengths, project, random_body_scales, retarget_bones
@@ -121,7 +121,7 @@ def synth_views(
             provenance=steps,
         ) as writer:
             for motion, index in enumerate(
-                tqdm(indices, desc="synth views", unit="motion", disable=not progress, leave=False)
+                progress_bar(indices, desc="synth views", unit="motion", show=progress, leave=False)
             ):
                 clip = store[int(index)]
                 joints = joints_3d(store, int(index))

@@ -25,9 +25,9 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..errors import PosekitError
+from ..progress import progress_bar
 from ..store import Clip, SkeletonStore, StoreWriter
 
 INTERPOLATED = ("keypoints", "scores", "keypoints_3d", "box")  # per-person float fields chained with transitions
@@ -146,11 +146,11 @@ def synth_untrimmed(
         ) as writer:
             for split, sequences in plan.items():
                 for number, members in enumerate(
-                    tqdm(
+                    progress_bar(
                         sequences,
                         desc=f"synth untrimmed {split or ''}",
                         unit="sequence",
-                        disable=not progress,
+                        show=progress,
                         leave=False,
                     )
                 ):

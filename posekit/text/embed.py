@@ -21,7 +21,7 @@ BLOCK_CLIPS = 4096  # clips embedded at once: their distinct captions are encode
 def embed_store(path, encoder, *, name: str = "text", output=None, force: bool = False, progress: bool = True) -> dict:
     """Write ``/features/NAME`` (clips) and ``/class_features/NAME`` (classes) of the store at ``path`` (or of a
     copy at ``output``) with ``encoder``; an existing array of that name is refused unless ``force``."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     if not name or "/" in name:
         raise InputError(f"feature name {name!r}: give a non-empty name without '/'")
@@ -35,7 +35,7 @@ def embed_store(path, encoder, *, name: str = "text", output=None, force: bool =
             raise InputError(f"{path}: no clip has a caption; `posekit text caption {path}` writes template ones")
         clip_rows = editor.new_feature(name, encoder.dim, encoder=encoder.name)
         blocks = range(0, len(captions), BLOCK_CLIPS)
-        for start in tqdm(blocks, desc="embed", unit="block", disable=not progress, leave=False):
+        for start in progress_bar(blocks, desc="embed", unit="block", show=progress, leave=False):
             clip_rows[start : start + BLOCK_CLIPS] = mean_embeddings(encoder, captions[start : start + BLOCK_CLIPS])
         class_texts = [
             [class_phrase(n)] + ([d] if d.strip() else []) for n, d in zip(store.classes, store.class_descriptions)

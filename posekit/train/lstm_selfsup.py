@@ -108,14 +108,14 @@ def train(
 def embed(net, crops: dict[str, np.ndarray], length: int, *, batch: int = 256, progress: bool = False):
     """Posture vectors of every valid frame and behaviour vectors of every window of ``length`` valid frames:
     (posture (F, D) with NaN rows for invalid frames, starts (S,), behaviour (S, H))."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     device = next(net.parameters()).device
     net.eval()
     frames = torch.from_numpy(crops["crops"])
     posture = torch.full((len(frames), net.posture_dim), float("nan"))
     rows = np.flatnonzero(crops["valid"])
-    for begin in tqdm(range(0, len(rows), batch), desc="posture", unit="batch", disable=not progress, leave=False):
+    for begin in progress_bar(range(0, len(rows), batch), desc="posture", unit="batch", show=progress, leave=False):
         chunk = rows[begin : begin + batch]
         x = SequenceOrderModel.scale(frames[chunk]).to(device)[:, None, None]  # (B, T=1, C=1, H, W)
         posture[chunk] = net.posture(x)[:, 0].float().cpu()

@@ -12,9 +12,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ...errors import InputError, PosekitError
+from ...progress import progress_bar
 from ...store import Clip, StoreWriter
 from .blobs import Blob
 from .detector import Detector
@@ -36,7 +36,7 @@ def sample(source: Source, size: int, max_frames: int) -> tuple[np.ndarray, np.n
     """Every k-th work frame (at most ``max_frames``) and the optical-flow speed into it from its predecessor."""
     step = max(1, math.ceil(source.num_frames / max_frames))
     frames, speeds, previous = [], [], None
-    for index, grey in tqdm(
+    for index, grey in progress_bar(
         grey_frames(source, size),
         total=source.num_frames,
         unit="frame",
@@ -100,7 +100,7 @@ def detect_clip(
 ) -> Clip:
     """Detect, track and orient the animals of one source; coordinates in the source's pixels."""
     candidates, batch = [], []
-    frames = tqdm(
+    frames = progress_bar(
         grey_frames(source, detector.size),
         total=source.num_frames,
         unit="frame",
@@ -199,7 +199,7 @@ def run(
     ids = clip_ids(sources)
     clips = [
         detect_clip(detector, source, clip_id, max_animals=max_animals, device=device)
-        for source, clip_id in zip(tqdm(sources, unit="input", desc="detect", leave=False), ids)
+        for source, clip_id in zip(progress_bar(sources, unit="input", desc="detect", leave=False), ids)
     ]
     provenance = {
         "step": "rodent-detect",

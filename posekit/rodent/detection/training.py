@@ -18,10 +18,10 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from ...compat import ensure_torchvision_importable
 from ...nets.rodent_fcn import STRIDE, RodentFCN, focal_loss, standardise
+from ...progress import progress_bar
 from .blobs import Blob
 
 ensure_torchvision_importable()  # mmengine's runner imports torchvision; the CPU build needs its op schemas
@@ -120,7 +120,7 @@ class _Progress(Hook):
     """A tqdm bar over the training iterations (mmengine's own logger is kept quiet)."""
 
     def __init__(self, total: int, desc: str):
-        self.bar = tqdm(total=total, desc=desc, unit="iter", leave=False)
+        self.bar = progress_bar(total=total, desc=desc, unit="iter", leave=False)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.bar.update(1)

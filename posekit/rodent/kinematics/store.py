@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from ...errors import PosekitError
+from ...progress import progress_bar
 from ...store import SkeletonStore, StoreWriter, atomic_path
 from . import filtering
 from .measures import (
@@ -103,7 +103,7 @@ def run(
         provenance=provenance,
         allow_empty=True,
     ) as writer:  # a clip cleaned to nothing stays
-        for clip in tqdm(store, total=len(store), desc="kinematics", unit="clip", disable=not progress, leave=False):
+        for clip in progress_bar(store, total=len(store), desc="kinematics", unit="clip", show=progress, leave=False):
             fps = options.fps or clip.fps
             if not fps or math.isnan(fps):
                 raise PosekitError(f"{source}: clip {clip.id!r} has no frame rate; give it with --fps")

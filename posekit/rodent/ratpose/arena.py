@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import h5py
 import numpy as np
-from tqdm import tqdm
 
+from ...progress import progress_bar
 from ...store import Clip, StoreWriter, atomic_path
 from .labels import CENTRE_LAYOUT, clip_text
 
@@ -218,7 +218,7 @@ def generate(
             provenance=dict(step="arena", seed=seed, fps=fps, size=size, seconds=seconds),
         ) as writer,
     ):
-        for si, ii, k in tqdm(jobs, desc="arena", unit="clip", disable=not progress):
+        for si, ii, k in progress_bar(jobs, desc="arena", unit="clip", show=progress):
             scenario, style = scenarios[si], individuals[ii]
             rng = np.random.default_rng([seed, si, ii, k])
             speed_factor = rng.uniform(0.8, 1.2)  # the animal's state on that day

@@ -126,13 +126,13 @@ def store_tracks(
     """Crops of every animal of every clip: detector boxes (``/frames/box``) made square with ``margin``, or,
     in a store without boxes, squares around the keypoints (:func:`boxes_from_keypoints`). ``warn`` is called
     with one line per clip whose video ends before its frames do."""
-    from tqdm import tqdm
+    from ...progress import progress_bar
 
     warn = warn or (lambda line: print(line, file=sys.stderr))
     store = SkeletonStore(store_path)
     tracks = []
     fields = ("box", "keypoints", "frame_index")
-    for clip in tqdm(range(len(store)), desc="crops", unit="clip", disable=not progress, leave=False):
+    for clip in progress_bar(range(len(store)), desc="crops", unit="clip", show=progress, leave=False):
         arrays = store.frames(clip, fields)
         for person in range(store.max_persons):
             if "box" in arrays and not np.isnan(arrays["box"][:, person]).all():
