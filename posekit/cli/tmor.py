@@ -35,6 +35,11 @@ def _text_features_option(help_text: str):
     help="phi_T: the thesis's MLP, one linear map, or none (frozen: motion is mapped into the text encoder's own "
     "space; default: the config's, mlp).",
 )
+@click.option(
+    "--text-weight",
+    type=click.FloatRange(min=0),
+    help="Weight of the text term, eq. 6.6 (0: motion only, Table 6.7's first row; default: the config's, 1).",
+)
 @click.option("--project-2d", is_flag=True, help="Read a 3D store's joints as their 2D camera view.")
 def tmor(**options):
     """T-MOR (thesis ch. 6): UNIK trained against augmented copies of each window (MoCo, eq. 6.3), the text of its

@@ -182,14 +182,18 @@ def prepare_config(
     text_features: str = "text",
     video_features: str | None = None,
     text_head: str | None = None,
+    text_weight: float | None = None,
     **options,
 ) -> Config:
     """The config of ``posekit train pretrain`` (the store's shape, the pipeline, the queue length; ``options``: its
     own and the shared ones: split, epochs, batch_size, project_2d...) with the text and video rows, the class
-    count, ``text_head`` (None: the config's) and the pipeline that embeds whole clips downstream."""
+    count, ``text_head`` and ``text_weight`` (None: the config's) and the pipeline that embeds whole clips
+    downstream."""
     cfg, _ = contrastive_config(cfg, store, work_dir, **options)
     if text_head is not None:
         cfg.model.text_head = text_head
+    if text_weight is not None:
+        cfg.model.text_weight = text_weight
     split = cfg.trained_on.split
     with SkeletonStore(store) as info:
         text_dim = _feature_dim(info, store, text_features, "--text-features")
@@ -260,6 +264,7 @@ def train(
     text_features: str = "text",
     video_features: str | None = None,
     text_head: str | None = None,
+    text_weight: float | None = None,
     trust_checkpoint: bool = False,
     **options,
 ) -> dict:
@@ -274,6 +279,7 @@ def train(
         text_features=text_features,
         video_features=video_features,
         text_head=text_head,
+        text_weight=text_weight,
         **options,
     )
     rows, known = class_text_rows(store, text_features, cfg.trained_on.train_classes)

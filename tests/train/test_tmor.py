@@ -209,3 +209,11 @@ def test_the_command_line_offers_the_models_text_heads():
     from posekit.train.tmor import TEXT_HEADS
 
     assert offered == TEXT_HEADS
+
+
+def test_a_text_weight_of_zero_trains_on_motion_alone(text_store, tmp_path):
+    code, output = invoke("train", "tmor", "--store", text_store, "--work-dir", tmp_path, "--text-weight", "0", *SHORT)
+    assert code == 0, output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["text_weight"] == 0 and metrics["loss_text"] == 0
+    assert metrics["loss"] == pytest.approx(metrics["loss_sequence"], rel=1e-6)
