@@ -26,7 +26,7 @@ from ..layouts import Layout, mapping
 from ..motion import MIN_FRAMES, STRIDE, load_generator
 from ..nets.positives import MODES
 from ..registry import TRAINERS
-from ..store import SkeletonStore
+from ..store import SkeletonStore, atomic_path
 from .api import NORMALISATIONS, check_choices, default_normalisation
 from .contrastive import unwrapped
 from .overrides import Trainer, apply_overrides, config_path, run, write_metrics
@@ -196,26 +196,16 @@ def train(
         trust_checkpoint=trust_checkpoint,
         before_training=load_generator_weights if generator is not None else None,
     )
-    best = work_dir / "best.pth"
-    shutil.copyfile(runner.message_hub.get_info("last_ckpt") or work_dir / f"epoch_{runner.epoch}.pth", best)
+    best = keep_last_epoch(runner, work_dir)
     model = cfg.model
     result = {
-        "store": str(store),
-        "split": cfg.trained_on.split,
+        **run_summary(cfg, runner, store, path),
         "positives": model.views.mode,
         "generator": cfg.trained_on.generator,
         "project_2d": cfg.trained_on.project_2d,
-        "config": str(path),
-        "epochs": cfg.train_cfg.max_epochs,
-        "seed": cfg.randomness.get("seed"),
-        "window": model.window,
-        "batch_size": cfg.train_dataloader.batch_size,
-        "train_windows": len(runner.train_dataloader.dataset),
-        "queue_size": model.queue_size,
         "num_positives": model.views.num_positives,
-        "temperature": model.temperature,
         "frame_weight": model.frame_weight,
-        **_last_iterations(runner.message_hub),
+        **last_iterations(runner.message_hub, ("loss", "positive_top1")),
         "positive_top1_chance": 100 * model.views.num_positives / (model.views.num_positives + model.queue_size),
         "best_checkpoint": str(best),
     }
@@ -223,9 +213,35 @@ def train(
     return result
 
 
-def _last_iterations(hub) -> dict:
-    """The losses and ``positive_top1`` (%), means over the last iterations (posekit.checkpoints.LAST_ITERATIONS)."""
-    names = [name for name in hub.log_scalars if name.removeprefix("train/").startswith(("loss", "positive_top1"))]
+def keep_last_epoch(runner, work_dir: Path) -> Path:
+    """The last epoch's checkpoint copied to ``work_dir/best.pth`` through a temporary file: nothing is held out to
+    select an epoch on."""
+    best = work_dir / "best.pth"
+    with atomic_path(best) as tmp:
+        shutil.copyfile(runner.message_hub.get_info("last_ckpt") or work_dir / f"epoch_{runner.epoch}.pth", tmp)
+    return best
+
+
+def run_summary(cfg: Config, runner, store, path) -> dict:
+    """What a contrastive run reports of itself: its data, config, schedule, window and queue."""
+    return {
+        "store": str(store),
+        "split": cfg.trained_on.split,
+        "config": str(path),
+        "epochs": cfg.train_cfg.max_epochs,
+        "seed": cfg.randomness.get("seed"),
+        "window": cfg.model.window,
+        "batch_size": cfg.train_dataloader.batch_size,
+        "train_windows": len(runner.train_dataloader.dataset),
+        "queue_size": cfg.model.queue_size,
+        "temperature": cfg.model.temperature,
+    }
+
+
+def last_iterations(hub, logged: tuple[str, ...]) -> dict:
+    """The logged scalars whose names start with one of ``logged`` (losses, percentages), means over the last
+    iterations (posekit.checkpoints.LAST_ITERATIONS)."""
+    names = [name for name in hub.log_scalars if name.removeprefix("train/").startswith(logged)]
     return {
         name.removeprefix("train/"): float(hub.get_scalar(name).mean(checkpoints.LAST_ITERATIONS)) for name in names
     }

@@ -22,7 +22,6 @@ Downstream only ``net`` is needed: ``posekit train unik --init`` loads it as it 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +30,14 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from torch import nn
 
-from .. import checkpoints
 from ..errors import PosekitError
 from ..nets.contrastive import NegativesQueue, ProjectionHead, sequence_infonce
 from ..nets.tmor import class_text_infonce
 from ..registry import MODELS, TRAINERS
-from ..store import SkeletonStore, atomic_path
+from ..store import SkeletonStore
 from .contrastive import ContrastivePretrainer, unwrapped
 from .overrides import Trainer, config_path, run, write_metrics
-from .pretrain import WINDOW_TRANSFORMS
+from .pretrain import WINDOW_TRANSFORMS, keep_last_epoch, last_iterations, run_summary
 from .pretrain import prepare_config as contrastive_config
 
 CONFIG = "tmor/tmor_1xb32-text_store.py"
@@ -288,42 +286,23 @@ def train(
         unwrapped(runner.model).set_class_texts(rows, known)
 
     runner = run(cfg, trust_checkpoint=trust_checkpoint, before_training=load_class_texts)
-    best = work_dir / "best.pth"
-    with atomic_path(best) as tmp:
-        shutil.copyfile(runner.message_hub.get_info("last_ckpt") or work_dir / f"epoch_{runner.epoch}.pth", tmp)
+    best = keep_last_epoch(runner, work_dir)
     model = cfg.model
     result = {
-        "store": str(store),
-        "split": cfg.trained_on.split,
-        "config": str(path),
-        "epochs": cfg.train_cfg.max_epochs,
-        "seed": cfg.randomness.get("seed"),
-        "window": model.window,
-        "batch_size": cfg.train_dataloader.batch_size,
-        "train_windows": len(runner.train_dataloader.dataset),
+        **run_summary(cfg, runner, store, path),
         "train_classes": cfg.trained_on.train_classes,
         "class_text_negatives": int(unwrapped(runner.model).class_known.sum()),
         "text_features": text_features,
         "text_encoder": cfg.trained_on.text_encoder,
         "video_features": video_features,
-        "queue_size": model.queue_size,
-        "temperature": model.temperature,
         "text_weight": model.text_weight,
         "video_weight": model.video_weight,
         "text_head": model.get("text_head", "mlp"),
-        **_last_means(runner.message_hub),
+        **last_iterations(runner.message_hub, LOGGED),
         "best_checkpoint": str(best),
     }
     write_metrics(work_dir, result)
     return result
-
-
-def _last_means(hub) -> dict:
-    """The logged terms of :data:`LOGGED`, means over the last iterations (posekit.checkpoints.LAST_ITERATIONS)."""
-    names = [name for name in hub.log_scalars if name.removeprefix("train/").startswith(LOGGED)]
-    return {
-        name.removeprefix("train/"): float(hub.get_scalar(name).mean(checkpoints.LAST_ITERATIONS)) for name in names
-    }
 
 
 TRAINERS.register_module(name="tmor", module=Trainer(train, CONFIG))
