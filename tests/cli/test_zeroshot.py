@@ -12,8 +12,10 @@ from posekit.sample import ACTIONS
 from posekit.store import Clip, SkeletonStore, StoreEditor, StoreWriter
 from posekit.train.fusion import load_scores
 from posekit.train.transfer import _prototypes, load_embedder
-from tests.train.conftest import sample_store  # noqa: F401  (the training tests' 24-clip COCO-17 store)
-from tests.train.test_tmor import SHORT, _one_thread, invoke, text_store  # noqa: F401  (fixtures and helpers)
+from tests.train.conftest import one_thread, sample_store  # noqa: F401  (the training tests' fixtures)
+from tests.train.test_tmor import SHORT, invoke, text_store  # noqa: F401  (fixtures and helpers)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

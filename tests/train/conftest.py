@@ -1,6 +1,7 @@
-"""The small store the training tests train on."""
+"""The small store the training tests train on, and one torch thread for the modules that ask for it."""
 
 import pytest
+import torch
 
 from posekit.sample import ACTIONS, IMAGE_SIZE, make_sample, sample_split
 from posekit.store import Clip, StoreWriter
@@ -24,3 +25,13 @@ def sample_store(tmp_path_factory):
                 )
             )
     return path
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for the module (restored after): small batches on a shared 2-core machine run several
+    times faster on one thread than on two fighting other jobs. Use with pytestmark = usefixtures("one_thread")."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
