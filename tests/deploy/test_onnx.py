@@ -22,6 +22,7 @@ from posekit.train.api import CheckpointRecognizer, prediction_clips, train
 from posekit.train.overrides import config_path
 from tests.crafted import assert_one_line_error
 from tests.train.conftest import sample_store  # noqa: F401  (the training tests' 24-clip COCO-17 store)
+from tests.train.test_train import tiny_config as training_tiny_config
 
 LOGIT_TOLERANCE = 1e-4
 BATCHES = ((1, 24), (5, 11))  # (clips per batch, frames): whole 24-frame clips one by one, then cropped in fives
@@ -40,21 +41,9 @@ def invoke_ok(*args) -> str:
 def tiny_config(tmp_path, model: str):
     """The model's store config with 16-frame crops, one person, no workers and one epoch at a small learning rate,
     so that its logits are a few units and its scores fall short of one-hot: a 1e-4 difference is then a real one."""
-    path = tmp_path / "tiny.py"
-    path.write_text(
-        f'_base_ = ["{config_path(model)}"]\n'
-        'param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[1], gamma=0.1)]\n'
-        "optim_wrapper = dict(optimizer=dict(lr=0.001))\n"
-        "train_cfg = dict(max_epochs=1, val_interval=1)\n"
-        "train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=["
-        'dict(type="SelectPersons", num=1), dict(type="RandomTemporalCrop", length=16), '
-        'dict(type="ReplayPad", length=16)]))\n'
-        "val_dataloader = dict(num_workers=0, persistent_workers=False, "
-        'dataset=dict(pipeline=[dict(type="SelectPersons", num=1)]))\n'
-        "test_dataloader = val_dataloader\n"
-        "model = dict(net=dict(num_persons=1))\n"
+    return training_tiny_config(
+        tmp_path, config_path(model), epochs=1, extra="optim_wrapper = dict(optimizer=dict(lr=0.001))\n"
     )
-    return path
 
 
 @pytest.fixture(scope="module", params=["unik", "stgcn", "ctrgcn"])

@@ -18,6 +18,7 @@ from posekit.nets.ctrgcn import ChannelTopologyGraphConv, MultiScaleTemporalConv
 from posekit.train.api import prepare_config, train
 from posekit.train.overrides import config_path
 from tests.train.conftest import sample_store  # noqa: F401  (the training tests' 24-clip COCO-17 store)
+from tests.train.test_train import tiny_config
 
 N, T = 2, 16
 IDENTITY, INWARD, OUTWARD = range(3)
@@ -150,26 +151,8 @@ def test_the_store_config_gives_the_network_the_stores_layout(sample_store, tmp_
     assert net.in_channels == 2 and net.num_classes == 4
 
 
-def tiny_config(tmp_path):
-    """The CTR-GCN store config with 16-frame crops, one person, no workers and a 1-epoch schedule."""
-    path = tmp_path / "tiny.py"
-    path.write_text(
-        f'_base_ = ["{config_path("ctrgcn")}"]\n'
-        'param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[1], gamma=0.1)]\n'
-        "train_cfg = dict(max_epochs=1, val_interval=1)\n"
-        "train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=["
-        'dict(type="SelectPersons", num=1), dict(type="RandomTemporalCrop", length=16), '
-        'dict(type="ReplayPad", length=16)]))\n'
-        "val_dataloader = dict(num_workers=0, persistent_workers=False, "
-        'dataset=dict(pipeline=[dict(type="SelectPersons", num=1)]))\n'
-        "test_dataloader = val_dataloader\n"
-        "model = dict(net=dict(num_persons=1))\n"
-    )
-    return path
-
-
 def test_one_epoch_of_training_then_linear_evaluation_from_its_checkpoint(sample_store, tmp_path):  # noqa: F811
-    config = tiny_config(tmp_path)
+    config = tiny_config(tmp_path, config_path("ctrgcn"), epochs=1)  # CTR-GCN's store config
     trained = train(sample_store, tmp_path / "pre", model="ctrgcn", config=config, stream="bone", holdout=0.2)
     assert trained["model"] == "CTRGCN" and trained["epochs"] == 1 and trained["stream"] == "bone"
     assert trained["test_split_clips"] == 4 and 0 <= trained["top1"] <= 100

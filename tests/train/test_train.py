@@ -1,6 +1,7 @@
 import csv
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,20 +78,21 @@ def test_fuse_sums_scores_matched_by_id(tmp_path):
     np.testing.assert_allclose(fused["scores"][fused["ids"].index("y")], [0.9, 1.1])
 
 
-def tiny_config(tmp_path):
-    """The store config with a 16-frame crop, 2 epochs and no workers: seconds on a CPU."""
+def tiny_config(tmp_path, base: str | None = None, *, epochs: int = 2, extra: str = ""):
+    """A store config (``base``, default UNIK's) with a 16-frame crop, one person, ``epochs`` epochs and no workers:
+    seconds on a CPU; ``extra`` lines are appended."""
     path = tmp_path / "tiny.py"
     path.write_text(
-        '_base_ = ["{models}/unik/unik_1xb16-joint_store.py"]\n'
+        f'_base_ = ["{base or Path(_models_dir()) / "unik/unik_1xb16-joint_store.py"}"]\n'
         'param_scheduler = [dict(type="MultiStepLR", by_epoch=True, milestones=[1], gamma=0.1)]\n'
-        "train_cfg = dict(max_epochs=2, val_interval=1)\n"
+        f"train_cfg = dict(max_epochs={epochs}, val_interval=1)\n"
         "train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dataset=dict(pipeline=["
         'dict(type="SelectPersons", num=1), dict(type="RandomTemporalCrop", length=16), '
         'dict(type="ReplayPad", length=16)]))\n'
         "val_dataloader = dict(num_workers=0, persistent_workers=False, "
         'dataset=dict(pipeline=[dict(type="SelectPersons", num=1)]))\n'
         "test_dataloader = val_dataloader\n"
-        "model = dict(net=dict(num_persons=1))\n".format(models=_models_dir())
+        "model = dict(net=dict(num_persons=1))\n" + extra
     )
     return path
 
