@@ -15,6 +15,11 @@ fraction (a trained model, so no linear cell).
 
 With --segment-store U.h5 (from `posekit synth untrimmed`), also action segmentation from scratch and from each
 pre-training, and from an `augment` encoder pre-trained with the sequence-level term only (Table 4.7's ablation).
+With --tmor HEAD (a store with captions and text embeddings: `posekit text caption`, `posekit text embed`), also
+Table 6.7's ablation (thesis ch. 6): T-MOR encoders trained with the text term (`tmor-text`) and without it
+(`tmor-motion`, --text-weight 0), with that text head. With --supervised, also an encoder trained with
+cross-entropy on the labels for the same epochs (`supervised`: Table 6.7's cross-entropy row).
+
 The tables (top-1, frame accuracy, mAP on the test splits, %) are printed and written to OUT/table.md.
 """
 
@@ -32,6 +37,8 @@ from pathlib import Path
 
 POSITIVES = ("augment", "compose", "retarget")
 ARMS = ("scratch", *POSITIVES)
+TEXT_ARMS = ("tmor-motion", "tmor-text")
+POSEKIT = [sys.executable, "-m", "posekit.cli"]
 EVALUATIONS = ("linear", "fraction", "finetune")
 ROTATION_CONFIG = "unik/unik_1xb16-joint-rotate3d_store.py"  # scratch with random 3D camera views, then 2D
 
@@ -49,24 +56,18 @@ class Job:
 
 
 def build_jobs(args: argparse.Namespace) -> list[Job]:
-    posekit = [sys.executable, "-m", "posekit.cli"]
     common = ["--store", str(args.store), "--seed", str(args.seed), "--workers", "0"]
     if args.project_2d:
         common.append("--project-2d")
-    jobs = []
-    for positives in args.positives.split(","):
-        argv = [*posekit, "train", "pretrain", *common, "--positives", positives, "--epochs", str(args.pretrain_epochs)]
-        if positives != "augment":
-            argv += ["--generator", str(args.generator)]
-        jobs.append(Job(f"pretrain-{positives}", argv, args.out / f"pretrain-{positives}"))
+    jobs = [Job(f"pretrain-{arm}", argv, args.out / f"pretrain-{arm}") for arm, argv in encoder_commands(args, common)]
     evaluation_options = {
         "linear": ["--linear", "--epochs", str(args.eval_epochs)],
         "finetune": ["--epochs", str(args.eval_epochs)],
         "fraction": ["--label-fraction", str(args.label_fraction), "--epochs", str(args.fraction_epochs)],
     }
     for evaluation in args.evaluations.split(","):
-        for arm in ("scratch", *args.positives.split(",")):
-            argv = [*posekit, "train", "unik", *common, *evaluation_options[evaluation]]
+        for arm in ("scratch", *pretrained_arms(args)):
+            argv = [*POSEKIT, "train", "unik", *common, *evaluation_options[evaluation]]
             needs = []
             if arm != "scratch":
                 argv += ["--init", str(args.out / f"pretrain-{arm}" / "best.pth")]
@@ -74,24 +75,48 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
             jobs.append(Job(f"{evaluation}-{arm}", argv, args.out / f"{evaluation}-{arm}", needs))
     if args.rotation_reference:
         for evaluation in set(args.evaluations.split(",")) - {"linear"}:  # a reference trained, not a frozen encoder
-            argv = [*posekit, "train", "unik", *common, *evaluation_options[evaluation], "--config", ROTATION_CONFIG]
+            argv = [*POSEKIT, "train", "unik", *common, *evaluation_options[evaluation], "--config", ROTATION_CONFIG]
             jobs.append(Job(f"{evaluation}-rotation3d", argv, args.out / f"{evaluation}-rotation3d"))
     if args.segment_store:
-        jobs += segmentation_jobs(args, posekit)
+        jobs += segmentation_jobs(args)
     return jobs
 
 
-def segmentation_jobs(args: argparse.Namespace, posekit: list[str]) -> list[Job]:
+def pretrained_arms(args: argparse.Namespace) -> list[str]:
+    """The encoders trained before evaluation, in the order of the table."""
+    arms = [positives for positives in args.positives.split(",") if positives]
+    arms += list(TEXT_ARMS) if args.tmor else []
+    return arms + (["supervised"] if args.supervised else [])
+
+
+def encoder_commands(args: argparse.Namespace, common: list[str]) -> list[tuple[str, list[str]]]:
+    """Per pre-trained arm, the command that trains its encoder for --pretrain-epochs."""
+    epochs = ["--epochs", str(args.pretrain_epochs)]
+    commands = []
+    for arm in pretrained_arms(args):
+        if arm in POSITIVES:
+            argv = [*POSEKIT, "train", "pretrain", *common, "--positives", arm, *epochs]
+            argv += ["--generator", str(args.generator)] if arm != "augment" else []
+        elif arm in TEXT_ARMS:
+            argv = [*POSEKIT, "train", "tmor", *common, "--text-head", args.tmor, *epochs]
+            argv += ["--text-weight", "0"] if arm == "tmor-motion" else []
+        else:  # supervised: the labels and cross-entropy, the store config's schedule cut to the same epochs
+            argv = [*POSEKIT, "train", "unik", *common, *epochs]
+        commands.append((arm, argv))
+    return commands
+
+
+def segmentation_jobs(args: argparse.Namespace) -> list[Job]:
     """Segmentation on untrimmed sequences from scratch and from each pre-training, plus Table 4.7's ablation: the
     `augment` encoder pre-trained with the sequence-level term only (frame weight 0)."""
     common = ["--store", str(args.segment_store), "--seed", str(args.seed), "--workers", "0"]
     common += ["--epochs", str(args.segment_epochs)] + (["--project-2d"] if args.project_2d else [])
-    sequence_only = [*posekit, "train", "pretrain", "--store", str(args.store), "--seed", str(args.seed)]
+    sequence_only = [*POSEKIT, "train", "pretrain", "--store", str(args.store), "--seed", str(args.seed)]
     sequence_only += ["--workers", "0", "--positives", "augment", "--epochs", str(args.pretrain_epochs)]
     sequence_only += ["--frame-weight", "0"] + (["--project-2d"] if args.project_2d else [])
     jobs = [Job("pretrain-augment-sequence", sequence_only, args.out / "pretrain-augment-sequence")]
     for arm in (*ARMS, "augment-sequence"):
-        argv, needs = [*posekit, "train", "segment", *common], []
+        argv, needs = [*POSEKIT, "train", "segment", *common], []
         if arm != "scratch":
             argv += ["--init", str(args.out / f"pretrain-{arm}" / "best.pth")]
             needs = [f"pretrain-{arm}"]
@@ -147,7 +172,8 @@ def figure(work_dir: Path, key: str) -> str:
 def table(args: argparse.Namespace) -> str:
     fraction = f"fine-tuned, {args.label_fraction:.0%} labels"
     lines = [f"| arm | linear | fine-tuned | {fraction} |", "|---|---:|---:|---:|"]
-    for arm in (*ARMS, "rotation3d") if args.rotation_reference else ARMS:
+    arms = ["scratch", *pretrained_arms(args)] + (["rotation3d"] if args.rotation_reference else [])
+    for arm in arms:
         cells = [figure(args.out / f"{evaluation}-{arm}", "top1") for evaluation in ("linear", "finetune", "fraction")]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     if args.segment_store:
@@ -158,17 +184,21 @@ def table(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--generator", type=Path, required=True, help="posekit train motion-generator checkpoint")
+    parser.add_argument("--generator", type=Path, help="posekit train motion-generator checkpoint (compose, retarget)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--project-2d", action="store_true")
     parser.add_argument("--pretrain-epochs", type=int, default=20)
     parser.add_argument("--eval-epochs", type=int, default=20)
     parser.add_argument("--fraction-epochs", type=int, default=60)
     parser.add_argument("--label-fraction", type=float, default=0.1)
-    parser.add_argument("--positives", default=",".join(POSITIVES), help="the pre-trained arms, beside scratch")
+    parser.add_argument(
+        "--positives", default=",".join(POSITIVES), help="the pre-trained arms, beside scratch ('' for none)"
+    )
+    parser.add_argument("--tmor", metavar="HEAD", help="also T-MOR with and without its text term, this text head")
+    parser.add_argument("--supervised", action="store_true", help="also an encoder trained with cross-entropy")
     parser.add_argument(
         "--evaluations", default=",".join(EVALUATIONS), help=f"comma-separated, of {', '.join(EVALUATIONS)}"
     )
@@ -181,7 +211,9 @@ def main() -> None:
     parser.add_argument("--segment-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel, one thread each")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.generator is None and {"compose", "retarget"} & set(args.positives.split(",")):
+        parser.error("--generator is needed for the compose and retarget arms (or leave them out of --positives)")
     run_grid(build_jobs(args), args.jobs)
     text = table(args)
     (args.out / "table.md").write_text(text)

@@ -9,8 +9,10 @@ public commands:
    unseen classes (chance 20%), then `--shots 1` and `--shots 5` (5 draws) on the same clips.
 
 The Penn store is /tmp/penn.h5 (converted when absent), copied to OUT before captions and text embeddings are
-added (never edited in place). A run whose metrics.json exists is skipped, so an interrupted bench resumes. The
-table (%, mean over splits when several) is printed and written to OUT/table.md.
+added (never edited in place). A run whose metrics.json exists is skipped, so an interrupted bench resumes, and
+splits run by separate commands (`--splits 3,4`) join one table when a later command names them all (`--splits 5`).
+The table (mean class accuracy per split, %, their mean and sample standard deviation) is printed and written to
+OUT/table.md.
 
     OMP_NUM_THREADS=1 python tools/bench_tmor.py --splits 1 --epochs 3 --out /tmp/tmor_bench
 """
@@ -126,35 +128,42 @@ def models(text_heads: str) -> list[str]:
     return [f"tmor-{h}" if h != "mlp" else "tmor" for h in text_heads.split(",")] + ["unik"]
 
 
-def table(results: list[dict], text_heads: str) -> str:
-    """Markdown: per model and transfer, top-1 and mean class accuracy on the unseen classes' test clips (mean over
-    splits; few-shot: mean over draws, then splits, with the spread over draws)."""
+def table(results: list[dict], seeds: list[int], text_heads: str) -> str:
+    """Markdown: per encoder and transfer, the mean class accuracy (%) on each split's unseen test clips (few-shot:
+    mean over draws), their mean and sample standard deviation over the splits, and the mean top-1."""
+    header = " | ".join(f"split {seed}" for seed in seeds)
     lines = [
-        "| encoder (trained on the 10 seen classes) | transfer to the 5 unseen | top-1 (%) | mean class (%) |",
-        "| --- | --- | --- | --- |",
+        f"| encoder (trained on the 10 seen classes) | transfer to the 5 unseen | {header} | mean ± sd | top-1 |",
+        "| --- | --- |" + " ---: |" * (len(seeds) + 2),
     ]
     labels = {"tmor": "T-MOR (eq. 6.3 + 6.6)", "unik": "UNIK cross-entropy (+ ConSE for zero-shot)"}
     labels |= {f"tmor-{h}": f"T-MOR, {h} text head" for h in text_heads.split(",")}
     for model in models(text_heads):
         for name in ["zeroshot"] + [f"{k}-shot" for k in SHOTS]:
+            suffix = "" if name == "zeroshot" else "_mean"
             runs = [r["figures"][(model, name)] for r in results]
-            if name == "zeroshot":
-                top1 = f"{np.mean([r['top1'] for r in runs]):.1f}"
-                mean_class = f"{np.mean([r['mean_class_acc'] for r in runs]):.1f}"
-            else:
-                top1 = f"{np.mean([r['top1_mean'] for r in runs]):.1f} ± {np.mean([r['top1_std'] for r in runs]):.1f}"
-                mean_class = (
-                    f"{np.mean([r['mean_class_acc_mean'] for r in runs]):.1f} ± "
-                    f"{np.mean([r['mean_class_acc_std'] for r in runs]):.1f}"
-                )
+            mean_class = np.array([r[f"mean_class_acc{suffix}"] for r in runs])
+            top1 = np.mean([r[f"top1{suffix}"] for r in runs])
+            cells = " | ".join(f"{value:.1f}" for value in mean_class)
+            spread = f"{mean_class.mean():.1f} ± {mean_class.std(ddof=1) if len(runs) > 1 else 0.0:.1f}"
             transfer = "zero-shot (nearest class text)" if name == "zeroshot" else f"{name} (nearest prototype)"
-            lines.append(f"| {labels[model]} | {transfer} | {top1} | {mean_class} |")
+            lines.append(f"| {labels[model]} | {transfer} | {cells} | {spread} | {top1:.1f} |")
     return "\n".join(lines)
 
 
-def main() -> None:
+def split_seeds(text: str) -> list[int]:
+    """``N`` -> seeds 0..N-1; ``a,b,...`` -> those seeds."""
+    return [int(seed) for seed in text.split(",") if seed] if "," in text else list(range(int(text)))
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--splits", type=int, default=1, help="Seen/unseen splits, seeds 0..N-1.")
+    parser.add_argument(
+        "--splits",
+        type=split_seeds,
+        default="1",
+        help="Seen/unseen splits: N (seeds 0..N-1) or seeds, e.g. 3,4 (one: 3,).",
+    )
     parser.add_argument("--epochs", type=int, default=3, help="Training epochs of both models.")
     parser.add_argument("--encoder", default="minilm", help="Text encoder of posekit text embed.")
     parser.add_argument(
@@ -162,14 +171,14 @@ def main() -> None:
         "mlp,linear,frozen."
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("/tmp/tmor_bench"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     started = time.perf_counter()
     penn = penn_with_text(args.out, args.encoder, env)
-    results = [run_split(seed, penn, args, env) for seed in range(args.splits)]
-    report = table(results, args.text_heads)
-    for seed, result in enumerate(results):
+    results = [run_split(seed, penn, args, env) for seed in args.splits]
+    report = table(results, args.splits, args.text_heads)
+    for seed, result in zip(args.splits, results):
         report += f"\n\nsplit {seed}: unseen {', '.join(result['unseen'])}; seconds: " + ", ".join(
             f"{step} {value:.0f}" for step, value in result["seconds"].items()
         )

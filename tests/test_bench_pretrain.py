@@ -1,0 +1,67 @@
+"""tools/bench_pretrain.py: the grid's jobs train each arm's encoder with the right command and evaluate it from
+that encoder's checkpoint; Table 6.7's arms (T-MOR with and without text, cross-entropy) join the same grid."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("bench_pretrain", REPO / "tools" / "bench_pretrain.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+@pytest.fixture
+def jobs_of(tool, tmp_path, monkeypatch):
+    """The jobs main() would run for these options, by name (nothing is run)."""
+
+    def jobs(*options):
+        captured = {}
+        monkeypatch.setattr(tool, "run_grid", lambda jobs, parallel: captured.setdefault("jobs", jobs))
+        tool.main(["--store", "s.h5", "--out", str(tmp_path), "--evaluations", "linear", *options])
+        return {job.name: job for job in captured["jobs"]}
+
+    return jobs
+
+
+def option(argv, name):
+    return argv[argv.index(name) + 1] if name in argv else None
+
+
+def test_table_6_7_arms_train_tmor_with_and_without_text_and_a_classifier(jobs_of, tmp_path):
+    jobs = jobs_of("--positives", "", "--tmor", "frozen", "--supervised", "--pretrain-epochs", "5")
+    assert set(jobs) == {
+        "pretrain-tmor-motion", "pretrain-tmor-text", "pretrain-supervised",
+        "linear-scratch", "linear-tmor-motion", "linear-tmor-text", "linear-supervised",
+    }  # fmt: skip
+    motion, text = jobs["pretrain-tmor-motion"].argv, jobs["pretrain-tmor-text"].argv
+    assert motion[motion.index("train") + 1] == text[text.index("train") + 1] == "tmor"
+    assert option(motion, "--text-weight") == "0" and option(text, "--text-weight") is None
+    assert option(motion, "--text-head") == option(text, "--text-head") == "frozen"
+    supervised = jobs["pretrain-supervised"].argv
+    assert supervised[supervised.index("train") + 1] == "unik" and option(supervised, "--epochs") == "5"
+    assert "--linear" not in supervised and option(supervised, "--init") is None
+    for arm in ("tmor-motion", "tmor-text", "supervised"):
+        linear = jobs[f"linear-{arm}"]
+        assert linear.needs == [f"pretrain-{arm}"] and "--linear" in linear.argv
+        assert option(linear.argv, "--init") == str(tmp_path / f"pretrain-{arm}" / "best.pth")
+    assert jobs["linear-scratch"].needs == [] and option(jobs["linear-scratch"].argv, "--init") is None
+
+
+def test_the_generator_is_asked_for_only_by_the_arms_that_use_it(jobs_of, capsys):
+    jobs = jobs_of("--positives", "augment")
+    assert option(jobs["pretrain-augment"].argv, "--generator") is None
+    with pytest.raises(SystemExit):
+        jobs_of("--positives", "augment,compose")
+    assert "--generator is needed" in capsys.readouterr().err
+    jobs = jobs_of("--positives", "compose", "--generator", "g.pth")
+    assert option(jobs["pretrain-compose"].argv, "--generator") == "g.pth"
