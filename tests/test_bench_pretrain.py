@@ -65,3 +65,15 @@ def test_the_generator_is_asked_for_only_by_the_arms_that_use_it(jobs_of, capsys
     assert "--generator is needed" in capsys.readouterr().err
     jobs = jobs_of("--positives", "compose", "--generator", "g.pth")
     assert option(jobs["pretrain-compose"].argv, "--generator") == "g.pth"
+
+
+def test_table_4_7_ablation_segments_from_the_arms_asked_and_a_sequence_only_encoder(jobs_of):
+    jobs = jobs_of("--positives", "augment", "--segment-store", "u.h5", "--evaluations", "")
+    assert set(jobs) == {
+        "pretrain-augment", "pretrain-augment-sequence",
+        "segment-scratch", "segment-augment", "segment-augment-sequence",
+    }  # fmt: skip
+    assert option(jobs["pretrain-augment-sequence"].argv, "--frame-weight") == "0"
+    assert option(jobs["pretrain-augment"].argv, "--frame-weight") is None
+    segment = jobs["segment-augment-sequence"]
+    assert option(segment.argv, "--store") == "u.h5" and segment.needs == ["pretrain-augment-sequence"]

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 POSITIVES = ("augment", "compose", "retarget")
-ARMS = ("scratch", *POSITIVES)
 TEXT_ARMS = ("tmor-motion", "tmor-text")
 POSEKIT = [sys.executable, "-m", "posekit.cli"]
 EVALUATIONS = ("linear", "fraction", "finetune")
@@ -65,7 +64,7 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
         "finetune": ["--epochs", str(args.eval_epochs)],
         "fraction": ["--label-fraction", str(args.label_fraction), "--epochs", str(args.fraction_epochs)],
     }
-    for evaluation in args.evaluations.split(","):
+    for evaluation in evaluations(args):
         for arm in ("scratch", *pretrained_arms(args)):
             argv = [*POSEKIT, "train", "unik", *common, *evaluation_options[evaluation]]
             needs = []
@@ -74,12 +73,17 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
                 needs = [f"pretrain-{arm}"]
             jobs.append(Job(f"{evaluation}-{arm}", argv, args.out / f"{evaluation}-{arm}", needs))
     if args.rotation_reference:
-        for evaluation in set(args.evaluations.split(",")) - {"linear"}:  # a reference trained, not a frozen encoder
+        for evaluation in set(evaluations(args)) - {"linear"}:  # a reference trained, not a frozen encoder
             argv = [*POSEKIT, "train", "unik", *common, *evaluation_options[evaluation], "--config", ROTATION_CONFIG]
             jobs.append(Job(f"{evaluation}-rotation3d", argv, args.out / f"{evaluation}-rotation3d"))
     if args.segment_store:
         jobs += segmentation_jobs(args)
     return jobs
+
+
+def evaluations(args: argparse.Namespace) -> list[str]:
+    """The evaluations of the encoders asked for ('' for none: pre-training and segmentation only)."""
+    return [evaluation for evaluation in args.evaluations.split(",") if evaluation]
 
 
 def pretrained_arms(args: argparse.Namespace) -> list[str]:
@@ -115,7 +119,7 @@ def segmentation_jobs(args: argparse.Namespace) -> list[Job]:
     sequence_only += ["--workers", "0", "--positives", "augment", "--epochs", str(args.pretrain_epochs)]
     sequence_only += ["--frame-weight", "0"] + (["--project-2d"] if args.project_2d else [])
     jobs = [Job("pretrain-augment-sequence", sequence_only, args.out / "pretrain-augment-sequence")]
-    for arm in (*ARMS, "augment-sequence"):
+    for arm in ("scratch", *pretrained_arms(args), "augment-sequence"):
         argv, needs = [*POSEKIT, "train", "segment", *common], []
         if arm != "scratch":
             argv += ["--init", str(args.out / f"pretrain-{arm}" / "best.pth")]
@@ -178,7 +182,7 @@ def table(args: argparse.Namespace) -> str:
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     if args.segment_store:
         lines += ["", "| segmentation from | frame accuracy | mAP |", "|---|---:|---:|"]
-        for arm in (*ARMS, "augment-sequence"):
+        for arm in ("scratch", *pretrained_arms(args), "augment-sequence"):
             cells = [figure(args.out / f"segment-{arm}", key) for key in ("frame_acc", "mAP")]
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -200,7 +204,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tmor", metavar="HEAD", help="also T-MOR with and without its text term, this text head")
     parser.add_argument("--supervised", action="store_true", help="also an encoder trained with cross-entropy")
     parser.add_argument(
-        "--evaluations", default=",".join(EVALUATIONS), help=f"comma-separated, of {', '.join(EVALUATIONS)}"
+        "--evaluations",
+        default=",".join(EVALUATIONS),
+        help=f"comma-separated, of {', '.join(EVALUATIONS)} ('' for none)",
     )
     parser.add_argument(
         "--rotation-reference",
