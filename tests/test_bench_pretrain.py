@@ -1,23 +1,14 @@
 """tools/bench_pretrain.py: the grid's jobs train each arm's encoder with the right command and evaluate it from
 that encoder's checkpoint; Table 6.7's arms (T-MOR with and without text, cross-entropy) join the same grid."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import load_tool
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("bench_pretrain", REPO / "tools" / "bench_pretrain.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    return load_tool("bench_pretrain")
 
 
 @pytest.fixture

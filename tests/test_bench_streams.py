@@ -1,23 +1,17 @@
 """tools/bench_streams.py: the stream grid's commands name configs that exist, and a short real run fills its table
 from the runs' own metrics."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO, load_tool
 from tests.train.conftest import sample_store  # noqa: F401  (the training tests' 24-clip COCO-17 store)
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("bench_streams", REPO / "tools" / "bench_streams.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("bench_streams")
 
 
 def test_every_command_names_a_config_of_the_zoo(tool, capsys, tmp_path):

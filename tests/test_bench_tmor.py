@@ -1,19 +1,13 @@
 """tools/bench_tmor.py: which splits a command names, and the table's per-split cells, mean and spread."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import load_tool
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("bench_tmor", REPO / "tools" / "bench_tmor.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("bench_tmor")
 
 
 def test_splits_are_a_count_or_a_list_of_seeds(tool):

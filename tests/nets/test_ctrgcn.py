@@ -1,7 +1,6 @@
 """CTR-GCN: its graph from a layout by hand, the channel-wise topology refinement by hand, model wiring, training
 through the action-model API, and (with the authors' code at hand) logits equal to theirs."""
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from posekit.nets import CTRGCN, MODELS
 from posekit.nets.ctrgcn import ChannelTopologyGraphConv, MultiScaleTemporalConv, ctrgcn_subsets
 from posekit.train.api import prepare_config, train
 from posekit.train.overrides import config_path
+from tests.conftest import load_tool
 from tests.train.conftest import sample_store  # noqa: F401  (the training tests' 24-clip COCO-17 store)
 from tests.train.test_train import tiny_config
 
@@ -25,7 +25,6 @@ IDENTITY, INWARD, OUTWARD = range(3)
 # Verified against the authors' released code (tools/compare_ctrgcn.py: both count 1,446,672 for C=3, ntu-25, M=2,
 # 60 classes); the paper gives 1.46 M.
 NTU_PARAMETERS = 1_446_672
-COMPARE_TOOL = Path(__file__).resolve().parents[2] / "tools" / "compare_ctrgcn.py"
 
 
 @pytest.fixture(autouse=True)
@@ -182,9 +181,7 @@ def test_logits_and_parameter_count_equal_the_authors_code():
     root = os.environ.get("CTRGCN_REFERENCE")
     if not root:
         pytest.skip("CTRGCN_REFERENCE (a checkout of the authors' CTR-GCN code) is not set")
-    spec = importlib.util.spec_from_file_location("compare_ctrgcn", COMPARE_TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("compare_ctrgcn")
     result = tool.compare(Path(root))
     assert result["params_posekit"] == result["params_reference"] == NTU_PARAMETERS
     assert result["graph_vs_reference_bones"] == []
