@@ -33,6 +33,10 @@ Choices (the thesis leaves them open; the authors' code of this stage does not r
 - Generated views are not smoothed (the authors' code smooths its outputs with a Gaussian, sigma 2): they are
   exactly what the generator's ``retarget`` and ``compose`` give, which ``posekit retarget`` shows and its tests
   check.
+- Joints not in metres (pixels, image-normalised): with ``to_metres``, each skeleton is scaled so that its median
+  torso (mid-shoulder to mid-hip over the window's frames) has the length of the generator's training bodies, run
+  through the generator, and its views scaled back; a body's size is then lost in the views of a 2D image store,
+  where it says more about the camera's distance than about the body.
 - The generator is frozen: eval mode (no dropout) whatever ``train()`` says, no gradients, run under ``no_grad``.
   It is a submodule, so it moves with the model and is saved in its checkpoints.
 """
@@ -151,7 +155,9 @@ class PositiveViews(nn.Module):
     Statics, unaugmented; ``encode(x)`` gives the Motion magnitudes and :class:`Statics` they start from.
     Skeleton s of a batch is person s % M of window s // M. ``augment``: a :class:`SkeletonAugment`, its keyword
     arguments, or None for unaugmented views. ``generator``: a trained MotionGenerator (``posekit.motion.
-    load_generator`` reads one from its checkpoint) or its config."""
+    load_generator`` reads one from its checkpoint) or its config. ``to_metres``: None for windows in metres, or
+    ``dict(shoulders=[i, j], hips=[k, l], torso=L)``: the joint indices whose means end the torso and the torso
+    length L (metres) each skeleton is scaled to for the generator (see the module notes)."""
 
     def __init__(
         self,
@@ -161,6 +167,7 @@ class PositiveViews(nn.Module):
         static_source: str = "batch",
         num_motions: int = 2,
         augment: SkeletonAugment | dict | None = SkeletonAugment(),
+        to_metres: dict | None = None,
     ):
         super().__init__()
         if mode not in MODES:
@@ -177,6 +184,7 @@ class PositiveViews(nn.Module):
         self.generator = MODELS.build(generator) if isinstance(generator, dict) else generator
         if self.generator is not None:
             self.generator.requires_grad_(False).eval()
+        self.to_metres = to_metres
 
     def train(self, mode: bool = True) -> PositiveViews:
         super().train(mode)
@@ -190,22 +198,40 @@ class PositiveViews(nn.Module):
         if self.mode == "augment":
             query, positives = skeletons, skeletons.unsqueeze(1).expand(-1, self.num_positives, -1, -1, -1, -1)
         else:
-            motion, own = self.encode(x)
+            scale = self.metric_scale(skeletons)
+            skeletons = skeletons * scale
+            motion, own = self._encode(skeletons)
             present = (skeletons != 0).flatten(2).any(dim=-1).flatten()  # (S,): persons with a joint somewhere
             partners, statics = self._draw(own, present, skeletons.shape[1], rng)
             if partners is not None:
                 motion = self._composed(motion, partners)
             query, positives = self._views(skeletons, motion, own, statics)
+            query, positives = query / scale, positives / scale[:, None]
         views = torch.cat([query.unsqueeze(1), positives], dim=1)
         if self.augment is not None:
             views = self.augment(views, rng)
         return from_skeletons(views[:, 0], x.dim()), from_skeletons(views[:, 1:], x.dim())
 
     # -- generation -------------------------------------------------------------------------------------------
+    def metric_scale(self, skeletons: torch.Tensor) -> torch.Tensor:
+        """(N, M, 1, 1, 1): per skeleton of (N, M, T, V, C), the factor that brings its median torso to
+        ``to_metres['torso']`` (1 without ``to_metres``, and for a skeleton whose torso is never seen whole)."""
+        scale = torch.ones(skeletons.shape[:2], dtype=skeletons.dtype, device=skeletons.device)
+        if self.to_metres is not None:
+            ends = [skeletons[..., self.to_metres[part], :] for part in ("shoulders", "hips")]
+            seen = torch.stack([(end != 0).any(dim=-1).all(dim=-1) for end in ends]).all(dim=0)  # (N, M, T)
+            lengths = (ends[0].mean(dim=-2) - ends[1].mean(dim=-2)).norm(dim=-1)
+            median = lengths.masked_fill(~seen | (lengths == 0), float("nan")).nanmedian(dim=-1).values
+            scale = torch.where(median.isnan(), scale, self.to_metres["torso"] / median)
+        return scale[..., None, None, None]
+
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, Statics]:
-        """Motion magnitudes (S, J, T/8) and Statics (S, ...) of the N*M skeletons of x."""
-        flat = self._flat_skeletons(to_skeletons(x))
+        """Motion magnitudes (S, J, T/8) and Statics (S, ...) of the N*M skeletons of x (in metres)."""
+        return self._encode(to_skeletons(x))
+
+    def _encode(self, skeletons: torch.Tensor) -> tuple[torch.Tensor, Statics]:
+        flat = self._flat_skeletons(skeletons)
         motion, magnitudes = self.generator.encode(self.generator.to_features(flat))
         return motion, Statics(magnitudes, flat[:, 0, self.generator.root])
 

@@ -6,10 +6,12 @@ the pipeline, the motion generator and its layout, the queue length, and the res
 
 The generator modes (``compose``, ``retarget``) feed the frozen motion generator the store's joints, as
 ``posekit retarget`` does: 2D (``--project-2d`` for a 3D store), in its layout (mapped by name when every joint it
-reads is in the store's), in metres (it is trained on ``posekit synth views`` renders, in the 3D store's units), gaps
-filled by interpolation over time, shifted only (``CentreSkeleton``: the generator reads joints relative to its root
-and the root's velocity, so a shift changes nothing); UNIK reads the generated views as they come, which are
-normalised as the store's windows are.
+reads is in the store's), gaps filled by interpolation over time, and in metres, as the ``posekit synth views``
+renders it is trained on: a metric store's joints are shifted only (``CentreSkeleton``: the generator reads joints
+relative to its root and the root's velocity, so a shift changes nothing); any other store's (pixels of Penn
+Action, image-normalised joints) are scaled, per skeleton, so that its median torso has the renders' length
+(``TORSO_METRES``), and its views scaled back, so that any uniform normalisation of the store may come first. UNIK
+reads the generated views as they come, which are normalised as the store's windows are.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ from .overrides import Trainer, apply_overrides, config_path, run, write_metrics
 CONFIG = "pretrain/unik-pretrain_1xb32-{}_store.py"  # the default config of each --positives
 WINDOW_TRANSFORMS = ("RandomTemporalCrop", "ResizeTime", "UniformSample", "ReplayPad")  # those whose length is T
 SHIFTS = ("CentreSkeleton",)  # normalisations the motion generator is blind to
+PER_AXIS = ("MinMaxNormalise",)  # normalisations that change a body's shape, which no scale to metres undoes
+# The median mid-shoulder to mid-hip length (metres) of the 2D bodies of `posekit synth views` renders of N-UCLA's
+# training split (10th-90th percentile 0.35-0.47): what joints not in metres are scaled to for the generator.
+TORSO_METRES = 0.44
+TORSO_ENDS = {"shoulders": ("left_shoulder", "right_shoulder"), "hips": ("left_hip", "right_hip")}
 
 
 def prepare_config(
@@ -58,7 +65,7 @@ def prepare_config(
     _check_positives(views.mode, generator)
     window = window or cfg.model.window
     pipeline = list(cfg.train_dataloader.dataset.pipeline)
-    generator_net = None
+    generator_net, torso_metres = None, None
     with SkeletonStore(store) as info:
         check_choices(info, store, stream="joint", splits=(split,), project_2d=project_2d)
         windows = len(info.split(split))
@@ -68,11 +75,14 @@ def prepare_config(
             _check_generator_input(info, store, generator, project_2d=project_2d, window=window)
             remap = _generator_remap(info, store, generator, layout)
             views.generator = spec
+            metric = info.coordinates == "metric"
+            views.to_metres = None if metric else _torso(layout, generator)
+            torso_metres = None if metric else TORSO_METRES
         if not any(t["type"] in NORMALISATIONS for t in pipeline):
             pipeline = default_normalisation(info) + pipeline
         coord_dims = 2 if project_2d else info.coord_dims
     if generator is not None:
-        _check_shifts_only(pipeline, views.mode)
+        _check_normalisation(pipeline, views.mode, metric)
     extra = [dict(type="InterpolateGaps")] if generator is not None else []
     extra += [dict(type="Project2D")] if project_2d else []
     cfg.train_dataloader.dataset.pipeline = remap + _with_window(pipeline, window) + extra
@@ -88,6 +98,7 @@ def prepare_config(
         stream="joint",
         positives=views.mode,
         generator=str(generator) if generator is not None else None,
+        generator_torso_metres=torso_metres,
     )
     return cfg, generator_net
 
@@ -109,14 +120,9 @@ def _generator(checkpoint, trust: bool) -> tuple:
 
 
 def _check_generator_input(info: SkeletonStore, store, generator, *, project_2d: bool, window: int) -> None:
-    """The generator reads 2D joints in metres (see the module notes), a multiple of 8 frames."""
+    """The generator reads 2D joints, a multiple of 8 frames."""
     if info.coord_dims != 2 and not project_2d:
         raise PosekitError(f"{store}: 3D joints; the motion generator {generator} reads 2D joints: add --project-2d")
-    if info.coordinates != "metric":
-        raise PosekitError(
-            f"{store}: {info.coordinates} coordinates; the motion generator {generator} reads joints "
-            f"in metres (it is trained on posekit synth views renders): use --positives augment"
-        )
     if window % STRIDE or window < MIN_FRAMES:
         raise PosekitError(
             f"--window {window}: the motion generator reads a multiple of {STRIDE} frames, at least {MIN_FRAMES}"
@@ -139,12 +145,32 @@ def _generator_remap(info: SkeletonStore, store, generator, layout: Layout) -> l
     return [dict(type="RemapLayout", target=layout.to_json())]
 
 
-def _check_shifts_only(pipeline: list[dict], mode: str) -> None:
-    scaling = [t["type"] for t in pipeline if t["type"] in NORMALISATIONS and t["type"] not in SHIFTS]
-    if scaling:
+def _torso(layout: Layout, generator) -> dict:
+    """PositiveViews' ``to_metres``: the generator's torso joints and the length to scale them to."""
+    lacking = [joint for joints in TORSO_ENDS.values() for joint in joints if joint not in layout.joints]
+    if lacking:
+        raise PosekitError(
+            f"the motion generator {generator} (layout {layout.name!r}) has no {', '.join(lacking)}, which "
+            f"scale joints not in metres to its bodies: use a metric store (3D or its renders) or --positives augment"
+        )
+    ends = {part: [layout.joints.index(joint) for joint in joints] for part, joints in TORSO_ENDS.items()}
+    return dict(ends, torso=TORSO_METRES)
+
+
+def _check_normalisation(pipeline: list[dict], mode: str, metric: bool) -> None:
+    """Metric joints reach the generator shifted only; others through uniform scales only (a scale to metres
+    follows, see the module notes)."""
+    allowed = SHIFTS if metric else [name for name in NORMALISATIONS if name not in PER_AXIS]
+    scaling = [t["type"] for t in pipeline if t["type"] in NORMALISATIONS and t["type"] not in allowed]
+    if scaling and metric:
         raise PosekitError(
             f"--positives {mode}: the config's {', '.join(scaling)} rescales the joints before the "
             f"motion generator, which reads them in metres; normalise with CentreSkeleton only"
+        )
+    if scaling:
+        raise PosekitError(
+            f"--positives {mode}: the config's {', '.join(scaling)} scales each axis on its own before the "
+            f"motion generator, which changes a body's shape; use a uniform normalisation (e.g. NormalizeImage2D)"
         )
 
 

@@ -232,3 +232,39 @@ def test_built_from_a_config_with_a_frozen_generator():
     )
     assert isinstance(views.generator, MotionGenerator) and not views.generator.training
     assert not any(p.requires_grad for p in views.parameters())
+
+
+TORSO = dict(shoulders=[0, 2], hips=[3, 4], torso=0.5)
+
+
+def _torso_lengths(lengths) -> torch.Tensor:
+    """(1, 1, T, 5, 2): shoulders at (+-1, 0), hips at (+-1, L_t) in frame t; joint 1 elsewhere."""
+    skeleton = torch.zeros(len(lengths), 5, 2)
+    skeleton[:, [0, 3], 0], skeleton[:, [2, 4], 0] = -1.0, 1.0
+    skeleton[:, 3:, 1] = torch.tensor(lengths)[:, None]
+    skeleton[:, 1] = torch.tensor([5.0, 5.0])
+    return skeleton[None, None]
+
+
+def test_metric_scale_brings_the_median_torso_to_the_given_length():
+    views = PositiveViews("retarget", _generator(), to_metres=TORSO)
+    # frame lengths 1, 2, 8: median 2 -> 0.5 / 2
+    assert views.metric_scale(_torso_lengths([1.0, 2.0, 8.0])).flatten().tolist() == [0.25]
+    hidden = _torso_lengths([1.0, 4.0, 4.0])
+    hidden[:, :, 0, 0] = 0.0  # a shoulder missing in frame 0: that frame is not measured
+    assert views.metric_scale(hidden).flatten().tolist() == [0.125]
+    absent = torch.zeros(1, 1, 3, 5, 2)  # no torso ever seen: left as it is
+    assert views.metric_scale(absent).flatten().tolist() == [1.0]
+    assert PositiveViews("retarget", _generator()).metric_scale(hidden).flatten().tolist() == [1.0]
+
+
+@pytest.mark.parametrize("mode", ["retarget", "compose"])
+def test_views_of_a_scaled_window_are_the_scaled_views(mode):
+    """Scaled to metres, a window in pixels and the same window in other units reach the generator alike."""
+    joints = _joints(seed=3)
+    for to_metres, equivariant in ((TORSO, True), (None, False)):
+        views = PositiveViews(mode, _generator(), num_positives=2, augment=None, to_metres=to_metres)
+        query, positives = views(joints, torch.Generator().manual_seed(0))
+        query_200, positives_200 = views(joints * 200, torch.Generator().manual_seed(0))
+        assert torch.allclose(query_200, query * 200, rtol=1e-4, atol=1e-3) == equivariant
+        assert torch.allclose(positives_200, positives * 200, rtol=1e-4, atol=1e-3) == equivariant

@@ -19,7 +19,7 @@ from posekit.layouts import Layout, get_layout
 from posekit.nets.motion_generator import MotionGenerator
 from posekit.store import Clip, StoreWriter
 from posekit.train.contrastive import ContrastivePretrainer, MomentumEncoderHook
-from posekit.train.pretrain import prepare_config, queue_length
+from posekit.train.pretrain import TORSO_METRES, prepare_config, queue_length
 from posekit.zoo import models_dir
 from tests.synth.tiny import LAYOUT, swinging
 
@@ -243,6 +243,34 @@ def test_resume_restores_the_queues_and_the_key_encoder(store, augment_run):
     restored = runner.model.state_dict()
     for name in names:
         assert torch.equal(restored[name], saved[name]), name
+
+
+def test_pixel_joints_reach_the_generator_scaled_to_its_bodies(tmp_path, generator):
+    """A 2D store in pixels (Penn Action's kind): the generator modes run, their windows scaled to metres by the
+    torso (TORSO_METRES) and back, after the store's own image normalisation."""
+    path = tmp_path / "pixels.h5"
+    with StoreWriter(path, LAYOUT, coord_dims=2, classes=["slow", "fast"], coordinates="pixel") as writer:
+        for k in range(16):
+            joints = swinging(12 + 3 * k, amplitude=0.3 + 0.05 * k, speed=0.2 + 0.2 * (k % 2), walk=0.0)[..., :2]
+            pixels = joints * np.float32(150 + 10 * k) + np.float32([320, 200])  # bodies of 150-300 px
+            split = ("test",) if k % 4 == 3 else ("train",)
+            writer.add(
+                Clip(id=f"c{k}", keypoints=pixels[:, None], label=k % 2, fps=30.0, splits=split, image_size=(640, 480))
+            )
+    args = [a for a in SHORT if a != "--project-2d"]
+    result = CliRunner().invoke(
+        main, ["train", "pretrain", "--store", str(path), "--work-dir", str(tmp_path / "run"), *args,
+               "--positives", "compose", "--generator", str(generator)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    cfg = check_run(tmp_path / "run", result.output, "compose")
+    assert cfg.trained_on.generator_torso_metres == TORSO_METRES
+    shoulders, hips = (
+        [LAYOUT.joints.index(f"{side}_{joint}") for side in ("left", "right")] for joint in ("shoulder", "hip")
+    )
+    assert cfg.model.views.to_metres == dict(shoulders=shoulders, hips=hips, torso=0.44)
+    pipeline = [t["type"] for t in cfg.train_dataloader.dataset.pipeline]
+    assert "NormalizeImage2D" in pipeline and "CentreSkeleton" not in pipeline  # the store's own normalisation
 
 
 def test_a_generator_of_another_layout_is_one_line(store, tmp_path):
