@@ -153,6 +153,9 @@ def run_grid(jobs: list[Job], parallel: int) -> None:
             while ready and len(running) < parallel:
                 job = ready.pop(0)
                 pending.remove(job)
+                if job.done:  # made meanwhile by another grid sharing the run (a linked work dir)
+                    finished.add(job.name)
+                    continue
                 running[pool.submit(run_job, job)] = job
                 print(f"start {job.name}", flush=True)
             if not running:
