@@ -68,3 +68,23 @@ def test_table_4_7_ablation_segments_from_the_arms_asked_and_a_sequence_only_enc
     assert option(jobs["pretrain-augment"].argv, "--frame-weight") is None
     segment = jobs["segment-augment-sequence"]
     assert option(segment.argv, "--store") == "u.h5" and segment.needs == ["pretrain-augment-sequence"]
+
+
+def test_a_run_finished_meanwhile_is_skipped_and_frees_the_jobs_after_it(tool, tmp_path, monkeypatch):
+    ran = []
+
+    def run_job(job):  # "other" also finishes "shared", as a second grid writing a linked work dir would
+        ran.append(job.name)
+        for name in [job.name] + (["shared"] if job.name == "other" else []):
+            (tmp_path / name).mkdir(exist_ok=True)
+            (tmp_path / name / "metrics.json").write_text("{}")
+        return job, 0, 0.0
+
+    monkeypatch.setattr(tool, "run_job", run_job)
+    jobs = [
+        tool.Job("other", [], tmp_path / "other"),
+        tool.Job("shared", [], tmp_path / "shared"),
+        tool.Job("after", [], tmp_path / "after", needs=["shared"]),
+    ]
+    tool.run_grid(jobs, parallel=1)
+    assert ran == ["other", "after"]

@@ -159,6 +159,8 @@ def run_grid(jobs: list[Job], parallel: int) -> None:
                 running[pool.submit(run_job, job)] = job
                 print(f"start {job.name}", flush=True)
             if not running:
+                if any(all(n in finished for n in j.needs) for j in pending):
+                    continue  # a skipped job freed others
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
