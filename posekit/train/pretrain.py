@@ -65,7 +65,7 @@ def prepare_config(
     _check_positives(views.mode, generator)
     window = window or cfg.model.window
     pipeline = list(cfg.train_dataloader.dataset.pipeline)
-    generator_net, torso_metres = None, None
+    generator_net = None
     with SkeletonStore(store) as info:
         check_choices(info, store, stream="joint", splits=(split,), project_2d=project_2d)
         windows = len(info.split(split))
@@ -77,7 +77,6 @@ def prepare_config(
             views.generator = spec
             metric = info.coordinates == "metric"
             views.to_metres = None if metric else _torso(layout, generator)
-            torso_metres = None if metric else TORSO_METRES
         if not any(t["type"] in NORMALISATIONS for t in pipeline):
             pipeline = default_normalisation(info) + pipeline
         coord_dims = 2 if project_2d else info.coord_dims
@@ -98,7 +97,7 @@ def prepare_config(
         stream="joint",
         positives=views.mode,
         generator=str(generator) if generator is not None else None,
-        generator_torso_metres=torso_metres,
+        generator_torso_metres=(views.get("to_metres") or {}).get("torso"),
     )
     return cfg, generator_net
 
