@@ -3,8 +3,9 @@
 Arms: from scratch, and pre-trained with `augment` (the control), `compose` (LAC) and `retarget` (ViA) positives;
 each evaluated three ways: linear (frozen encoder), fine-tuned, and fine-tuned on a fraction of the labels.
 Every run is `posekit train pretrain` or `posekit train unik` in its own work dir; a run whose metrics.json exists
-is skipped, so an interrupted grid resumes where it stopped. Runs go in parallel, one thread each, pre-training
-first because every evaluation of a pre-trained arm waits for it.
+is skipped, so an interrupted grid resumes where it stopped; `--only` runs some cells (and the encoders they
+need). Runs go in parallel, one thread each, pre-training first because every evaluation of a pre-trained arm waits
+for it.
 
     python tools/bench_pretrain.py --store ucla.h5 --project-2d --generator mg/epoch_36.pth --out grid \
         --pretrain-epochs 5 --eval-epochs 10 --jobs 2
@@ -79,6 +80,21 @@ def build_jobs(args: argparse.Namespace) -> list[Job]:
     if args.segment_store:
         jobs += segmentation_jobs(args)
     return jobs
+
+
+def only(jobs: list[Job], names: list[str]) -> list[Job]:
+    """The jobs named and, transitively, those they need: one cell of the grid runs with its encoder."""
+    by_name = {job.name: job for job in jobs}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise SystemExit(f"--only {','.join(unknown)}: no such run in this grid; its runs: {', '.join(by_name)}")
+    wanted, stack = set(), list(names)
+    while stack:
+        name = stack.pop()
+        if name not in wanted:
+            wanted.add(name)
+            stack += by_name[name].needs
+    return [job for job in jobs if job.name in wanted]
 
 
 def evaluations(args: argparse.Namespace) -> list[str]:
@@ -221,11 +237,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--segment-store", type=Path, help="untrimmed store (posekit synth untrimmed): segmentation")
     parser.add_argument("--segment-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--only", help="comma-separated runs of the grid (e.g. linear-retarget), with the encoders they need"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel, one thread each")
     args = parser.parse_args(argv)
     if args.generator is None and {"compose", "retarget"} & set(args.positives.split(",")):
         parser.error("--generator is needed for the compose and retarget arms (or leave them out of --positives)")
-    run_grid(build_jobs(args), args.jobs)
+    jobs = build_jobs(args)
+    run_grid(only(jobs, args.only.split(",")) if args.only else jobs, args.jobs)
     text = table(args)
     (args.out / "table.md").write_text(text)
     print(text + f"written to {args.out / 'table.md'}")
