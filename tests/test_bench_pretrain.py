@@ -90,7 +90,7 @@ def test_a_run_finished_meanwhile_is_skipped_and_frees_the_jobs_after_it(tool, t
     assert ran == ["other", "after"]
 
 
-def test_only_runs_the_cells_named_and_the_encoders_they_need(jobs_of, capsys):
+def test_only_runs_the_cells_named_and_the_encoders_they_need(jobs_of):
     options = ("--positives", "augment,retarget", "--generator", "g.pth", "--evaluations", "linear,fraction")
     jobs = jobs_of(*options, "--only", "linear-retarget,fraction-scratch")
     assert set(jobs) == {"pretrain-retarget", "linear-retarget", "fraction-scratch"}
