@@ -20,6 +20,17 @@ def refuse_existing(*paths: str | Path | None, force: bool) -> None:
             raise PosekitError(f"{path}: exists; use --force to replace it or choose another -o")
 
 
+def check_file_path(path: str | Path) -> Path:
+    """``path`` as a Path, once a file can be created there: not a folder, in a folder that exists. Commands check
+    their output with it before any work, so a typo in -o costs nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise PosekitError(f"{path}: is a folder, expected a file path")
+    if not path.parent.is_dir():
+        raise PosekitError(f"{path}: folder {path.parent} does not exist")
+    return path
+
+
 def force_option(help: str = FORCE_HELP):
     """The ``--force`` flag of every command that writes a file."""
     return click.option("--force", is_flag=True, help=help)

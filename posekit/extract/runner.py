@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import InputError, PosekitError
 from ..layouts import get_layout
+from ..outputs import check_file_path
 from ..progress import progress_bar
 from ..store import SkeletonStore, StoreWriter, atomic_path
 from ..video import VideoReader
@@ -60,16 +61,7 @@ def extract(
     videos a shard takes, and one per video that failed. ``max_frames`` caps the frames per video. ``shard``
     (K, N): only the K-th of N slices of the videos found (:func:`posekit.extract.video.shard_videos`), for N jobs that
     extract a collection in parallel; a slice past the videos writes a store without clips."""
-    output = Path(output)
-    if output.is_dir() or not output.parent.is_dir():
-        raise InputError(
-            f"{output}: "
-            + (
-                "is a folder, expected a store file path"
-                if output.is_dir()
-                else f"folder {output.parent} does not exist"
-            )
-        )
+    output = check_file_path(output)
     found = find_videos(sources, report)
     videos = shard_videos(found, *shard) if shard else found
     if shard:

@@ -24,6 +24,7 @@ from pose_refine.tracks import refine_video
 
 from ..errors import InputError
 from ..layouts import Layout, mapping
+from ..outputs import check_file_path
 from ..store import Clip, SkeletonStore, StoreWriter
 from ..store.format import provenance_step
 from .proposals import VideoProposals, expert_order, group_videos, load_video
@@ -61,15 +62,7 @@ def refine_store(
     output = Path(output)
     if output.resolve() == store.path.resolve():
         raise InputError(f"{output}: the refined store must be a new file, not the proposals store")
-    if output.is_dir() or not output.parent.is_dir():
-        raise InputError(
-            f"{output}: "
-            + (
-                "is a folder, expected a store file path"
-                if output.is_dir()
-                else f"folder {output.parent} does not exist"
-            )
-        )
+    check_file_path(output)
     report = QualityReport(experts, gamma)
     step = {
         "step": "refine",

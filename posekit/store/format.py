@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import PosekitError
+from ..outputs import check_file_path
 
 FORMAT = "posekit-store"
 FORMAT_VERSION = 1
@@ -102,14 +103,9 @@ def provenance_step(**step) -> dict:
 
 def temporary_beside(path: str | Path) -> Path:
     """Create an empty temporary file in the folder of ``path`` (same file system, so a rename is atomic)."""
-    path = Path(path)
-    if path.is_dir():
-        raise StoreError(f"{path}: is a folder, expected a file path")
-    parent = path.parent
-    if not parent.is_dir():
-        raise StoreError(f"{path}: folder {parent} does not exist")
+    path = check_file_path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise StoreError(f"{path}: cannot write here ({e.strerror})") from None
     os.close(fd)
