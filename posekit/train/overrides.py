@@ -27,6 +27,7 @@ Adding a trainer is:
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 from dataclasses import dataclass
@@ -206,7 +207,11 @@ def set_up_ddp(cfg: Config) -> None:
 
 
 def _close_process_group() -> None:
+    """Stop gloo's threads while Python is alive. destroy_process_group only drops the registry's reference: the
+    finished Runner, kept in reference cycles, still holds the process group through DDP's reducer, so the garbage
+    is collected first (measured on a finished 2-rank CPU run: 4 threads left after destroy alone, 1 after both)."""
     if torch.distributed.is_initialized():
+        gc.collect()
         torch.distributed.destroy_process_group()
 
 

@@ -52,10 +52,11 @@ def ddp_config(tmp_path) -> Path:
     return path
 
 
-def launch(store, config, work_dir, *options) -> str:
-    """``posekit train unik --launcher pytorch`` under torchrun, 2 ranks on the CPU; its output."""
+def launch(store, config, work_dir, *options, program=("-m", "posekit.cli")) -> str:
+    """``posekit train unik --launcher pytorch`` under torchrun, 2 ranks on the CPU; its output. ``program``: what
+    torchrun starts with those arguments."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={WORLD_SIZE}"]
-    command += ["-m", "posekit.cli", "train", "unik", "--store", store, "--config", config, "--work-dir", work_dir]
+    command += [*program, "train", "unik", "--store", store, "--config", config, "--work-dir", work_dir]
     command += ["--launcher", "pytorch", "--holdout", "0.2", "--workers", "0", *options]
     python_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": python_path}
@@ -110,6 +111,27 @@ def test_two_ranks_train_disjoint_shares_write_once_and_resume(sample_store, tmp
         main, ["eval", str(work / "best.pth"), "--store", str(sample_store), "--work-dir", str(tmp_path / "eval")]
     )
     assert evaluated.exit_code == 0, evaluated.output
+
+
+GLOO_THREADS_AFTER_CLOSING = """
+import os, sys
+from posekit.cli import main
+from posekit.train.overrides import _close_process_group
+main(sys.argv[1:], standalone_mode=False)
+_close_process_group()  # what the exit does
+names = [open(f"/proc/self/task/{task}/comm").read().strip() for task in os.listdir("/proc/self/task")]
+print("gloo threads left:", sorted(name for name in names if "gloo" in name))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="thread names are read from /proc")
+def test_closing_a_finished_run_stops_gloos_threads(sample_store, tmp_path):
+    """A rank that exits with gloo's threads running can abort after its run finished (SIGABRT, 'terminate called
+    without an active exception'): closing must stop them, though the finished Runner still holds the group."""
+    script = tmp_path / "close.py"
+    script.write_text(GLOO_THREADS_AFTER_CLOSING)
+    out = launch(sample_store, tiny_config(tmp_path, epochs=1), tmp_path / "run", program=(script,))
+    assert out.count("gloo threads left: []") == WORLD_SIZE, out
 
 
 def test_launcher_pytorch_outside_torchrun_says_how_to_launch(sample_store, tmp_path, monkeypatch):
