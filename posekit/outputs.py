@@ -20,14 +20,15 @@ def refuse_existing(*paths: str | Path | None, force: bool) -> None:
             raise PosekitError(f"{path}: exists; use --force to replace it or choose another -o")
 
 
-def check_file_path(path: str | Path) -> Path:
-    """``path`` as a Path, once a file can be created there: not a folder, in a folder that exists. Commands check
-    their output with it before any work, so a typo in -o costs nothing."""
+def check_file_path(path: str | Path, error: type[PosekitError] = PosekitError) -> Path:
+    """``path`` as a Path, once a file can be created there: not a folder, in a folder that exists; else ``error``
+    (the caller's kind: an input of extract, a store write...). Commands check their output with it before any
+    work, so a typo in -o costs nothing."""
     path = Path(path)
     if path.is_dir():
-        raise PosekitError(f"{path}: is a folder, expected a file path")
+        raise error(f"{path}: is a folder, expected a file path")
     if not path.parent.is_dir():
-        raise PosekitError(f"{path}: folder {path.parent} does not exist")
+        raise error(f"{path}: folder {path.parent} does not exist")
     return path
 
 

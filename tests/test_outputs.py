@@ -1,6 +1,6 @@
 import pytest
 
-from posekit.errors import PosekitError
+from posekit.errors import InputError, PosekitError
 from posekit.outputs import check_file_path, refuse_existing
 
 
@@ -11,6 +11,11 @@ def test_a_file_path_in_an_existing_folder_passes_as_a_path(tmp_path):
 def test_a_folder_is_not_a_file_path(tmp_path):
     with pytest.raises(PosekitError, match=f"^{tmp_path}: is a folder, expected a file path$"):
         check_file_path(tmp_path)
+
+
+def test_the_caller_chooses_the_kind_of_error(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        check_file_path(tmp_path, InputError)
 
 
 def test_a_file_in_a_missing_folder_names_the_folder(tmp_path):

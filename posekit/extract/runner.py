@@ -61,7 +61,7 @@ def extract(
     videos a shard takes, and one per video that failed. ``max_frames`` caps the frames per video. ``shard``
     (K, N): only the K-th of N slices of the videos found (:func:`posekit.extract.video.shard_videos`), for N jobs that
     extract a collection in parallel; a slice past the videos writes a store without clips."""
-    output = check_file_path(output)
+    output = check_file_path(output, InputError)
     found = find_videos(sources, report)
     videos = shard_videos(found, *shard) if shard else found
     if shard:

@@ -62,7 +62,7 @@ def refine_store(
     output = Path(output)
     if output.resolve() == store.path.resolve():
         raise InputError(f"{output}: the refined store must be a new file, not the proposals store")
-    check_file_path(output)
+    check_file_path(output, InputError)
     report = QualityReport(experts, gamma)
     step = {
         "step": "refine",

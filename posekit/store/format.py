@@ -103,7 +103,7 @@ def provenance_step(**step) -> dict:
 
 def temporary_beside(path: str | Path) -> Path:
     """Create an empty temporary file in the folder of ``path`` (same file system, so a rename is atomic)."""
-    path = check_file_path(path)
+    path = check_file_path(path, StoreError)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:

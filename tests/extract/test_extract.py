@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from posekit.cli import main
-from posekit.errors import InputError, PosekitError
+from posekit.errors import InputError
 from posekit.extract import runner
 from posekit.extract.runner import extract, part_path, work_folder
 from posekit.extract.video import Video, find_videos
@@ -211,7 +211,7 @@ def test_worker_processes_give_the_same_store(videos, tmp_path):
 
 def test_output_in_a_missing_folder_is_refused_before_any_work(videos, tmp_path):
     folder, experts, _ = videos
-    with pytest.raises(PosekitError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         extract([folder], tmp_path / "nowhere" / "p.h5", experts=experts, progress=False)
     assert not (tmp_path / "nowhere").exists()
 

@@ -4,7 +4,6 @@ import h5py
 import numpy as np
 import pytest
 
-from posekit.errors import PosekitError
 from posekit.store import Clip, SkeletonStore, StoreError, StoreWriter
 from posekit.store.merge import merge
 from posekit.store.validate import validate
@@ -165,7 +164,7 @@ def test_empty_clips_are_kept_when_allowed(tmp_path):
 
 
 def test_unwritable_output_is_reported(tmp_path):
-    with pytest.raises(PosekitError, match="does not exist"):
+    with pytest.raises(StoreError, match="does not exist"):
         write(tmp_path / "missing" / "s.h5", [make_clip(0)])
     if os.geteuid() != 0:  # root can write anywhere
         locked = tmp_path / "locked"
