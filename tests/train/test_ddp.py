@@ -120,7 +120,9 @@ from posekit.train.overrides import _close_process_group
 main(sys.argv[1:], standalone_mode=False)
 _close_process_group()  # what the exit does
 names = [open(f"/proc/self/task/{task}/comm").read().strip() for task in os.listdir("/proc/self/task")]
-print("gloo threads left:", sorted(name for name in names if "gloo" in name))
+# One write per rank: print() writes its pieces one by one, which the two ranks interleave on the shared pipe.
+sys.stdout.write(f"gloo threads left: {sorted(name for name in names if 'gloo' in name)}\\n")
+sys.stdout.flush()
 """
 
 
